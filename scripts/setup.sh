@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Installs whatever is missing to build, run and test Hero Tasks, then writes
+# target/setup.env for the Makefile and the wrangler build command to source.
+#
+# Usage: scripts/setup.sh [build|test]
+#   build  toolchain for the wasm worker, wrangler, .dev.vars   (make dev, make build)
+#   test   build + Chromium and its driver for the browser tests (make test)
+#
+# Every step checks first and skips what is already there, so a warm run takes a second.
+# Each step prints what it does; a failure names the step.
+#
+# The wasm32 standard library: where `rustup target add wasm32-unknown-unknown` works, that
+# is used. Where it cannot (no route to rustup's download host), Debian's rustc-web toolchain
+# is installed and its wasm32 std is built from the rust-web-src sources into its sysroot,
+# with LLVM's lld as the linker; that toolchain is then registered with rustup as
+# `debian-web` and the build uses it through RUSTUP_TOOLCHAIN.
+set -euo pipefail
+
+MODE="${1:-build}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+ENV_FILE="$ROOT/target/setup.env"
+WORKER_BUILD_VERSION="0.8.7"
+DEBIAN_TOOLCHAIN="debian-web"
+DEBIAN_TOOLCHAIN_DIR="/opt/hero-tasks/debian-web-toolchain"
+WASM_TARGET="wasm32-unknown-unknown"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CURRENT_STEP=""
+step() { CURRENT_STEP="$1"; echo "setup: $1"; }
+skip() { echo "setup:   ok, $1"; }
+trap 'echo "setup: FAILED at step: ${CURRENT_STEP:-start} (see the output above)" >&2' ERR
+
+APT_UPDATED=""
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install Debian packages: ${missing[*]}" >&2
+    return 1
+  fi
+  echo "setup:   apt-get install ${missing[*]}"
+  if [ -z "$APT_UPDATED" ]; then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# --- 1. a Rust toolchain that can build wasm32 ------------------------------------------
+has_wasm_std() { # $1 = toolchain name ("" = default)
+  local libdir
+  if [ -n "$1" ]; then
+    libdir=$(RUSTUP_TOOLCHAIN="$1" rustc --target "$WASM_TARGET" --print target-libdir 2>/dev/null) || return 1
+  else
+    libdir=$(rustc --target "$WASM_TARGET" --print target-libdir 2>/dev/null) || return 1
+  fi
+  [ -n "$libdir" ] && ls "$libdir"/libstd-*.rlib >/dev/null 2>&1
+}
+
+debian_toolchain_registered() {
+  rustup toolchain list 2>/dev/null | grep -q "^$DEBIAN_TOOLCHAIN"
+}
+
+build_debian_wasm_std() {
+  apt_install rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22
+  # rustc-web looks for rust-lld beside itself; LLVM 22's lld speaks the wasm flavour.
+  mkdir -p /usr/lib/rustlib/x86_64-unknown-linux-gnu/bin
+  ln -sf /usr/lib/llvm-22/bin/lld /usr/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld
+  local libdir=/usr/lib/rustlib/$WASM_TARGET/lib
+  if ! ls "$libdir"/libstd-*.rlib >/dev/null 2>&1; then
+    echo "setup:   building the $WASM_TARGET standard library from rust-web-src (~1 min)"
+    local vehicle
+    vehicle=$(mktemp -d)
+    mkdir -p "$vehicle/src"
+    printf '[package]\nname = "std-vehicle"\nversion = "0.0.0"\nedition = "2021"\n[lib]\ncrate-type = ["cdylib"]\n[profile.release]\npanic = "abort"\n' >"$vehicle/Cargo.toml"
+    : >"$vehicle/src/lib.rs"
+    (cd "$vehicle" && RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --quiet --release \
+      --target "$WASM_TARGET" -Zbuild-std=std,panic_abort)
+    mkdir -p "$libdir"
+    cp "$vehicle"/target/$WASM_TARGET/release/deps/lib*.rlib "$libdir"/
+    rm -rf "$vehicle"
+  fi
+  if ! debian_toolchain_registered; then
+    mkdir -p "$DEBIAN_TOOLCHAIN_DIR"
+    ln -sfn /usr/bin "$DEBIAN_TOOLCHAIN_DIR/bin"
+    ln -sfn /usr/lib "$DEBIAN_TOOLCHAIN_DIR/lib"
+    rustup toolchain link "$DEBIAN_TOOLCHAIN" "$DEBIAN_TOOLCHAIN_DIR"
+  fi
+}
+
+step "rust toolchain with the $WASM_TARGET standard library"
+command -v rustup >/dev/null || { echo "setup: rustup is required (https://rustup.rs)" >&2; false; }
+WASM_TOOLCHAIN=""
+if has_wasm_std ""; then
+  skip "the default toolchain has it"
+elif debian_toolchain_registered && has_wasm_std "$DEBIAN_TOOLCHAIN"; then
+  WASM_TOOLCHAIN="$DEBIAN_TOOLCHAIN"
+  skip "using the Debian rustc-web toolchain ($DEBIAN_TOOLCHAIN)"
+elif echo "setup:   trying rustup target add (60 s limit)" &&
+     timeout 60 rustup target add "$WASM_TARGET" >/dev/null 2>&1 && has_wasm_std ""; then
+  skip "installed with rustup"
+else
+  echo "setup:   rustup cannot add $WASM_TARGET here; using Debian's rustc-web instead"
+  build_debian_wasm_std
+  has_wasm_std "$DEBIAN_TOOLCHAIN" || { echo "setup: the Debian wasm32 std did not install" >&2; false; }
+  WASM_TOOLCHAIN="$DEBIAN_TOOLCHAIN"
+fi
+
+step "clippy and rustfmt for the host toolchain"
+if cargo clippy --version >/dev/null 2>&1 && cargo fmt --version >/dev/null 2>&1; then
+  skip "present"
+else
+  rustup component add clippy rustfmt
+fi
+
+# --- 2. worker-build and wasm-bindgen, without their GitHub downloads --------------------
+step "worker-build $WORKER_BUILD_VERSION"
+if worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+  skip "installed"
+else
+  cargo install --quiet worker-build --version "$WORKER_BUILD_VERSION"
+fi
+
+step "wasm-bindgen-cli matching Cargo.lock"
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: no wasm-bindgen in Cargo.lock" >&2; false; }
+# The CLI must match the library exactly; each version gets its own install root.
+WASM_BINDGEN_BIN="$HOME/.cache/hero-tasks/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
+if [ -x "$WASM_BINDGEN_BIN" ]; then
+  skip "wasm-bindgen $WASM_BINDGEN_VERSION"
+elif command -v wasm-bindgen >/dev/null && [ "$(wasm-bindgen --version)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+  skip "wasm-bindgen $WASM_BINDGEN_VERSION on PATH"
+else
+  # --locked is not used: the crates.io lockfile of the CLI can lag its own release.
+  cargo install --quiet wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" \
+    --root "$(dirname "$(dirname "$WASM_BINDGEN_BIN")")"
+fi
+
+# --- 3. wrangler and esbuild from npm -----------------------------------------------------
+step "npm packages (wrangler, esbuild) from package-lock.json"
+command -v npm >/dev/null || { echo "setup: Node.js and npm are required" >&2; false; }
+if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] &&
+   [ -x node_modules/.bin/wrangler ] && [ -x node_modules/.bin/esbuild ]; then
+  skip "node_modules is current"
+else
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- 4. local secrets ---------------------------------------------------------------------
+step "local secrets in .dev.vars"
+if [ -f .dev.vars ] && grep -q '^JWT_SECRET=' .dev.vars; then
+  skip ".dev.vars exists"
+else
+  # A fresh random secret per checkout; .dev.vars is git-ignored and never deployed.
+  secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  {
+    echo "# Local development only (git-ignored). Production uses: wrangler secret put JWT_SECRET"
+    echo "JWT_SECRET=$secret"
+  } >>.dev.vars
+  echo "setup:   wrote .dev.vars with a new random JWT_SECRET"
+fi
+
+# --- 5. browser for the UI tests -------------------------------------------------------------
+if [ "$MODE" = "test" ]; then
+  step "Chromium and chromedriver (Debian) for the browser tests"
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    skip "present"
+  else
+    apt_install chromium chromium-driver
+  fi
+fi
+
+# --- the environment every build and test uses ----------------------------------------------
+step "writing target/setup.env"
+mkdir -p target
+cat >"$ENV_FILE.tmp" <<EOF
+# Written by scripts/setup.sh; sourced by the Makefile and the wrangler build command.
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:\$PATH"
+export WASM_TOOLCHAIN="$WASM_TOOLCHAIN"
+export WASM_BINDGEN_BIN="$WASM_BINDGEN_BIN"
+export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
+export WRANGLER_SEND_METRICS=false
+EOF
+mv "$ENV_FILE.tmp" "$ENV_FILE"
+skip "done"

@@ -1,0 +1,343 @@
+//! The REST handlers: thin glue that parses a request, calls the pure core and the store,
+//! and maps the outcome to a response. Errors are rendered once, in [`respond`].
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use worker::{console_error, D1Database, Env, Headers, Request, Response};
+
+use crate::auth::{bearer_token, AuthError, Principal, Verifier};
+use crate::conditional::{etag, IfMatch};
+use crate::config::Config;
+use crate::domain::{format_timestamp, Change, ChangeKind, Stamp, Task, TaskChanges, TaskId};
+use crate::error::ApiError;
+use crate::listing::ListQuery;
+use crate::routes::{route, Route};
+use crate::store;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How many times a write without `If-Match` re-reads and re-applies after losing a race.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// The OpenAPI document, checked by the e2e suite against what the server does.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// Serves one REST request. Never fails: every error becomes a problem+json response.
+pub async fn respond(req: Request, env: &Env) -> Response {
+    let method = req.method().to_string();
+    let path = req.path();
+    let outcome = match route(&method, &path) {
+        Ok(route) => dispatch(route, req, env).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            if let ApiError::Internal(cause) = &error {
+                console_error!("{method} {path}: {cause}");
+            }
+            problem_response(&error)
+        }
+    }
+}
+
+async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, ApiError> {
+    match route {
+        Route::Health => json_response(200, &json!({"status": "ok"})),
+        Route::OpenApi => Response::ok(OPENAPI)
+            .and_then(|r| {
+                r.headers().set("Content-Type", "application/json")?;
+                Ok(r)
+            })
+            .map_err(ApiError::internal),
+        route => {
+            let config = Config::from_lookup(|name| lookup(env, name))?;
+            let caller = authenticate(&req, &config)?;
+            let db = env
+                .d1("DB")
+                .map_err(|e| ApiError::internal(format!("DB binding: {e}")))?;
+            match route {
+                Route::ListTasks => list_tasks(&req, &db, &caller).await,
+                Route::CreateTask => create_task(req, &db, &caller).await,
+                Route::GetTask(id) => get_task(&db, &caller, &id).await,
+                Route::UpdateTask(id) => update_task(req, &db, &caller, &id).await,
+                Route::DeleteTask(id) => delete_task(&req, &db, &caller, &id).await,
+                Route::Analytics => analytics(&db, &caller).await,
+                Route::Health | Route::OpenApi => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// Reads a var or a secret (secrets first, so a secret can never be shadowed by a var).
+pub fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let millis = worker::Date::now().as_millis();
+    chrono::DateTime::from_timestamp_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+pub fn verify_token(token: &str, config: &Config) -> Result<Principal, ApiError> {
+    Verifier::new(&config.jwt_secret, config.jwt_leeway_secs)
+        .verify(token, now())
+        .map_err(|error| match error {
+            AuthError::Invalid(message) => ApiError::Unauthorized(message.into()),
+            AuthError::NotPermitted(message) => ApiError::Forbidden(message.into()),
+        })
+}
+
+fn authenticate(req: &Request, config: &Config) -> Result<Principal, ApiError> {
+    let header = req.headers().get("Authorization").ok().flatten();
+    let token = bearer_token(header.as_deref())
+        .map_err(|error| ApiError::Unauthorized(error.message().into()))?;
+    verify_token(token, config)
+}
+
+fn require_writer(caller: &Principal) -> Result<(), ApiError> {
+    if caller.can_write() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "viewers can read tasks but not change them".into(),
+        ))
+    }
+}
+
+fn parse_task_id(raw: &str) -> Result<TaskId, ApiError> {
+    // A malformed id cannot name a task: same answer as an unknown one.
+    TaskId::parse(raw).ok_or_else(ApiError::task_not_found)
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+fn if_match(req: &Request) -> Result<Option<IfMatch>, ApiError> {
+    header(req, "If-Match")
+        .map(|raw| IfMatch::parse(&raw).map_err(ApiError::BadRequest))
+        .transpose()
+}
+
+/// Reads a JSON body: content type, size and syntax are checked in that order.
+async fn read_json(req: &mut Request, accepted_types: &[&str]) -> Result<Value, ApiError> {
+    let content_type = header(req, "Content-Type").unwrap_or_default();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !accepted_types.contains(&media_type.as_str()) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the body as {}",
+            accepted_types.join(" or ")
+        )));
+    }
+    let declared = header(req, "Content-Length").and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))
+}
+
+fn json_response<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
+    Response::from_json(body)
+        .map(|r| r.with_status(status))
+        .map_err(ApiError::internal)
+}
+
+fn task_response(status: u16, task: &Task) -> Result<Response, ApiError> {
+    let response = json_response(status, task)?;
+    response
+        .headers()
+        .set("ETag", &etag(task.version))
+        .map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+/// Renders an error as `application/problem+json`, with the headers its status calls for.
+pub fn problem_response(error: &ApiError) -> Response {
+    let body = serde_json::to_string(&error.problem()).unwrap_or_else(|_| "{}".into());
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", "application/problem+json");
+    for (name, value) in error.headers() {
+        let _ = headers.set(name, &value);
+    }
+    Response::ok(body)
+        .map(|r| r.with_status(error.status_code()).with_headers(headers))
+        .unwrap_or_else(|_| {
+            Response::empty()
+                .expect("an empty response")
+                .with_status(500)
+        })
+}
+
+fn change(kind: ChangeKind, task: Task, changed: &[&str], caller: &Principal, at: &str) -> Change {
+    Change {
+        kind,
+        task,
+        changed: changed.iter().map(|s| (*s).to_owned()).collect(),
+        actor_id: caller.user_id.clone(),
+        actor_name: caller.name.clone(),
+        at: at.to_owned(),
+    }
+}
+
+async fn list_tasks(
+    req: &Request,
+    db: &D1Database,
+    caller: &Principal,
+) -> Result<Response, ApiError> {
+    let url = req.url().map_err(ApiError::internal)?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let query = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(ApiError::Validation)?;
+    let (tasks, next) = store::list_tasks(db, &caller.workspace_id, &query).await?;
+    json_response(
+        200,
+        &json!({"tasks": tasks, "next_cursor": next.map(|cursor| cursor.encode())}),
+    )
+}
+
+async fn create_task(
+    mut req: Request,
+    db: &D1Database,
+    caller: &Principal,
+) -> Result<Response, ApiError> {
+    require_writer(caller)?;
+    let body = read_json(&mut req, &["application/json"]).await?;
+    let changes = TaskChanges::from_json(&body, true).map_err(ApiError::Validation)?;
+    let at = format_timestamp(now());
+    let stamp = Stamp {
+        actor: &caller.user_id,
+        now: &at,
+    };
+    let task = Task::create(TaskId::generate(), &caller.workspace_id, changes, &stamp)
+        .ok_or_else(|| ApiError::validation("title", "is required"))?;
+    let created = change(ChangeKind::Created, task, &[], caller, &at);
+    store::insert_task(db, &created).await?;
+    let response = task_response(201, &created.task)?;
+    response
+        .headers()
+        .set("Location", &format!("/api/tasks/{}", created.task.id))
+        .map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+async fn get_task(db: &D1Database, caller: &Principal, raw_id: &str) -> Result<Response, ApiError> {
+    let id = parse_task_id(raw_id)?;
+    let task = store::get_task(db, &caller.workspace_id, &id)
+        .await?
+        .ok_or_else(ApiError::task_not_found)?;
+    task_response(200, &task)
+}
+
+async fn update_task(
+    mut req: Request,
+    db: &D1Database,
+    caller: &Principal,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_task_id(raw_id)?;
+    require_writer(caller)?;
+    let precondition = if_match(&req)?;
+    let body = read_json(
+        &mut req,
+        &["application/json", "application/merge-patch+json"],
+    )
+    .await?;
+    let changes = TaskChanges::from_json(&body, false).map_err(ApiError::Validation)?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = store::get_task(db, &caller.workspace_id, &id)
+            .await?
+            .ok_or_else(ApiError::task_not_found)?;
+        if precondition
+            .as_ref()
+            .is_some_and(|p| !p.matches(current.version))
+        {
+            return Err(ApiError::PreconditionFailed {
+                current: Some(Box::new(current)),
+            });
+        }
+        let at = format_timestamp(now());
+        let mut next = current.clone();
+        let changed = next.apply(changes.clone(), &at);
+        if changed.is_empty() {
+            return task_response(200, &current);
+        }
+        let updated = change(ChangeKind::Updated, next, &changed, caller, &at);
+        if store::update_task(db, &updated, current.version).await? {
+            return task_response(200, &updated.task);
+        }
+        // Another writer committed between our read and write; re-read and re-apply.
+    }
+    Err(ApiError::Conflict(
+        "the task is being changed by others; retry".into(),
+    ))
+}
+
+async fn delete_task(
+    req: &Request,
+    db: &D1Database,
+    caller: &Principal,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_task_id(raw_id)?;
+    let precondition = if_match(req)?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = store::get_task(db, &caller.workspace_id, &id)
+            .await?
+            .ok_or_else(ApiError::task_not_found)?;
+        if !caller.can_delete(&current.created_by) {
+            return Err(ApiError::Forbidden(match caller.can_write() {
+                true => "members can delete only the tasks they created".into(),
+                false => "viewers can read tasks but not change them".into(),
+            }));
+        }
+        if precondition
+            .as_ref()
+            .is_some_and(|p| !p.matches(current.version))
+        {
+            return Err(ApiError::PreconditionFailed {
+                current: Some(Box::new(current)),
+            });
+        }
+        let at = format_timestamp(now());
+        let expected = current.version;
+        let mut tombstone = current;
+        tombstone.version += 1;
+        tombstone.updated_at = at.clone();
+        let deleted = change(ChangeKind::Deleted, tombstone, &[], caller, &at);
+        if store::delete_task(db, &deleted, expected).await? {
+            return Response::empty()
+                .map(|r| r.with_status(204))
+                .map_err(ApiError::internal);
+        }
+    }
+    Err(ApiError::Conflict(
+        "the task is being changed by others; retry".into(),
+    ))
+}
+
+async fn analytics(db: &D1Database, caller: &Principal) -> Result<Response, ApiError> {
+    let report = store::analytics(db, &caller.workspace_id, now().date_naive()).await?;
+    json_response(200, &report)
+}

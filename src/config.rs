@@ -1,0 +1,82 @@
+//! Typed configuration, read from the Worker's vars and secrets once per request.
+
+use crate::error::ApiError;
+
+/// Shortest `JWT_SECRET` accepted: HS256 keys shorter than the hash output are weak.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Everything the worker reads from its environment.
+pub struct Config {
+    /// `JWT_SECRET` (secret): the HS256 key tokens are verified with. Never logged.
+    pub jwt_secret: Vec<u8>,
+    /// `JWT_LEEWAY_SECS` (var, default 30): clock-skew allowance for `exp`/`nbf`/`iat`.
+    pub jwt_leeway_secs: i64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("jwt_secret", &"<redacted>")
+            .field("jwt_leeway_secs", &self.jwt_leeway_secs)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Builds the config from a name → value lookup (the Worker `Env` in production).
+    /// A missing or weak secret is a deployment mistake: it is an internal error, and the
+    /// message names the setting, never its value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ApiError> {
+        let secret = lookup("JWT_SECRET").ok_or_else(|| {
+            ApiError::internal("JWT_SECRET is not set (wrangler secret put JWT_SECRET)")
+        })?;
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ApiError::internal(format!(
+                "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+            )));
+        }
+        let leeway = match lookup("JWT_LEEWAY_SECS") {
+            None => 30,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|secs| (0..=300).contains(secs))
+                .ok_or_else(|| ApiError::internal("JWT_LEEWAY_SECS must be 0 to 300"))?,
+        };
+        Ok(Config {
+            jwt_secret: secret.into_bytes(),
+            jwt_leeway_secs: leeway,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn reads_secret_and_leeway() {
+        let secret = "s".repeat(32);
+        let config =
+            Config::from_lookup(lookup(&[("JWT_SECRET", &secret), ("JWT_LEEWAY_SECS", "5")]))
+                .unwrap();
+        assert_eq!(config.jwt_leeway_secs, 5);
+        assert!(!format!("{config:?}").contains(&secret));
+    }
+
+    #[test]
+    fn missing_or_short_secret_is_refused_without_echoing_it() {
+        assert!(Config::from_lookup(lookup(&[])).is_err());
+        let error = Config::from_lookup(lookup(&[("JWT_SECRET", "short-secret")])).unwrap_err();
+        assert!(!error.to_string().contains("short-secret"));
+    }
+}

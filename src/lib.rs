@@ -1,0 +1,49 @@
+//! # Hero Tasks
+//!
+//! A real-time task-collaboration backend for Cloudflare Workers: tasks over REST, stored in
+//! D1, with every committed write recorded beside it for the live rooms and the activity log.
+//!
+//! # Layout
+//!
+//! The crate is a pure core, unit tested on the host with `cargo test`, and thin glue that
+//! only does I/O around it on the Workers runtime.
+//!
+//! Pure core (no `worker` calls):
+//! - [`domain`]: the task model, validated newtypes (`TaskId`, `Title`, `Status`, …), JSON
+//!   merge patch and the change record.
+//! - [`auth`]: HS256 bearer tokens in Supabase's claim layout, roles and permissions.
+//! - [`listing`]: list filters and the opaque keyset cursor.
+//! - [`conditional`]: `ETag` / `If-Match` for versioned writes.
+//! - [`analytics`]: the workspace report.
+//! - [`routes`]: the route table (404 vs 405).
+//! - [`error`]: the one error type, rendered as `application/problem+json`.
+//! - [`config`]: typed settings from vars and secrets.
+//!
+//! Runtime glue:
+//! - [`api`]: the REST handlers (parse, authorize, call the store, respond).
+//! - [`store`]: D1 queries: constant SQL, always bound, always scoped to a workspace.
+//!
+//! The `hero-token` binary (`make token`) signs development tokens with [`auth`].
+
+pub mod analytics;
+pub mod api;
+pub mod auth;
+pub mod conditional;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod listing;
+pub mod routes;
+pub mod store;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(api::respond(req, &env).await)
+}
