@@ -1,1 +1,82 @@
-fn main() {}
+//! End-to-end suite: the real `wrangler dev` (workerd, local D1), driven over HTTP.
+//!
+//! One binary, one server: `main` starts the dev server once on a free loopback port with a
+//! fresh state directory, runs every test against it (each in its own workspace, so they can
+//! run in parallel), then stops it. Output and exit code follow `cargo test`.
+
+mod helpers;
+mod rest;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+
+use libtest_mimic::{Arguments, Trial};
+
+use helpers::Server;
+
+/// What every test gets: the server under test and a runtime to drive clients on.
+pub struct Ctx {
+    pub server: Server,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+static CTX: OnceLock<Ctx> = OnceLock::new();
+
+type TestFn = fn(&'static Ctx) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn ctx() -> &'static Ctx {
+    CTX.get_or_init(|| Ctx {
+        server: Server::start(),
+        runtime: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime"),
+    })
+}
+
+fn trial(name: &'static str, test: TestFn) -> Trial {
+    Trial::test(name, move || {
+        let ctx = ctx();
+        ctx.runtime.block_on(test(ctx));
+        Ok(())
+    })
+}
+
+macro_rules! tests {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        vec![$(trial(
+            concat!(stringify!($module), "::", stringify!($name)),
+            |ctx| Box::pin($module::$name(ctx)),
+        )),*]
+    };
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = tests![
+        rest::health_needs_no_token,
+        rest::create_returns_location_and_etag,
+        rest::bad_bodies_get_clear_problems,
+        rest::validation_names_every_bad_field,
+        rest::unknown_routes_and_methods,
+        rest::unknown_and_malformed_ids_are_404,
+        rest::tokens_are_required_and_verified,
+        rest::roles_limit_writes_and_deletes,
+        rest::if_match_guards_patch_and_delete,
+        rest::concurrent_if_match_writers_one_wins,
+        rest::concurrent_writers_without_if_match_all_apply,
+        rest::merge_patch_semantics,
+        rest::pagination_is_stable_across_pages,
+        rest::list_filters,
+        rest::workspaces_are_isolated,
+        rest::analytics_counts,
+        rest::openapi_matches_the_routes,
+    ];
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let Some(ctx) = CTX.get() {
+        ctx.server.stop();
+    }
+    conclusion.exit();
+}

@@ -1,0 +1,349 @@
+//! The e2e harness: one real `wrangler dev` (workerd, local D1) on a free loopback port with
+//! a fresh state directory, and small HTTP helpers around it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use hero_tasks::auth::{sign_dev_token, DevTokenRequest, Role};
+use reqwest::{Method, StatusCode};
+
+use serde_json::Value;
+
+/// The secret the dev server under test verifies tokens with (passed as a `--var`).
+pub const TEST_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn wrangler() -> Command {
+    let mut command = Command::new(project_root().join("node_modules/.bin/wrangler"));
+    command
+        .current_dir(project_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .stdin(Stdio::null());
+    command
+}
+
+/// A running `wrangler dev`. Stopped (its whole process group) when dropped.
+pub struct Server {
+    child: Mutex<Option<Child>>,
+    pub port: u16,
+    pub base: String,
+    state_dir: PathBuf,
+    log_path: PathBuf,
+}
+
+impl Server {
+    /// Applies the migrations to a fresh state directory and starts the dev server.
+    pub fn start() -> Server {
+        let state_dir =
+            std::env::temp_dir().join(format!("hero-tasks-e2e-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&state_dir).expect("state dir");
+        let status = wrangler()
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(&state_dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run wrangler d1 migrations apply");
+        assert!(status.success(), "applying migrations failed");
+        let port = free_port();
+        let server = Server {
+            child: Mutex::new(None),
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            log_path: state_dir.join("wrangler-dev.log"),
+            state_dir,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
+        let mut command = wrangler();
+        command
+            .args(["dev", "--ip", "127.0.0.1", "--port"])
+            .arg(self.port.to_string())
+            .arg("--inspector-port")
+            .arg(free_port().to_string())
+            .arg("--persist-to")
+            .arg(&self.state_dir)
+            .args(["--var", &format!("JWT_SECRET:{TEST_SECRET}")])
+            .args([
+                "--show-interactive-dev-session=false",
+                "--log-level",
+                "info",
+            ])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let child = command.spawn().expect("spawn wrangler dev");
+        *self.child.lock().unwrap() = Some(child);
+        self.wait_until_healthy();
+    }
+
+    fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if healthz_ok(self.port) {
+                return;
+            }
+            if let Some(child) = self.child.lock().unwrap().as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("wrangler dev exited ({status}); log:\n{}", self.log());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wrangler dev did not come up; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Everything the dev server printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Kills the dev server hard (SIGKILL to its process group), as a crash would.
+    pub fn kill(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            signal_group(child.id(), "KILL");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the dev server again on the same port and persisted state.
+    pub fn restart(&self) {
+        self.kill();
+        self.launch();
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            signal_group(child.id(), "TERM");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            signal_group(child.id(), "KILL");
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Signals a whole process group (wrangler and the workerd processes it started).
+/// `--` matters: without it procps `kill` can read `-PGID` as an option.
+fn signal_group(pgid: u32, signal: &str) {
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
+    let _ = Command::new("kill")
+        .args(["-s", signal, "--"])
+        .arg(format!("-{pgid}"))
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// One blocking `GET /healthz` over a plain socket: is the server answering 200?
+fn healthz_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request =
+        format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+/// A fresh workspace id, so tests never see each other's tasks.
+pub fn unique_workspace() -> String {
+    format!("ws-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub fn token(user: &str, role: Role, workspace: &str) -> String {
+    token_with_secret(
+        TEST_SECRET.as_bytes(),
+        user,
+        role,
+        workspace,
+        chrono::Duration::hours(1),
+    )
+}
+
+pub fn token_with_secret(
+    secret: &[u8],
+    user: &str,
+    role: Role,
+    workspace: &str,
+    ttl: chrono::Duration,
+) -> String {
+    let request = DevTokenRequest {
+        user_id: user.into(),
+        name: user.to_uppercase(),
+        workspace_id: workspace.into(),
+        role,
+        ttl,
+    };
+    sign_dev_token(secret, &request, Utc::now())
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts an RFC 9457 problem with this status.
+    pub fn expect_problem(self, status: u16) -> Self {
+        let reply = self.expect(status);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.body["status"], status);
+        for member in ["type", "title", "detail"] {
+            assert!(
+                reply.body[member].is_string(),
+                "problem lacks {member}: {}",
+                reply.text
+            );
+        }
+        reply
+    }
+}
+
+/// An HTTP client acting as one user.
+#[derive(Clone)]
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn new(base: &str, token: Option<String>) -> Api {
+        Api {
+            client: reqwest::Client::new(),
+            base: base.to_owned(),
+            token,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn send(&self, builder: reqwest::RequestBuilder) -> Reply {
+        let response = builder
+            .send()
+            .await
+            .expect("request reaches the dev server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, if_match: Option<&str>) -> Reply {
+        let mut builder = self.request(Method::PATCH, path).json(body);
+        if let Some(tag) = if_match {
+            builder = builder.header("If-Match", tag);
+        }
+        self.send(builder).await
+    }
+
+    pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Reply {
+        let mut builder = self.request(Method::DELETE, path);
+        if let Some(tag) = if_match {
+            builder = builder.header("If-Match", tag);
+        }
+        self.send(builder).await
+    }
+
+    /// Creates a task and returns it (asserting 201).
+    pub async fn create(&self, body: Value) -> Value {
+        self.post("/api/tasks", &body).await.expect(201).body
+    }
+}
