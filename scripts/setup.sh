@@ -2,7 +2,7 @@
 # Installs whatever is missing to build, run and test Hero Tasks, then writes
 # target/setup.env for the Makefile and the wrangler build command to source.
 #
-# Usage: scripts/setup.sh [build|test]
+# Usage: [HERO_WASM_ROUTE=auto|debian] scripts/setup.sh [build|test]
 #   build  toolchain for the wasm worker, wrangler, .dev.vars   (make dev, make build)
 #   test   build + Chromium and its driver for the browser tests (make test)
 #
@@ -95,7 +95,13 @@ build_debian_wasm_std() {
 step "rust toolchain with the $WASM_TARGET standard library"
 command -v rustup >/dev/null || { echo "setup: rustup is required (https://rustup.rs)" >&2; false; }
 WASM_TOOLCHAIN=""
-if has_wasm_std ""; then
+if [ "${HERO_WASM_ROUTE:-auto}" = "debian" ]; then
+  # Forces the fallback, to exercise it on a machine where rustup would work.
+  echo "setup:   HERO_WASM_ROUTE=debian: using Debian's rustc-web"
+  build_debian_wasm_std
+  has_wasm_std "$DEBIAN_TOOLCHAIN" || { echo "setup: the Debian wasm32 std did not install" >&2; false; }
+  WASM_TOOLCHAIN="$DEBIAN_TOOLCHAIN"
+elif has_wasm_std ""; then
   skip "the default toolchain has it"
 elif debian_toolchain_registered && has_wasm_std "$DEBIAN_TOOLCHAIN"; then
   WASM_TOOLCHAIN="$DEBIAN_TOOLCHAIN"
