@@ -78,8 +78,9 @@ build_debian_wasm_std() {
     mkdir -p "$vehicle/src"
     printf '[package]\nname = "std-vehicle"\nversion = "0.0.0"\nedition = "2021"\n[lib]\ncrate-type = ["cdylib"]\n[profile.release]\npanic = "abort"\n' >"$vehicle/Cargo.toml"
     : >"$vehicle/src/lib.rs"
-    (cd "$vehicle" && RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --quiet --release \
-      --target "$WASM_TARGET" -Zbuild-std=std,panic_abort)
+    # /usr/bin first and RUSTC pinned, so rustup's proxies cannot pick another rustc.
+    (cd "$vehicle" && PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+      /usr/bin/cargo build --quiet --release --target "$WASM_TARGET" -Zbuild-std=std,panic_abort)
     mkdir -p "$libdir"
     cp "$vehicle"/target/$WASM_TARGET/release/deps/lib*.rlib "$libdir"/
     rm -rf "$vehicle"
