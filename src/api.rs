@@ -8,9 +8,12 @@ use worker::{console_error, D1Database, Env, Headers, Request, Response};
 use crate::auth::{bearer_token, AuthError, Principal, Verifier};
 use crate::conditional::{etag, IfMatch};
 use crate::config::Config;
-use crate::domain::{format_timestamp, Change, ChangeKind, Stamp, Task, TaskChanges, TaskId};
+use crate::domain::{
+    format_timestamp, Change, ChangeKind, Stamp, Status, Task, TaskChanges, TaskId,
+};
 use crate::error::ApiError;
 use crate::listing::ListQuery;
+use crate::rooms::{self, RoomKey};
 use crate::routes::{route, Route};
 use crate::store;
 
@@ -56,13 +59,21 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, Api
             let db = env
                 .d1("DB")
                 .map_err(|e| ApiError::internal(format!("DB binding: {e}")))?;
+            let writer = Writer {
+                env,
+                db: &db,
+                caller: &caller,
+            };
             match route {
                 Route::ListTasks => list_tasks(&req, &db, &caller).await,
-                Route::CreateTask => create_task(req, &db, &caller).await,
+                Route::CreateTask => create_task(req, &writer).await,
                 Route::GetTask(id) => get_task(&db, &caller, &id).await,
-                Route::UpdateTask(id) => update_task(req, &db, &caller, &id).await,
-                Route::DeleteTask(id) => delete_task(&req, &db, &caller, &id).await,
+                Route::UpdateTask(id) => update_task(req, &writer, &id).await,
+                Route::DeleteTask(id) => delete_task(&req, &writer, &id).await,
+                Route::TaskActivity(id) => task_activity(&req, &db, &caller, &id).await,
                 Route::Analytics => analytics(&db, &caller).await,
+                Route::TaskSocket(id) => open_socket(&req, env, &db, &caller, Some(&id)).await,
+                Route::BoardSocket => open_socket(&req, env, &db, &caller, None).await,
                 Route::Health | Route::OpenApi => unreachable!("handled above"),
             }
         }
@@ -92,11 +103,27 @@ pub fn verify_token(token: &str, config: &Config) -> Result<Principal, ApiError>
         })
 }
 
+/// The bearer token, from `Authorization`, or for WebSocket routes (browsers cannot set
+/// headers on a WebSocket) from `?token=`.
 fn authenticate(req: &Request, config: &Config) -> Result<Principal, ApiError> {
     let header = req.headers().get("Authorization").ok().flatten();
-    let token = bearer_token(header.as_deref())
-        .map_err(|error| ApiError::Unauthorized(error.message().into()))?;
-    verify_token(token, config)
+    let from_query = || {
+        let is_socket = req.path().starts_with("/ws/");
+        let url = req.url().ok()?;
+        let token = url
+            .query_pairs()
+            .find(|(name, _)| name == "token")?
+            .1
+            .into_owned();
+        is_socket.then_some(token)
+    };
+    let token = match (header, from_query()) {
+        (None, Some(token)) => token,
+        (header, _) => bearer_token(header.as_deref())
+            .map(str::to_owned)
+            .map_err(|error| ApiError::Unauthorized(error.message().into()))?,
+    };
+    verify_token(&token, config)
 }
 
 fn require_writer(caller: &Principal) -> Result<(), ApiError> {
@@ -190,11 +217,51 @@ pub fn problem_response(error: &ApiError) -> Response {
         })
 }
 
-fn change(kind: ChangeKind, task: Task, changed: &[&str], caller: &Principal, at: &str) -> Change {
+/// What a write handler needs: the caller, D1, and the env to notify the rooms.
+struct Writer<'a> {
+    env: &'a Env,
+    db: &'a D1Database,
+    caller: &'a Principal,
+}
+
+impl Writer<'_> {
+    /// Tells the task's room and the workspace board about a committed change.
+    ///
+    /// The change is already durable in D1 (with its `task_changes` record) and the rooms
+    /// read it from there, so a failed notification is retried once and then only logged:
+    /// the rooms pick the change up, in order, on their next notification or connection.
+    async fn notify_rooms(&self, change: &Change) {
+        let task_room = RoomKey::Task {
+            workspace_id: change.task.workspace_id.clone(),
+            task_id: change.task.id.to_string(),
+        };
+        let board = RoomKey::Board {
+            workspace_id: change.task.workspace_id.clone(),
+        };
+        let notify = |key: RoomKey| async move {
+            if rooms::notify(self.env, &key).await.is_err() {
+                if let Err(error) = rooms::notify(self.env, &key).await {
+                    console_error!("notify {}: {error}", key.object_name());
+                }
+            }
+        };
+        futures::join!(notify(task_room), notify(board));
+    }
+}
+
+fn change(
+    kind: ChangeKind,
+    task: Task,
+    changed: &[&str],
+    previous_status: Option<Status>,
+    caller: &Principal,
+    at: &str,
+) -> Change {
     Change {
         kind,
         task,
         changed: changed.iter().map(|s| (*s).to_owned()).collect(),
+        previous_status,
         actor_id: caller.user_id.clone(),
         actor_name: caller.name.clone(),
         at: at.to_owned(),
@@ -217,11 +284,8 @@ async fn list_tasks(
     )
 }
 
-async fn create_task(
-    mut req: Request,
-    db: &D1Database,
-    caller: &Principal,
-) -> Result<Response, ApiError> {
+async fn create_task(mut req: Request, writer: &Writer<'_>) -> Result<Response, ApiError> {
+    let (db, caller) = (writer.db, writer.caller);
     require_writer(caller)?;
     let body = read_json(&mut req, &["application/json"]).await?;
     let changes = TaskChanges::from_json(&body, true).map_err(ApiError::Validation)?;
@@ -232,8 +296,9 @@ async fn create_task(
     };
     let task = Task::create(TaskId::generate(), &caller.workspace_id, changes, &stamp)
         .ok_or_else(|| ApiError::validation("title", "is required"))?;
-    let created = change(ChangeKind::Created, task, &[], caller, &at);
+    let created = change(ChangeKind::Created, task, &[], None, caller, &at);
     store::insert_task(db, &created).await?;
+    writer.notify_rooms(&created).await;
     let response = task_response(201, &created.task)?;
     response
         .headers()
@@ -252,10 +317,10 @@ async fn get_task(db: &D1Database, caller: &Principal, raw_id: &str) -> Result<R
 
 async fn update_task(
     mut req: Request,
-    db: &D1Database,
-    caller: &Principal,
+    writer: &Writer<'_>,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
+    let (db, caller) = (writer.db, writer.caller);
     let id = parse_task_id(raw_id)?;
     require_writer(caller)?;
     let precondition = if_match(&req)?;
@@ -277,14 +342,28 @@ async fn update_task(
                 current: Some(Box::new(current)),
             });
         }
+        if let Some(to) = changes.status {
+            current
+                .status
+                .check_transition(to)
+                .map_err(|reason| ApiError::validation("status", reason))?;
+        }
         let at = format_timestamp(now());
         let mut next = current.clone();
         let changed = next.apply(changes.clone(), &at);
         if changed.is_empty() {
             return task_response(200, &current);
         }
-        let updated = change(ChangeKind::Updated, next, &changed, caller, &at);
+        let updated = change(
+            ChangeKind::Updated,
+            next,
+            &changed,
+            Some(current.status),
+            caller,
+            &at,
+        );
         if store::update_task(db, &updated, current.version).await? {
+            writer.notify_rooms(&updated).await;
             return task_response(200, &updated.task);
         }
         // Another writer committed between our read and write; re-read and re-apply.
@@ -296,10 +375,10 @@ async fn update_task(
 
 async fn delete_task(
     req: &Request,
-    db: &D1Database,
-    caller: &Principal,
+    writer: &Writer<'_>,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
+    let (db, caller) = (writer.db, writer.caller);
     let id = parse_task_id(raw_id)?;
     let precondition = if_match(req)?;
     for _ in 0..WRITE_ATTEMPTS {
@@ -325,8 +404,9 @@ async fn delete_task(
         let mut tombstone = current;
         tombstone.version += 1;
         tombstone.updated_at = at.clone();
-        let deleted = change(ChangeKind::Deleted, tombstone, &[], caller, &at);
+        let deleted = change(ChangeKind::Deleted, tombstone, &[], None, caller, &at);
         if store::delete_task(db, &deleted, expected).await? {
+            writer.notify_rooms(&deleted).await;
             return Response::empty()
                 .map(|r| r.with_status(204))
                 .map_err(ApiError::internal);
@@ -340,4 +420,106 @@ async fn delete_task(
 async fn analytics(db: &D1Database, caller: &Principal) -> Result<Response, ApiError> {
     let report = store::analytics(db, &caller.workspace_id, now().date_naive()).await?;
     json_response(200, &report)
+}
+
+/// Page size bounds for the activity log.
+const ACTIVITY_DEFAULT_LIMIT: u32 = 50;
+
+async fn task_activity(
+    req: &Request,
+    db: &D1Database,
+    caller: &Principal,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_task_id(raw_id)?;
+    let url = req.url().map_err(ApiError::internal)?;
+    let mut limit = ACTIVITY_DEFAULT_LIMIT;
+    let mut before = None;
+    let mut errors = Vec::new();
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=crate::listing::MAX_LIMIT).contains(&n) => limit = n,
+                _ => errors.push(crate::domain::FieldError::new(
+                    "limit",
+                    "must be an integer from 1 to 200",
+                )),
+            },
+            "cursor" => match value.parse::<i64>() {
+                Ok(n) if n > 0 => before = Some(n),
+                _ => errors.push(crate::domain::FieldError::new(
+                    "cursor",
+                    "is not a cursor returned by this API",
+                )),
+            },
+            _ => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (rows, next) = store::activity(db, &caller.workspace_id, &id, before, limit).await?;
+    if rows.is_empty() && before.is_none() {
+        return Err(ApiError::task_not_found());
+    }
+    let entries: Vec<Value> = rows
+        .into_iter()
+        .map(|(change_id, change)| {
+            json!({
+                "id": change_id,
+                "kind": change.kind,
+                "version": change.task.version,
+                "changed": change.changed,
+                "from_status": change.previous_status.filter(|s| *s != change.task.status),
+                "to_status": change.previous_status.filter(|s| *s != change.task.status).map(|_| change.task.status),
+                "actor": {"id": change.actor_id, "name": change.actor_name},
+                "at": change.at,
+                "task": change.task,
+            })
+        })
+        .collect();
+    json_response(
+        200,
+        &json!({"activity": entries, "next_cursor": next.map(|id| id.to_string())}),
+    )
+}
+
+/// Upgrades into a task room (`task` = its id) or the workspace board. Every check that can
+/// fail (token, task, `since`) happens before the upgrade, so it gets a plain HTTP error.
+async fn open_socket(
+    req: &Request,
+    env: &Env,
+    db: &D1Database,
+    caller: &Principal,
+    task: Option<&str>,
+) -> Result<Response, ApiError> {
+    let upgrade = header(req, "Upgrade").unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::UpgradeRequired);
+    }
+    let url = req.url().map_err(ApiError::internal)?;
+    let since = match url.query_pairs().find(|(name, _)| name == "since") {
+        None => None,
+        Some((_, raw)) => Some(raw.parse::<u64>().map_err(|_| {
+            ApiError::BadRequest(
+                "since must be a non-negative integer (the last seq you saw)".into(),
+            )
+        })?),
+    };
+    let key = match task {
+        Some(raw_id) => {
+            let id = parse_task_id(raw_id)?;
+            store::get_task(db, &caller.workspace_id, &id)
+                .await?
+                .ok_or_else(ApiError::task_not_found)?;
+            RoomKey::Task {
+                workspace_id: caller.workspace_id.clone(),
+                task_id: id.to_string(),
+            }
+        }
+        None => RoomKey::Board {
+            workspace_id: caller.workspace_id.clone(),
+        },
+    };
+    rooms::connect(env, &key, caller, since).await
 }

@@ -1,6 +1,7 @@
 //! Typed configuration, read from the Worker's vars and secrets once per request.
 
 use crate::error::ApiError;
+use crate::room::Limits;
 
 /// Shortest `JWT_SECRET` accepted: HS256 keys shorter than the hash output are weak.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -50,6 +51,36 @@ impl Config {
     }
 }
 
+/// Reads the room limits (see [`Limits`] for each var). A var that is present but not a
+/// positive number is a deployment mistake and is reported rather than ignored.
+pub fn room_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
+    let defaults = Limits::default();
+    let read = |name: &str, default: i64| -> Result<i64, String> {
+        match lookup(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|value| *value > 0)
+                .ok_or_else(|| format!("{name} must be a positive integer")),
+        }
+    };
+    let as_i64 = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    Ok(Limits {
+        max_frame_bytes: read("ROOM_MAX_FRAME_BYTES", as_i64(defaults.max_frame_bytes))? as usize,
+        messages_per_sec: read(
+            "ROOM_MESSAGES_PER_SEC",
+            i64::from(defaults.messages_per_sec),
+        )? as u32,
+        max_strikes: read("ROOM_RATE_STRIKES", i64::from(defaults.max_strikes))? as u32,
+        max_connections: read("ROOM_MAX_CONNECTIONS", as_i64(defaults.max_connections))? as usize,
+        grace_ms: read("PRESENCE_GRACE_MS", defaults.grace_ms)?,
+        typing_ttl_ms: read("TYPING_TTL_MS", defaults.typing_ttl_ms)?,
+        log_size: read("ROOM_LOG_SIZE", defaults.log_size as i64)? as u64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +102,19 @@ mod tests {
                 .unwrap();
         assert_eq!(config.jwt_leeway_secs, 5);
         assert!(!format!("{config:?}").contains(&secret));
+    }
+
+    #[test]
+    fn room_limits_have_defaults_and_refuse_nonsense() {
+        assert_eq!(room_limits(lookup(&[])).unwrap(), Limits::default());
+        let limits = room_limits(lookup(&[
+            ("ROOM_LOG_SIZE", "20"),
+            ("PRESENCE_GRACE_MS", "100"),
+        ]))
+        .unwrap();
+        assert_eq!((limits.log_size, limits.grace_ms), (20, 100));
+        assert!(room_limits(lookup(&[("ROOM_MAX_CONNECTIONS", "0")])).is_err());
+        assert!(room_limits(lookup(&[("TYPING_TTL_MS", "soon")])).is_err());
     }
 
     #[test]

@@ -128,6 +128,36 @@ string_enum!(
     }
 );
 
+impl Status {
+    /// The statuses a task may move to from this one. Reopening a done task goes back to
+    /// `todo` or `in_progress`; it cannot jump to `blocked` or `in_review`.
+    pub fn next(self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            Todo => &[InProgress, Blocked, InReview, Done],
+            InProgress => &[Todo, Blocked, InReview, Done],
+            Blocked => &[Todo, InProgress],
+            InReview => &[InProgress, Blocked, Done],
+            Done => &[Todo, InProgress],
+        }
+    }
+
+    /// Checks a transition; the error says which moves are allowed instead.
+    pub fn check_transition(self, to: Status) -> Result<(), String> {
+        if self == to || self.next().contains(&to) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self.next().iter().map(|s| s.as_str()).collect();
+        Err(format!(
+            "cannot move from {} to {}; from {} a task can move to {}",
+            self.as_str(),
+            to.as_str(),
+            self.as_str(),
+            allowed.join(", ")
+        ))
+    }
+}
+
 /// Up to 20 distinct tags, each 1–32 characters after trimming. Order is kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -374,6 +404,8 @@ pub struct Change {
     pub task: Task,
     /// Names of the fields the write changed (empty for create and delete).
     pub changed: Vec<String>,
+    /// The status before an update (None for create and delete).
+    pub previous_status: Option<Status>,
     pub actor_id: String,
     pub actor_name: String,
     pub at: String,
@@ -625,6 +657,19 @@ mod tests {
         let patch = TaskChanges::from_json(&json!({"status": "todo"}), false).unwrap();
         task.apply(patch, "2026-01-02T00:00:00.000Z");
         assert_eq!(task.completed_at, None);
+    }
+
+    #[test]
+    fn status_transitions_follow_the_table() {
+        assert!(Status::Todo.check_transition(Status::Done).is_ok());
+        assert!(Status::Done.check_transition(Status::InProgress).is_ok());
+        assert!(Status::Done.check_transition(Status::Done).is_ok());
+        let error = Status::Done.check_transition(Status::Blocked).unwrap_err();
+        assert!(error.contains("todo, in_progress"), "{error}");
+        assert!(Status::Blocked.check_transition(Status::Done).is_err());
+        for from in Status::ALL {
+            assert!(!from.next().contains(from), "{from:?} lists itself");
+        }
     }
 
     #[test]

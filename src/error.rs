@@ -26,6 +26,8 @@ pub enum ApiError {
     PreconditionFailed { current: Option<Box<Task>> },
     /// 413: the body is larger than the limit, in bytes.
     PayloadTooLarge { limit: usize },
+    /// 426: a WebSocket route was called without `Upgrade: websocket`.
+    UpgradeRequired,
     /// 415: the body is not JSON.
     UnsupportedMediaType(String),
     /// 422: the body parsed but broke the rules; every bad field is named.
@@ -73,6 +75,7 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => 412,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::UpgradeRequired => 426,
             ApiError::Validation(_) => 422,
             ApiError::Internal(_) => 500,
         }
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::UpgradeRequired => "upgrade-required",
             ApiError::Validation(_) => "validation-error",
             ApiError::Internal(_) => "internal-error",
         }
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => "Precondition failed",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::UpgradeRequired => "Upgrade required",
             ApiError::Validation(_) => "Validation failed",
             ApiError::Internal(_) => "Internal error",
         }
@@ -119,6 +124,7 @@ impl ApiError {
                 r#"Bearer realm="hero-tasks", error="invalid_token""#.into(),
             )],
             ApiError::MethodNotAllowed { allowed } => vec![("Allow", allowed.join(", "))],
+            ApiError::UpgradeRequired => vec![("Upgrade", "websocket".into())],
             ApiError::PreconditionFailed {
                 current: Some(task),
             } => vec![("ETag", crate::conditional::etag(task.version))],
@@ -141,6 +147,9 @@ impl ApiError {
                 "the task changed since the version in If-Match; `current` holds it now".into()
             }
             ApiError::PreconditionFailed { current: None } => "the task no longer exists".into(),
+            ApiError::UpgradeRequired => {
+                "this is a WebSocket endpoint; connect with Upgrade: websocket".into()
+            }
             ApiError::PayloadTooLarge { limit } => {
                 format!("the body must be at most {limit} bytes")
             }

@@ -1,7 +1,8 @@
 //! # Hero Tasks
 //!
 //! A real-time task-collaboration backend for Cloudflare Workers: tasks over REST, stored in
-//! D1, with every committed write recorded beside it for the live rooms and the activity log.
+//! D1, with every committed write recorded beside it; live rooms (Durable Objects with
+//! hibernating WebSockets) carry presence, typing and every change to the browsers.
 //!
 //! # Layout
 //!
@@ -18,10 +19,15 @@
 //! - [`routes`]: the route table (404 vs 405).
 //! - [`error`]: the one error type, rendered as `application/problem+json`.
 //! - [`config`]: typed settings from vars and secrets.
+//! - [`protocol`]: the WebSocket wire messages (tagged serde enums).
+//! - [`room`]: the room state machine: presence, typing, editing, rate limits, replay.
 //!
 //! Runtime glue:
 //! - [`api`]: the REST handlers (parse, authorize, call the store, respond).
 //! - [`store`]: D1 queries: constant SQL, always bound, always scoped to a workspace.
+//! - [`rooms`]: the typed client for Worker → room calls.
+//! - [`room_object`]: the `Room` Durable Object (one per task, one board per workspace),
+//!   hibernation-safe glue around [`room`].
 //!
 //! The `hero-token` binary (`make token`) signs development tokens with [`auth`].
 
@@ -33,6 +39,10 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod listing;
+pub mod protocol;
+pub mod room;
+pub mod room_object;
+pub mod rooms;
 pub mod routes;
 pub mod store;
 

@@ -15,7 +15,12 @@ pub enum Route {
     GetTask(String),
     UpdateTask(String),
     DeleteTask(String),
+    TaskActivity(String),
     Analytics,
+    /// WebSocket upgrade into a task's room.
+    TaskSocket(String),
+    /// WebSocket upgrade into the workspace board.
+    BoardSocket,
 }
 
 impl Route {
@@ -29,7 +34,10 @@ impl Route {
             Route::GetTask(_) => "get_task",
             Route::UpdateTask(_) => "update_task",
             Route::DeleteTask(_) => "delete_task",
+            Route::TaskActivity(_) => "task_activity",
             Route::Analytics => "analytics",
+            Route::TaskSocket(_) => "task_socket",
+            Route::BoardSocket => "board_socket",
         }
     }
 }
@@ -58,6 +66,14 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         (["api", "tasks", id], _) if !id.is_empty() => {
             Err(not_allowed(&["GET", "PATCH", "DELETE"]))
         }
+        (["api", "tasks", id, "activity"], "GET") if !id.is_empty() => {
+            Ok(Route::TaskActivity((*id).to_owned()))
+        }
+        (["api", "tasks", id, "activity"], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
+        (["ws", "tasks", id], "GET") if !id.is_empty() => Ok(Route::TaskSocket((*id).to_owned())),
+        (["ws", "board"], "GET") => Ok(Route::BoardSocket),
+        (["ws", "tasks", id], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
+        (["ws", "board"], _) => Err(not_allowed(&["GET"])),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
 }
@@ -86,6 +102,15 @@ mod tests {
         );
         assert_eq!(route("GET", "/api/analytics").unwrap(), Route::Analytics);
         assert_eq!(route("GET", "/api/openapi.json").unwrap(), Route::OpenApi);
+        assert_eq!(
+            route("GET", "/api/tasks/x/activity").unwrap(),
+            Route::TaskActivity("x".into())
+        );
+        assert_eq!(
+            route("GET", "/ws/tasks/x").unwrap(),
+            Route::TaskSocket("x".into())
+        );
+        assert_eq!(route("GET", "/ws/board").unwrap(), Route::BoardSocket);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use crate::analytics::Analytics;
-use crate::domain::{Change, Priority, Status, Tags, Task, TaskId, Title};
+use crate::domain::{Change, ChangeKind, Priority, Status, Tags, Task, TaskId, Title};
 use crate::error::ApiError;
 use crate::listing::{Cursor, ListQuery};
 
@@ -34,8 +34,8 @@ const DELETE_TASK: &str = "DELETE FROM tasks WHERE workspace_id = ?1 AND id = ?2
 /// The change record of the write just before it in the batch; `changes() = 1` makes it
 /// conditional on that write having touched its row.
 const INSERT_CHANGE_IF_WRITTEN: &str = "INSERT INTO task_changes (workspace_id, task_id, \
-     version, kind, changed, actor_id, actor_name, at, task) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE changes() = 1";
+     version, kind, changed, actor_id, actor_name, at, task, previous_status) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE changes() = 1";
 
 const LIST_TASKS: &str = "SELECT id, workspace_id, title, description, status, priority, \
      assignee_id, due_date, tags, created_by, created_at, updated_at, completed_at, version \
@@ -166,6 +166,7 @@ fn change_statement(db: &D1Database, change: &Change) -> Result<D1PreparedStatem
             text(&change.actor_name),
             text(&change.at),
             text(&snapshot),
+            optional(change.previous_status.map(Status::as_str)),
         ],
     )
 }
@@ -391,6 +392,126 @@ pub async fn analytics(
     ))
 }
 
+const CHANGES_OF_TASK_AFTER: &str = "SELECT id, kind, changed, previous_status, actor_id, \
+     actor_name, at, task FROM task_changes \
+     WHERE workspace_id = ?1 AND task_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+
+const CHANGES_OF_WORKSPACE_AFTER: &str = "SELECT id, kind, changed, previous_status, actor_id, \
+     actor_name, at, task FROM task_changes \
+     WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+
+const ACTIVITY_OF_TASK: &str = "SELECT id, kind, changed, previous_status, actor_id, \
+     actor_name, at, task FROM task_changes \
+     WHERE workspace_id = ?1 AND task_id = ?2 AND (?3 IS NULL OR id < ?3) \
+     ORDER BY id DESC LIMIT ?4";
+
+/// A `task_changes` row as D1 returns it.
+#[derive(Debug, Deserialize)]
+struct ChangeRow {
+    id: f64,
+    kind: String,
+    changed: String,
+    previous_status: Option<String>,
+    actor_id: String,
+    actor_name: String,
+    at: String,
+    task: String,
+}
+
+impl ChangeRow {
+    fn into_change(self) -> Result<(i64, Change), ApiError> {
+        let id = self.id as i64;
+        let corrupt = |what: &str| ApiError::internal(format!("change {id} has a bad {what}"));
+        let kind = match self.kind.as_str() {
+            "created" => ChangeKind::Created,
+            "updated" => ChangeKind::Updated,
+            "deleted" => ChangeKind::Deleted,
+            _ => return Err(corrupt("kind")),
+        };
+        let change = Change {
+            kind,
+            task: serde_json::from_str(&self.task).map_err(|_| corrupt("task"))?,
+            changed: serde_json::from_str(&self.changed).map_err(|_| corrupt("changed"))?,
+            previous_status: match self.previous_status.as_deref() {
+                None => None,
+                Some(raw) => Some(Status::parse(raw).ok_or_else(|| corrupt("previous_status"))?),
+            },
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            at: self.at,
+        };
+        Ok((id, change))
+    }
+}
+
+async fn change_rows(statement: D1PreparedStatement) -> Result<Vec<(i64, Change)>, ApiError> {
+    let rows: Vec<ChangeRow> = statement
+        .all()
+        .await
+        .map_err(d1_error)?
+        .results()
+        .map_err(d1_error)?;
+    rows.into_iter().map(ChangeRow::into_change).collect()
+}
+
+/// Committed changes after `after_id`, in commit order: what a room has not seen yet.
+/// `task_id` narrows it to one task's room; without it, the whole workspace (the board).
+pub async fn changes_after(
+    db: &D1Database,
+    workspace_id: &str,
+    task_id: Option<&str>,
+    after_id: i64,
+    limit: u32,
+) -> Result<Vec<(i64, Change)>, ApiError> {
+    let statement = match task_id {
+        Some(task_id) => bind(
+            db.prepare(CHANGES_OF_TASK_AFTER),
+            &[
+                text(workspace_id),
+                text(task_id),
+                number(after_id),
+                number(i64::from(limit)),
+            ],
+        )?,
+        None => bind(
+            db.prepare(CHANGES_OF_WORKSPACE_AFTER),
+            &[
+                text(workspace_id),
+                number(after_id),
+                number(i64::from(limit)),
+            ],
+        )?,
+    };
+    change_rows(statement).await
+}
+
+/// A page of a task's history, newest first, and the cursor of the next page.
+pub async fn activity(
+    db: &D1Database,
+    workspace_id: &str,
+    task_id: &TaskId,
+    before_id: Option<i64>,
+    limit: u32,
+) -> Result<(Vec<(i64, Change)>, Option<i64>), ApiError> {
+    let statement = bind(
+        db.prepare(ACTIVITY_OF_TASK),
+        &[
+            text(workspace_id),
+            text(task_id.as_str()),
+            before_id.map_or(JsValue::NULL, number),
+            number(i64::from(limit) + 1),
+        ],
+    )?;
+    let mut rows = change_rows(statement).await?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|(id, _)| *id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +526,9 @@ mod tests {
             COUNT_BY_STATUS,
             COUNT_BY_PRIORITY,
             COUNT_OVERDUE_AND_DONE,
+            CHANGES_OF_TASK_AFTER,
+            CHANGES_OF_WORKSPACE_AFTER,
+            ACTIVITY_OF_TASK,
         ] {
             assert!(sql.contains("workspace_id = ?1"), "{sql}");
         }

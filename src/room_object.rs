@@ -1,0 +1,544 @@
+//! The `Room` Durable Object: runtime glue around [`crate::room`].
+//!
+//! One instance per task (`task:<id>`) and one per workspace board (`board:<workspace>`).
+//! It is hibernation-safe by construction:
+//! - each connection's state is its socket attachment, and sockets come from
+//!   `get_websockets()`; nothing about connections is kept in memory;
+//! - the event log, its position in D1's change log and pending departures live in the
+//!   object's SQLite storage;
+//! - `{"type":"ping"}` is answered by the runtime (`set_websocket_auto_response`) without
+//!   waking the object, and the only timer is the storage alarm, set to the next
+//!   time-driven job (typing expiry, presence grace, token expiry) and cleared when none.
+//!
+//! The in-memory fields are caches and a re-entrancy guard, all safe to lose.
+
+use std::cell::{Cell, OnceCell};
+use std::panic::AssertUnwindSafe;
+
+use serde::Deserialize;
+use worker::{
+    console_error, durable_object, DurableObject, Env, Request, Response, Result, SqlStorage,
+    SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    WebSocketRequestResponsePair,
+};
+
+use crate::auth::Principal;
+use crate::config::room_limits;
+use crate::domain::ChangeKind;
+use crate::protocol::{close, ServerMessage, UserInfo};
+use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow, Resume};
+use crate::rooms::{RoomKey, PRINCIPAL_HEADER, ROOM_HEADER};
+use crate::store;
+
+/// How many D1 change rows a room reads per query while catching up.
+const DRAIN_BATCH: u32 = 200;
+
+/// The exact frame the runtime answers for us, so pings never wake a hibernating room.
+pub const PING_FRAME: &str = r#"{"type":"ping"}"#;
+pub const PONG_FRAME: &str = r#"{"type":"pong"}"#;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS room_state (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    room          TEXT    NOT NULL,            -- RoomKey as JSON
+    seq           INTEGER NOT NULL DEFAULT 0,  -- last durable event's seq
+    change_cursor INTEGER NOT NULL DEFAULT 0   -- last D1 task_changes.id applied
+);
+CREATE TABLE IF NOT EXISTS room_events (
+    seq   INTEGER PRIMARY KEY,                 -- the event's seq
+    frame TEXT    NOT NULL                     -- the JSON frame, sent as-is on replay
+);
+CREATE TABLE IF NOT EXISTS room_departures (
+    user_id TEXT    PRIMARY KEY,
+    due_ms  INTEGER NOT NULL                   -- when user_left goes out unless they return
+);";
+
+#[derive(Deserialize)]
+struct StateRow {
+    seq: f64,
+    change_cursor: f64,
+}
+
+#[derive(Deserialize)]
+struct OldestRow {
+    oldest: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct FrameRow {
+    frame: String,
+}
+
+#[derive(Deserialize)]
+struct DepartureRow {
+    user_id: String,
+    due_ms: f64,
+}
+
+#[durable_object]
+pub struct Room {
+    state: State,
+    env: Env,
+    sql: SqlStorage,
+    limits: AssertUnwindSafe<OnceCell<Limits>>,
+    /// True while a drain is reading D1; a second caller sets `drain_again` instead of
+    /// starting a parallel drain that could apply the same changes twice.
+    draining: AssertUnwindSafe<Cell<bool>>,
+    drain_again: AssertUnwindSafe<Cell<bool>>,
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX)
+}
+
+fn int(value: i64) -> SqlStorageValue {
+    SqlStorageValue::from(value)
+}
+
+impl DurableObject for Room {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        if let Err(error) = sql.exec(SCHEMA, None) {
+            console_error!("room schema: {error}");
+        }
+        if let Ok(pair) = WebSocketRequestResponsePair::new(PING_FRAME, PONG_FRAME) {
+            state.set_websocket_auto_response(&pair);
+        }
+        Room {
+            state,
+            env,
+            sql,
+            limits: AssertUnwindSafe(OnceCell::new()),
+            draining: AssertUnwindSafe(Cell::new(false)),
+            drain_again: AssertUnwindSafe(Cell::new(false)),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let key: RoomKey = match req
+            .headers()
+            .get(ROOM_HEADER)?
+            .map(|raw| serde_json::from_str(&raw))
+        {
+            Some(Ok(key)) => key,
+            _ => return Response::error("missing room identity", 400),
+        };
+        self.remember(&key)?;
+        match req.path().as_str() {
+            "/drain" => {
+                self.drain(&key).await?;
+                Response::empty().map(|r| r.with_status(204))
+            }
+            "/connect" => self.accept_connection(&req, &key).await,
+            _ => Response::error("unknown room call", 404),
+        }
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let Some(mut connection) = ws.deserialize_attachment::<Connection>()? else {
+            return Ok(()); // already closed by us
+        };
+        let frame = match &message {
+            WebSocketIncomingMessage::String(text) => Frame::Text(text),
+            WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
+        };
+        let typing_before = connection.typing.clone();
+        let outbounds = room::handle_frame(&mut connection, frame, now_ms(), self.limits());
+        ws.serialize_attachment(&connection)?;
+        self.dispatch(Some((&connection.id, &ws)), outbounds);
+        if connection.typing != typing_before {
+            self.schedule_alarm().await?;
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> Result<()> {
+        let _ = ws.close(Some(1000), Some("closed"));
+        self.forget(&ws).await
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.forget(&ws).await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let sockets = self.sockets();
+        let mut connections: Vec<Connection> = sockets.iter().map(|(_, c)| c.clone()).collect();
+        let mut departures = self.departures()?;
+        let outbounds = room::on_alarm(&mut connections, &mut departures, now_ms());
+        for ((ws, before), after) in sockets.iter().zip(&connections) {
+            if before != after {
+                ws.serialize_attachment(after)?;
+            }
+        }
+        self.save_departures(&departures)?;
+        self.dispatch(None, outbounds);
+        self.schedule_alarm().await?;
+        Response::empty()
+    }
+}
+
+impl Room {
+    fn limits(&self) -> &Limits {
+        self.limits.get_or_init(|| {
+            room_limits(|name| crate::api::lookup(&self.env, name)).unwrap_or_else(|error| {
+                console_error!("room limits: {error}; using defaults");
+                Limits::default()
+            })
+        })
+    }
+
+    /// Records which room this object is, the first time it hears.
+    fn remember(&self, key: &RoomKey) -> Result<()> {
+        let key_json =
+            serde_json::to_string(key).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        self.sql.exec(
+            "INSERT OR IGNORE INTO room_state (id, room) VALUES (1, ?)",
+            vec![key_json.into()],
+        )?;
+        Ok(())
+    }
+
+    fn position(&self) -> Result<(u64, i64)> {
+        let rows: Vec<StateRow> = self
+            .sql
+            .exec(
+                "SELECT seq, change_cursor FROM room_state WHERE id = 1",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows
+            .first()
+            .map_or((0, 0), |r| (r.seq as u64, r.change_cursor as i64)))
+    }
+
+    fn oldest_kept(&self) -> Result<Option<u64>> {
+        let rows: Vec<OldestRow> = self
+            .sql
+            .exec("SELECT MIN(seq) AS oldest FROM room_events", None)?
+            .to_array()?;
+        Ok(rows.first().and_then(|r| r.oldest).map(|v| v as u64))
+    }
+
+    fn departures(&self) -> Result<Vec<Departure>> {
+        let rows: Vec<DepartureRow> = self
+            .sql
+            .exec("SELECT user_id, due_ms FROM room_departures", None)?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Departure {
+                user_id: r.user_id,
+                due_ms: r.due_ms as i64,
+            })
+            .collect())
+    }
+
+    fn save_departures(&self, departures: &[Departure]) -> Result<()> {
+        self.sql.exec("DELETE FROM room_departures", None)?;
+        for departure in departures {
+            self.sql.exec(
+                "INSERT INTO room_departures (user_id, due_ms) VALUES (?, ?)",
+                vec![departure.user_id.clone().into(), int(departure.due_ms)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every live connection with its state. A socket we closed has no attachment.
+    fn sockets(&self) -> Vec<(WebSocket, Connection)> {
+        self.state
+            .get_websockets()
+            .into_iter()
+            .filter_map(|ws| match ws.deserialize_attachment::<Connection>() {
+                Ok(Some(connection)) => Some((ws, connection)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sends one frame to every connection, except `skip`. The frame is serialized once.
+    fn broadcast(&self, frame: &str, skip: Option<&str>) {
+        for ws in self.state.get_websockets() {
+            if let Some(skip) = skip {
+                if self.state.get_tags(&ws).first().map(String::as_str) == Some(skip) {
+                    continue;
+                }
+            }
+            // A socket that is closing may refuse; its close handler cleans up.
+            let _ = ws.send_with_str(frame);
+        }
+    }
+
+    fn dispatch(&self, sender: Option<(&str, &WebSocket)>, outbounds: Vec<Outbound>) {
+        for outbound in outbounds {
+            match outbound {
+                Outbound::Reply(message) => {
+                    if let Some((_, ws)) = sender {
+                        let _ = ws.send_with_str(message.to_json());
+                    }
+                }
+                Outbound::Others(message) => {
+                    self.broadcast(&message.to_json(), sender.map(|(id, _)| id));
+                }
+                Outbound::All(message) => self.broadcast(&message.to_json(), None),
+                Outbound::Close {
+                    connection_id,
+                    code,
+                    reason,
+                } => self.close_connection(&connection_id, code, &reason),
+            }
+        }
+    }
+
+    /// Closes one connection from our side and lets the room know it is gone at once,
+    /// without waiting for the client's close frame (a dead client never sends one).
+    fn close_connection(&self, connection_id: &str, code: u16, reason: &str) {
+        for ws in self.state.get_websockets_with_tag(connection_id) {
+            let _ = ws.close(Some(code), Some(reason));
+            if let Err(error) = self.leave(&ws) {
+                console_error!("room leave after close: {error}");
+            }
+        }
+    }
+
+    /// Runs the departure logic for `ws` once, and clears its attachment so it is not
+    /// counted again.
+    fn leave(&self, ws: &WebSocket) -> Result<()> {
+        let Some(gone) = ws.deserialize_attachment::<Connection>()? else {
+            return Ok(());
+        };
+        ws.serialize_attachment(())?;
+        let remaining: Vec<Connection> = self
+            .sockets()
+            .into_iter()
+            .map(|(_, c)| c)
+            .filter(|c| c.id != gone.id)
+            .collect();
+        let mut departures = self.departures()?;
+        let outbounds = room::leave(&remaining, &mut departures, &gone, now_ms(), self.limits());
+        self.save_departures(&departures)?;
+        self.dispatch(Some((&gone.id, ws)), outbounds);
+        Ok(())
+    }
+
+    async fn forget(&self, ws: &WebSocket) -> Result<()> {
+        self.leave(ws)?;
+        self.schedule_alarm().await
+    }
+
+    /// Sets the one alarm to the next time-driven job, or clears it when there is none.
+    async fn schedule_alarm(&self) -> Result<()> {
+        let connections: Vec<Connection> = self.sockets().into_iter().map(|(_, c)| c).collect();
+        let departures = self.departures()?;
+        let storage = self.state.storage();
+        match room::next_alarm(&connections, &departures) {
+            Some(at_ms) => {
+                let at = chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1))
+                    .unwrap_or_default();
+                storage.set_alarm(at).await
+            }
+            None => storage.delete_alarm().await,
+        }
+    }
+
+    /// Catches up with D1: applies every committed change after the room's cursor, in commit
+    /// order, appending the resulting events to the log and broadcasting them.
+    async fn drain(&self, key: &RoomKey) -> Result<()> {
+        if self.draining.get() {
+            self.drain_again.set(true);
+            return Ok(());
+        }
+        self.draining.set(true);
+        let result = self.drain_all(key).await;
+        self.draining.set(false);
+        result
+    }
+
+    async fn drain_all(&self, key: &RoomKey) -> Result<()> {
+        let db = self.env.d1("DB")?;
+        loop {
+            self.drain_again.set(false);
+            let (_, cursor) = self.position()?;
+            let rows =
+                store::changes_after(&db, key.workspace_id(), key.task_id(), cursor, DRAIN_BATCH)
+                    .await
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let fetched = rows.len();
+            if fetched > 0 {
+                self.append(key, rows)?;
+                if key.is_board() {
+                    self.send_analytics(&db, key, None).await;
+                }
+            }
+            if fetched < DRAIN_BATCH as usize && !self.drain_again.get() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Appends the events of `rows` to the log and broadcasts them. Synchronous: no other
+    /// event can run between the log write and the sends, and the runtime holds the sends
+    /// until the write is durable.
+    fn append(&self, key: &RoomKey, rows: Vec<(i64, crate::domain::Change)>) -> Result<()> {
+        let (mut seq, mut cursor) = self.position()?;
+        let mut frames = Vec::new();
+        let mut deleted = false;
+        for (change_id, change) in rows {
+            if change_id <= cursor {
+                continue;
+            }
+            for event in room::events_for_change(&change, seq + 1) {
+                seq = event.seq().unwrap_or(seq + 1);
+                let frame = event.to_json();
+                self.sql.exec(
+                    "INSERT INTO room_events (seq, frame) VALUES (?, ?)",
+                    vec![int(seq as i64), frame.clone().into()],
+                )?;
+                frames.push(frame);
+            }
+            cursor = change_id;
+            deleted |= !key.is_board() && change.kind == ChangeKind::Deleted;
+        }
+        self.sql.exec(
+            "UPDATE room_state SET seq = ?, change_cursor = ? WHERE id = 1",
+            vec![int(seq as i64), int(cursor)],
+        )?;
+        let keep_from = seq.saturating_sub(self.limits().log_size);
+        self.sql.exec(
+            "DELETE FROM room_events WHERE seq <= ?",
+            vec![int(keep_from as i64)],
+        )?;
+        for frame in &frames {
+            self.broadcast(frame, None);
+        }
+        if deleted {
+            for (ws, _) in self.sockets() {
+                let _ = ws.close(Some(close::TASK_DELETED), Some("task deleted"));
+                let _ = ws.serialize_attachment(());
+            }
+            self.save_departures(&[])?;
+        }
+        Ok(())
+    }
+
+    /// Board only: the workspace report, to everyone or to one new connection.
+    async fn send_analytics(&self, db: &worker::D1Database, key: &RoomKey, to: Option<&WebSocket>) {
+        let today = chrono::DateTime::from_timestamp_millis(now_ms())
+            .unwrap_or_default()
+            .date_naive();
+        match store::analytics(db, key.workspace_id(), today).await {
+            Ok(report) => {
+                let message = ServerMessage::Analytics {
+                    analytics: serde_json::to_value(report).unwrap_or_default(),
+                };
+                match to {
+                    Some(ws) => {
+                        let _ = ws.send_with_str(message.to_json());
+                    }
+                    None => self.broadcast(&message.to_json(), None),
+                }
+            }
+            Err(error) => console_error!("board analytics: {error}"),
+        }
+    }
+
+    async fn accept_connection(&self, req: &Request, key: &RoomKey) -> Result<Response> {
+        let principal: Principal = match req
+            .headers()
+            .get(PRINCIPAL_HEADER)?
+            .map(|raw| serde_json::from_str(&raw))
+        {
+            Some(Ok(principal)) => principal,
+            _ => return Response::error("missing principal", 400),
+        };
+        let since = req
+            .url()?
+            .query_pairs()
+            .find(|(name, _)| name == "since")
+            .and_then(|(_, value)| value.parse::<u64>().ok());
+        // Catch up first, so a resuming client replays everything committed so far.
+        if let Err(error) = self.drain(key).await {
+            console_error!("room {} catch-up: {error}", key.object_name());
+        }
+        let pair = WebSocketPair::new()?;
+        let server = pair.server;
+        let existing: Vec<Connection> = self.sockets().into_iter().map(|(_, c)| c).collect();
+        if existing.len() >= self.limits().max_connections {
+            server.accept()?;
+            server.close(Some(close::TRY_AGAIN_LATER), Some("room is full"))?;
+            return Response::from_websocket(pair.client);
+        }
+        let connection = Connection {
+            id: uuid::Uuid::new_v4().to_string(),
+            user: UserInfo {
+                id: principal.user_id.clone(),
+                name: principal.name.clone(),
+                avatar_url: principal.avatar_url.clone(),
+            },
+            can_write: principal.can_write(),
+            expires_at_ms: principal.expires_at.saturating_mul(1000),
+            typing: None,
+            editing: None,
+            rate: RateWindow::default(),
+        };
+        self.state
+            .accept_websocket_with_tags(&server, &[connection.id.as_str()]);
+        server.serialize_attachment(&connection)?;
+
+        let mut departures = self.departures()?;
+        let joined = room::join(&existing, &mut departures, &connection);
+        self.save_departures(&departures)?;
+
+        let (seq, _) = self.position()?;
+        let mut everyone = existing;
+        everyone.push(connection.clone());
+        let (resumed, replay, resync) = match room::resume(since, seq, self.oldest_kept()?) {
+            Resume::Fresh => (false, Vec::new(), None),
+            Resume::Replay { since } => {
+                let rows: Vec<FrameRow> = self
+                    .sql
+                    .exec(
+                        "SELECT frame FROM room_events WHERE seq > ? ORDER BY seq",
+                        vec![int(since as i64)],
+                    )?
+                    .to_array()?;
+                (true, rows, None)
+            }
+            Resume::Resync { reason } => (false, Vec::new(), Some(reason)),
+        };
+        let welcome = ServerMessage::Welcome {
+            connection_id: connection.id.clone(),
+            user: connection.user.clone(),
+            presence: room::presence(&everyone),
+            seq,
+            resumed,
+            replayed: replay.len() as u64,
+        };
+        server.send_with_str(welcome.to_json())?;
+        for row in &replay {
+            server.send_with_str(&row.frame)?;
+        }
+        if let Some(reason) = resync {
+            server.send_with_str(ServerMessage::Resync { reason, seq }.to_json())?;
+        }
+        self.dispatch(Some((&connection.id, &server)), joined);
+        if key.is_board() {
+            if let Ok(db) = self.env.d1("DB") {
+                self.send_analytics(&db, key, Some(&server)).await;
+            }
+        }
+        self.schedule_alarm().await?;
+        Response::from_websocket(pair.client)
+    }
+}
