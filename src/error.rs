@@ -124,7 +124,6 @@ impl ApiError {
                 r#"Bearer realm="hero-tasks", error="invalid_token""#.into(),
             )],
             ApiError::MethodNotAllowed { allowed } => vec![("Allow", allowed.join(", "))],
-            ApiError::UpgradeRequired => vec![("Upgrade", "websocket".into())],
             ApiError::PreconditionFailed {
                 current: Some(task),
             } => vec![("ETag", crate::conditional::etag(task.version))],

@@ -86,6 +86,25 @@ impl Server {
             .arg("--persist-to")
             .arg(&self.state_dir)
             .args(["--var", &format!("JWT_SECRET:{TEST_SECRET}")])
+            // Small room limits so the tests can reach them quickly.
+            .args([
+                "--var",
+                "ROOM_LOG_SIZE:10",
+                "--var",
+                "ROOM_MAX_CONNECTIONS:8",
+            ])
+            .args([
+                "--var",
+                "PRESENCE_GRACE_MS:1500",
+                "--var",
+                "TYPING_TTL_MS:1500",
+            ])
+            .args([
+                "--var",
+                "ROOM_MESSAGES_PER_SEC:10",
+                "--var",
+                "ROOM_MAX_FRAME_BYTES:2048",
+            ])
             .args([
                 "--show-interactive-dev-session=false",
                 "--log-level",
@@ -345,5 +364,124 @@ impl Api {
     /// Creates a task and returns it (asserting 201).
     pub async fn create(&self, body: Value) -> Value {
         self.post("/api/tasks", &body).await.expect(201).body
+    }
+}
+
+/// A WebSocket client in a room, with helpers to wait for specific messages.
+pub struct Socket {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// How long a test waits for a message it expects before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+impl Socket {
+    /// Opens `path` (with its query) on the server; `Err(status)` when refused before upgrade.
+    pub async fn open(base: &str, path: &str) -> Result<Socket, u16> {
+        let url = format!("{}{}", base.replacen("http://", "ws://", 1), path);
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((stream, _)) => Ok(Socket { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("websocket connect failed: {other}"),
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        use futures::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_json(&mut self, value: &Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    /// Sends without asserting: false once the socket is closed.
+    pub async fn try_send_json(&mut self, value: &Value) -> bool {
+        use futures::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                value.to_string(),
+            ))
+            .await
+            .is_ok()
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        use futures::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::binary(bytes))
+            .await
+            .expect("send");
+    }
+
+    /// The next frame: `Ok(json)` for a text frame, `Err(code)` when the socket closes.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Result<Value, u16>> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()?;
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(Ok(
+                        serde_json::from_str(&text).expect("server frames are JSON")
+                    ))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Some(Err(frame.map_or(1005, |f| u16::from(f.code))))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Some(Err(1006)),
+            }
+        }
+    }
+
+    /// Waits for the next message of type `kind`, skipping others; panics on timeout or close.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            match self.next_within(WAIT).await {
+                Some(Ok(message)) if message["type"] == kind => return message,
+                Some(Ok(_)) => continue,
+                Some(Err(code)) => panic!("socket closed ({code}) while waiting for {kind}"),
+                None => panic!("no {kind} within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Waits for the socket to be closed by the server and returns the close code.
+    pub async fn expect_close(&mut self) -> u16 {
+        loop {
+            match self.next_within(WAIT).await {
+                Some(Ok(_)) => continue,
+                Some(Err(code)) => return code,
+                None => panic!("the socket was not closed within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Everything that arrives within `wait` (the socket stays open).
+    pub async fn collect_for(&mut self, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut messages = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                Some(Ok(message)) => messages.push(message),
+                Some(Err(_)) | None => return messages,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
     }
 }

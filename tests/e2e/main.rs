@@ -6,6 +6,7 @@
 
 mod helpers;
 mod rest;
+mod rooms;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -73,6 +74,20 @@ fn main() {
         rest::workspaces_are_isolated,
         rest::analytics_counts,
         rest::openapi_matches_the_routes,
+        rooms::sockets_are_checked_before_the_upgrade,
+        rooms::crud_events_reach_the_room_and_the_board,
+        rooms::presence_is_per_user_with_a_grace_period,
+        rooms::typing_and_editing_expire,
+        rooms::resume_replays_exactly_what_was_missed,
+        rooms::resync_when_since_is_too_old_or_ahead,
+        rooms::racing_if_match_writers_produce_one_event,
+        rooms::viewers_watch_but_cannot_type,
+        rooms::an_expiring_token_closes_the_socket_with_4001,
+        rooms::bad_frames_get_errors_and_do_not_disturb_others,
+        rooms::floods_are_rate_limited_then_closed,
+        rooms::the_connection_cap_closes_with_1013,
+        rooms::an_idle_room_still_serves_after_hibernation,
+        rooms::activity_lists_who_changed_what,
     ];
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(ctx) = CTX.get() {

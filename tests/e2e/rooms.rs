@@ -1,0 +1,652 @@
+//! Live rooms over real WebSockets against the real dev server: presence, typing, editing,
+//! CRUD events in the task room and the board, resume, resync, limits and hibernation.
+
+use std::time::{Duration, Instant};
+
+use hero_tasks::auth::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{token, token_with_secret, unique_workspace, Api, Socket, TEST_SECRET};
+use crate::Ctx;
+
+/// The limits the e2e server runs with (see `Server::launch`).
+const GRACE: Duration = Duration::from_millis(1500);
+const LOG_SIZE: u64 = 10;
+const MAX_CONNECTIONS: usize = 8;
+const MAX_FRAME_BYTES: usize = 2048;
+
+struct User {
+    api: Api,
+    token: String,
+}
+
+fn user(ctx: &Ctx, name: &str, role: Role, workspace: &str) -> User {
+    let token = token(name, role, workspace);
+    User {
+        api: Api::new(&ctx.server.base, Some(token.clone())),
+        token,
+    }
+}
+
+async fn join_task(ctx: &Ctx, who: &User, task_id: &str, since: Option<u64>) -> (Socket, Value) {
+    let mut path = format!("/ws/tasks/{task_id}?token={}", who.token);
+    if let Some(since) = since {
+        path.push_str(&format!("&since={since}"));
+    }
+    let mut socket = Socket::open(&ctx.server.base, &path)
+        .await
+        .expect("upgrade accepted");
+    let welcome = socket.expect("welcome").await;
+    (socket, welcome)
+}
+
+async fn join_board(ctx: &Ctx, who: &User) -> (Socket, Value) {
+    let path = format!("/ws/board?token={}", who.token);
+    let mut socket = Socket::open(&ctx.server.base, &path)
+        .await
+        .expect("upgrade accepted");
+    let welcome = socket.expect("welcome").await;
+    (socket, welcome)
+}
+
+fn id_of(task: &Value) -> String {
+    task["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn sockets_are_checked_before_the_upgrade(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "room"})).await;
+    let base = &ctx.server.base;
+    let bad = Socket::open(base, &format!("/ws/tasks/{}?token=nope", id_of(&task))).await;
+    assert_eq!(bad.err(), Some(401));
+    let expired = token_with_secret(
+        TEST_SECRET.as_bytes(),
+        "ana",
+        Role::Member,
+        &workspace,
+        chrono::Duration::minutes(-5),
+    );
+    let refused = Socket::open(base, &format!("/ws/board?token={expired}")).await;
+    assert_eq!(refused.err(), Some(401));
+    let unknown = Socket::open(
+        base,
+        &format!("/ws/tasks/{}?token={}", uuid::Uuid::new_v4(), ana.token),
+    )
+    .await;
+    assert_eq!(unknown.err(), Some(404));
+    let stranger = user(ctx, "eve", Role::Admin, &unique_workspace());
+    let other = Socket::open(
+        base,
+        &format!("/ws/tasks/{}?token={}", id_of(&task), stranger.token),
+    )
+    .await;
+    assert_eq!(
+        other.err(),
+        Some(404),
+        "another workspace's task is invisible"
+    );
+    let bad_since = Socket::open(
+        base,
+        &format!("/ws/tasks/{}?token={}&since=-1", id_of(&task), ana.token),
+    )
+    .await;
+    assert_eq!(bad_since.err(), Some(400));
+    // a plain GET is told to upgrade
+    ana.api
+        .get(&format!("/ws/tasks/{}", id_of(&task)))
+        .await
+        .expect_problem(426);
+}
+
+pub async fn crud_events_reach_the_room_and_the_board(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let (mut board, welcome) = join_board(ctx, &ana).await;
+    assert_eq!(welcome["seq"], 0);
+    assert_eq!(board.expect("analytics").await["analytics"]["total"], 0);
+
+    let task = ana.api.create(json!({"title": "Live"})).await;
+    let created = board.expect("task_created").await;
+    assert_eq!(created["seq"], 1);
+    assert_eq!(created["task"]["id"], task["id"]);
+    assert_eq!(created["actor"]["id"], "ana");
+    assert!(created["at"].is_string());
+    assert_eq!(board.expect("analytics").await["analytics"]["total"], 1);
+
+    let (mut room, welcome) = join_task(ctx, &ana, &id_of(&task), None).await;
+    assert_eq!(
+        welcome["seq"], 1,
+        "the task room starts with the task's history"
+    );
+    assert_eq!(welcome["user"]["id"], "ana");
+    let path = format!("/api/tasks/{}", id_of(&task));
+
+    ana.api
+        .patch(&path, &json!({"title": "Live!"}), None)
+        .await
+        .expect(200);
+    for socket in [&mut room, &mut board] {
+        let updated = socket.expect("task_updated").await;
+        assert_eq!(updated["changed"], json!(["title"]));
+        assert_eq!(updated["task"]["title"], "Live!");
+    }
+
+    ana.api
+        .patch(&path, &json!({"status": "in_progress"}), None)
+        .await
+        .expect(200);
+    let updated = room.expect("task_updated").await;
+    let status = room.expect("task_status_changed").await;
+    assert_eq!(
+        status["seq"].as_u64().unwrap(),
+        updated["seq"].as_u64().unwrap() + 1
+    );
+    assert_eq!(
+        (status["from"].as_str(), status["to"].as_str()),
+        (Some("todo"), Some("in_progress"))
+    );
+    board.expect("task_status_changed").await;
+
+    // a refused transition changes nothing and sends nothing
+    ana.api
+        .patch(&path, &json!({"status": "done"}), None)
+        .await
+        .expect(200);
+    room.expect("task_status_changed").await;
+    let refused = ana
+        .api
+        .patch(&path, &json!({"status": "blocked"}), None)
+        .await
+        .expect_problem(422);
+    assert!(refused.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot move from done"));
+
+    ana.api.delete(&path, None).await.expect(204);
+    let deleted = room.expect("task_deleted").await;
+    assert_eq!(deleted["task_id"], task["id"]);
+    assert_eq!(
+        room.expect_close().await,
+        4004,
+        "a deleted task's room closes"
+    );
+    board.expect("task_deleted").await;
+    let report = board.expect("analytics").await;
+    assert_eq!(report["analytics"]["total"], 0);
+}
+
+pub async fn presence_is_per_user_with_a_grace_period(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "presence"})).await);
+
+    let (mut ana_tab1, _) = join_task(ctx, &ana, &task, None).await;
+    let (mut bob_tab, welcome) = join_task(ctx, &bob, &task, None).await;
+    let presence = welcome["presence"].as_array().unwrap();
+    assert_eq!(presence.len(), 2);
+    let joined = ana_tab1.expect("user_joined").await;
+    assert_eq!(joined["user"]["id"], "bob");
+
+    // a second tab of ana: one entry with two connections, no second user_joined
+    let (ana_tab2, _) = join_task(ctx, &ana, &task, None).await;
+    let update = bob_tab.expect("presence").await;
+    let entry = update["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["user"]["id"] == "ana")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["connections"], 2);
+
+    // closing one tab: presence shrinks, ana is still here
+    ana_tab2.close().await;
+    let update = bob_tab.expect("presence").await;
+    let entry = update["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["user"]["id"] == "ana")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["connections"], 1);
+
+    // the last tab: user_left only after the grace period, exactly once
+    let closed_at = Instant::now();
+    ana_tab1.close().await;
+    let left = bob_tab.expect("user_left").await;
+    assert!(
+        closed_at.elapsed() >= GRACE - Duration::from_millis(100),
+        "user_left came too early"
+    );
+    assert_eq!(left["user_id"], "ana");
+    let later = bob_tab.collect_for(GRACE).await;
+    assert!(
+        later.iter().all(|m| m["type"] != "user_left"),
+        "user_left twice: {later:?}"
+    );
+
+    // a reconnect inside the grace period does not flicker
+    let (ana_again, _) = join_task(ctx, &ana, &task, None).await;
+    assert_eq!(bob_tab.expect("user_joined").await["user"]["id"], "ana");
+    ana_again.close().await;
+    let (ana_back, _) = join_task(ctx, &ana, &task, None).await;
+    let quiet = bob_tab
+        .collect_for(GRACE + Duration::from_millis(700))
+        .await;
+    assert!(
+        quiet
+            .iter()
+            .all(|m| m["type"] != "user_left" && m["type"] != "user_joined"),
+        "reconnect flickered: {quiet:?}"
+    );
+    ana_back.close().await;
+    bob_tab.close().await;
+}
+
+pub async fn typing_and_editing_expire(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "typing"})).await);
+    let (mut ana_socket, _) = join_task(ctx, &ana, &task, None).await;
+    let (mut bob_socket, _) = join_task(ctx, &bob, &task, None).await;
+
+    ana_socket
+        .send_json(&json!({"type": "typing", "field": "description", "active": true, "id": 1}))
+        .await;
+    assert_eq!(ana_socket.expect("ack").await["id"], 1);
+    let typing = bob_socket.expect("typing").await;
+    assert_eq!(
+        (typing["user_id"].as_str(), typing["active"].as_bool()),
+        (Some("ana"), Some(true))
+    );
+    // ana goes quiet: it ends by itself
+    let stopped = bob_socket.expect("typing").await;
+    assert_eq!(stopped["active"], false);
+    assert_eq!(stopped["field"], "description");
+
+    ana_socket
+        .send_json(&json!({"type": "editing", "field": "title"}))
+        .await;
+    let editing = bob_socket.expect("editing").await;
+    assert_eq!(
+        (editing["user_id"].as_str(), editing["field"].as_str()),
+        (Some("ana"), Some("title"))
+    );
+    // a newcomer sees it in the presence list
+    let carol = user(ctx, "carol", Role::Member, &workspace);
+    let (carol_socket, welcome) = join_task(ctx, &carol, &task, None).await;
+    let entry = welcome["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["user"]["id"] == "ana")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["editing"], json!(["title"]));
+    // leaving clears it
+    ana_socket.close().await;
+    let cleared = bob_socket.expect("editing").await;
+    assert_eq!(cleared["field"], Value::Null);
+    carol_socket.close().await;
+    bob_socket.close().await;
+}
+
+pub async fn resume_replays_exactly_what_was_missed(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "resume"})).await;
+    let path = format!("/api/tasks/{}", id_of(&task));
+    let (socket, welcome) = join_task(ctx, &ana, &id_of(&task), None).await;
+    let last_seen = welcome["seq"].as_u64().unwrap();
+    socket.close().await;
+
+    for i in 0..3 {
+        ana.api
+            .patch(&path, &json!({"description": format!("edit {i}")}), None)
+            .await
+            .expect(200);
+    }
+    let (mut socket, welcome) = join_task(ctx, &ana, &id_of(&task), Some(last_seen)).await;
+    assert_eq!(welcome["resumed"], true);
+    assert_eq!(welcome["replayed"], 3);
+    assert_eq!(welcome["seq"], last_seen + 3);
+    let mut seqs = Vec::new();
+    for _ in 0..3 {
+        let event = socket.expect("task_updated").await;
+        seqs.push(event["seq"].as_u64().unwrap());
+    }
+    assert_eq!(seqs, [last_seen + 1, last_seen + 2, last_seen + 3]);
+    // then live, with no duplicate
+    ana.api
+        .patch(&path, &json!({"description": "live"}), None)
+        .await
+        .expect(200);
+    let live = socket.expect("task_updated").await;
+    assert_eq!(live["seq"], last_seen + 4);
+    assert_eq!(live["task"]["description"], "live");
+
+    // resuming from the current seq replays nothing
+    let (socket2, welcome) = join_task(ctx, &ana, &id_of(&task), Some(last_seen + 4)).await;
+    assert_eq!(
+        (welcome["resumed"].as_bool(), welcome["replayed"].as_u64()),
+        (Some(true), Some(0))
+    );
+    socket2.close().await;
+    socket.close().await;
+}
+
+pub async fn resync_when_since_is_too_old_or_ahead(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "long history"})).await;
+    let path = format!("/api/tasks/{}", id_of(&task));
+    for i in 0..LOG_SIZE + 3 {
+        ana.api
+            .patch(&path, &json!({"description": format!("edit {i}")}), None)
+            .await
+            .expect(200);
+    }
+    let (mut socket, welcome) = join_task(ctx, &ana, &id_of(&task), Some(1)).await;
+    assert_eq!(welcome["resumed"], false);
+    let resync = socket.expect("resync").await;
+    assert_eq!(resync["seq"], welcome["seq"]);
+    assert!(resync["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no longer kept"));
+    socket.close().await;
+
+    let ahead = welcome["seq"].as_u64().unwrap() + 100;
+    let (mut socket, _) = join_task(ctx, &ana, &id_of(&task), Some(ahead)).await;
+    assert!(socket.expect("resync").await["reason"]
+        .as_str()
+        .unwrap()
+        .contains("ahead"));
+    socket.close().await;
+}
+
+pub async fn racing_if_match_writers_produce_one_event(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "race"})).await;
+    let path = format!("/api/tasks/{}", id_of(&task));
+    let (mut socket, _) = join_task(ctx, &ana, &id_of(&task), None).await;
+    let (ana_patch, bob_patch) = (json!({"title": "ana wins"}), json!({"title": "bob wins"}));
+    let (a, b) = tokio::join!(
+        ana.api.patch(&path, &ana_patch, Some("\"1\"")),
+        bob.api.patch(&path, &bob_patch, Some("\"1\""))
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412]);
+    let winner = if a.status == 200 { a.body } else { b.body };
+    let event = socket.expect("task_updated").await;
+    assert_eq!(event["task"]["title"], winner["title"]);
+    let more = socket.collect_for(Duration::from_millis(800)).await;
+    assert!(
+        more.iter().all(|m| m["type"] != "task_updated"),
+        "the losing write sent an event: {more:?}"
+    );
+    socket.close().await;
+}
+
+pub async fn viewers_watch_but_cannot_type(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let vic = user(ctx, "vic", Role::Viewer, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "watch"})).await);
+    let (mut viewer, welcome) = join_task(ctx, &vic, &task, None).await;
+    assert_eq!(welcome["user"]["id"], "vic");
+    viewer
+        .send_json(&json!({"type": "typing", "field": "title", "active": true, "id": "t1"}))
+        .await;
+    let error = viewer.expect("error").await;
+    assert_eq!(
+        (error["code"].as_str(), error["id"].as_str()),
+        (Some("forbidden"), Some("t1"))
+    );
+    viewer
+        .send_json(&json!({"type": "editing", "field": "title", "id": 2}))
+        .await;
+    assert_eq!(viewer.expect("error").await["id"], 2);
+    // and still sees changes
+    ana.api
+        .patch(
+            &format!("/api/tasks/{task}"),
+            &json!({"title": "seen"}),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(viewer.expect("task_updated").await["task"]["title"], "seen");
+    viewer.close().await;
+}
+
+pub async fn an_expiring_token_closes_the_socket_with_4001(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "expiry"})).await);
+    let short = token_with_secret(
+        TEST_SECRET.as_bytes(),
+        "ana",
+        Role::Member,
+        &workspace,
+        chrono::Duration::seconds(3),
+    );
+    let path = format!("/ws/tasks/{task}?token={short}");
+    let mut socket = Socket::open(&ctx.server.base, &path)
+        .await
+        .expect("token still valid");
+    socket.expect("welcome").await;
+    let started = Instant::now();
+    assert_eq!(socket.expect_close().await, 4001);
+    assert!(started.elapsed() < Duration::from_secs(9));
+}
+
+pub async fn bad_frames_get_errors_and_do_not_disturb_others(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "frames"})).await);
+    let (mut bad, _) = join_task(ctx, &ana, &task, None).await;
+    let (mut good, _) = join_task(ctx, &bob, &task, None).await;
+
+    let cases = [
+        ("this is not json", "bad_json"),
+        (r#"{"type":"dance"}"#, "unknown_type"),
+        (r#"{"type":"typing","field":"title"}"#, "bad_message"),
+        (r#"{"type":"typing","field":"colour","active":true}"#, "bad_field"),
+        ("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "bad_message"),
+    ];
+    for (frame, code) in cases {
+        bad.send_text(frame).await;
+        assert_eq!(bad.expect("error").await["code"], code, "{frame}");
+    }
+    bad.send_binary(vec![1, 2, 3]).await;
+    assert_eq!(bad.expect("error").await["code"], "binary_unsupported");
+    // the room still works for everyone
+    good.send_json(&json!({"type": "ping", "id": "still-alive"}))
+        .await;
+    assert_eq!(good.expect("pong").await["id"], "still-alive");
+    // an oversized frame closes only that socket
+    bad.send_text(&format!(
+        "{{\"type\":\"ping\",\"id\":\"{}\"}}",
+        "x".repeat(MAX_FRAME_BYTES)
+    ))
+    .await;
+    assert_eq!(bad.expect_close().await, 1009);
+    ana.api
+        .patch(
+            &format!("/api/tasks/{task}"),
+            &json!({"title": "after"}),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(good.expect("task_updated").await["task"]["title"], "after");
+    good.close().await;
+}
+
+pub async fn floods_are_rate_limited_then_closed(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "flood"})).await);
+    let (mut flooder, _) = join_task(ctx, &ana, &task, None).await;
+    let (mut calm, _) = join_task(ctx, &bob, &task, None).await;
+    for i in 0..30 {
+        flooder.send_json(&json!({"type": "ping", "id": i})).await;
+    }
+    assert_eq!(flooder.expect("error").await["code"], "rate_limited");
+    // keep flooding, second after second: the connection is closed for policy
+    let mut code = None;
+    'flood: for _ in 0..8 {
+        for i in 0..30 {
+            if !flooder
+                .try_send_json(&json!({"type": "ping", "id": i}))
+                .await
+            {
+                break;
+            }
+        }
+        let deadline = Instant::now() + Duration::from_millis(1100);
+        while let Some(frame) = flooder
+            .next_within(deadline.saturating_duration_since(Instant::now()))
+            .await
+        {
+            if let Err(closed) = frame {
+                code = Some(closed);
+                break 'flood;
+            }
+        }
+    }
+    assert_eq!(code, Some(1008));
+    // the calm client never noticed
+    calm.send_json(&json!({"type": "ping", "id": "ok"})).await;
+    assert_eq!(calm.expect("pong").await["id"], "ok");
+    calm.close().await;
+}
+
+pub async fn the_connection_cap_closes_with_1013(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "crowded"})).await);
+    let mut sockets = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        sockets.push(join_task(ctx, &ana, &task, None).await.0);
+    }
+    let path = format!("/ws/tasks/{task}?token={}", ana.token);
+    let mut extra = Socket::open(&ctx.server.base, &path)
+        .await
+        .expect("upgrade, then close");
+    assert_eq!(extra.expect_close().await, 1013);
+    // a place frees up when someone leaves
+    sockets.pop().unwrap().close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (again, _) = join_task(ctx, &ana, &task, None).await;
+    again.close().await;
+    for socket in sockets {
+        socket.close().await;
+    }
+}
+
+/// Left idle, the room may hibernate (workerd evicts idle objects after about 10 s). The
+/// exact `{"type":"ping"}` frame is answered by the runtime without waking it; afterwards the
+/// room still knows who is connected and still delivers writes.
+pub async fn an_idle_room_still_serves_after_hibernation(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "sleepy"})).await;
+    let (mut ana_socket, _) = join_task(ctx, &ana, &id_of(&task), None).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    ana_socket.send_text(r#"{"type":"ping"}"#).await;
+    assert_eq!(ana_socket.expect("pong").await, json!({"type": "pong"}));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (bob_socket, welcome) = join_task(ctx, &bob, &id_of(&task), None).await;
+    let users: Vec<&str> = welcome["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["user"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        users,
+        ["ana", "bob"],
+        "presence survived from the attachments"
+    );
+    assert_eq!(ana_socket.expect("user_joined").await["user"]["id"], "bob");
+    ana.api
+        .patch(
+            &format!("/api/tasks/{}", id_of(&task)),
+            &json!({"title": "awake"}),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        ana_socket.expect("task_updated").await["task"]["title"],
+        "awake"
+    );
+    bob_socket.close().await;
+    ana_socket.close().await;
+}
+
+pub async fn activity_lists_who_changed_what(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "history"})).await;
+    let path = format!("/api/tasks/{}", id_of(&task));
+    bob.api
+        .patch(&path, &json!({"status": "in_progress"}), None)
+        .await
+        .expect(200);
+    ana.api
+        .patch(
+            &path,
+            &json!({"title": "history 2", "priority": "high"}),
+            None,
+        )
+        .await
+        .expect(200);
+    let page = ana
+        .api
+        .get(&format!("{path}/activity?limit=2"))
+        .await
+        .expect(200)
+        .body;
+    let entries = page["activity"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["actor"]["id"], "ana");
+    assert_eq!(entries[0]["changed"], json!(["title", "priority"]));
+    assert_eq!(entries[1]["actor"]["id"], "bob");
+    assert_eq!(
+        (
+            entries[1]["from_status"].as_str(),
+            entries[1]["to_status"].as_str()
+        ),
+        (Some("todo"), Some("in_progress"))
+    );
+    let cursor = page["next_cursor"].as_str().expect("a second page");
+    let rest = ana
+        .api
+        .get(&format!("{path}/activity?limit=2&cursor={cursor}"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(rest["activity"][0]["kind"], "created");
+    assert_eq!(rest["next_cursor"], Value::Null);
+    // another workspace sees nothing
+    let eve = user(ctx, "eve", Role::Admin, &unique_workspace());
+    eve.api
+        .get(&format!("{path}/activity"))
+        .await
+        .expect_problem(404);
+}
