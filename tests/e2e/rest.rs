@@ -531,7 +531,7 @@ pub async fn analytics_counts(ctx: &'static Ctx) {
     api.create(json!({"title": "future", "due_date": "2999-01-01", "priority": "critical"}))
         .await;
     let task = api
-        .create(json!({"title": "finished now", "status": "blocked"}))
+        .create(json!({"title": "finished now", "status": "in_review"}))
         .await;
     api.patch(&task_path(&task), &json!({"status": "done"}), None)
         .await
