@@ -2,7 +2,7 @@
 //! a fresh state directory, and small HTTP helpers around it.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -161,8 +161,20 @@ impl Server {
         self.launch();
     }
 
-    pub fn state_dir(&self) -> &Path {
-        &self.state_dir
+    /// Runs SQL against the server's local D1 with `wrangler d1 execute`, bypassing the
+    /// Worker (for tests that simulate a write whose follow-up never happened).
+    pub fn d1_execute(&self, sql: &str) {
+        let output = wrangler()
+            .args(["d1", "execute", "DB", "--local", "--persist-to"])
+            .arg(&self.state_dir)
+            .args(["--command", sql])
+            .output()
+            .expect("run wrangler d1 execute");
+        assert!(
+            output.status.success(),
+            "d1 execute failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     pub fn stop(&self) {

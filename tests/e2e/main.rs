@@ -10,7 +10,7 @@ mod rooms;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -23,6 +23,9 @@ pub struct Ctx {
 }
 
 static CTX: OnceLock<Ctx> = OnceLock::new();
+
+/// Tests share the server; the few that restart it hold this exclusively.
+static SERVER_GATE: RwLock<()> = RwLock::new(());
 
 type TestFn = fn(&'static Ctx) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -37,10 +40,17 @@ fn ctx() -> &'static Ctx {
     })
 }
 
-fn trial(name: &'static str, test: TestFn) -> Trial {
+fn trial(name: &'static str, test: TestFn, exclusive: bool) -> Trial {
     Trial::test(name, move || {
         let ctx = ctx();
-        ctx.runtime.block_on(test(ctx));
+        // A failed test poisons the lock; the others still run.
+        if exclusive {
+            let _gate = SERVER_GATE.write().unwrap_or_else(|p| p.into_inner());
+            ctx.runtime.block_on(test(ctx));
+        } else {
+            let _gate = SERVER_GATE.read().unwrap_or_else(|p| p.into_inner());
+            ctx.runtime.block_on(test(ctx));
+        }
         Ok(())
     })
 }
@@ -50,13 +60,25 @@ macro_rules! tests {
         vec![$(trial(
             concat!(stringify!($module), "::", stringify!($name)),
             |ctx| Box::pin($module::$name(ctx)),
+            false,
+        )),*]
+    };
+}
+
+/// Tests that kill and restart the server: each runs alone.
+macro_rules! exclusive_tests {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        vec![$(trial(
+            concat!(stringify!($module), "::", stringify!($name)),
+            |ctx| Box::pin($module::$name(ctx)),
+            true,
         )),*]
     };
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = tests![
+    let mut trials = tests![
         rest::health_needs_no_token,
         rest::create_returns_location_and_etag,
         rest::bad_bodies_get_clear_problems,
@@ -88,7 +110,11 @@ fn main() {
         rooms::the_connection_cap_closes_with_1013,
         rooms::an_idle_room_still_serves_after_hibernation,
         rooms::activity_lists_who_changed_what,
+        rooms::a_change_committed_without_notification_is_delivered_later,
     ];
+    trials.extend(exclusive_tests![
+        rooms::a_restarted_room_still_replays_and_takes_writes
+    ]);
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(ctx) = CTX.get() {
         ctx.server.stop();

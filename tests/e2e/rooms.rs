@@ -650,3 +650,75 @@ pub async fn activity_lists_who_changed_what(ctx: &'static Ctx) {
         .await
         .expect_problem(404);
 }
+
+/// The room log is in the Durable Object's storage: after the whole dev server is killed
+/// (SIGKILL) and restarted on the same state, a client resumes with `since` and gets the
+/// events it missed, including one from before the crash, and the first write after the
+/// restart reaches the room.
+pub async fn a_restarted_room_still_replays_and_takes_writes(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "crash"})).await;
+    let path = format!("/api/tasks/{}", id_of(&task));
+    let (socket, welcome) = join_task(ctx, &ana, &id_of(&task), None).await;
+    let last_seen = welcome["seq"].as_u64().unwrap();
+    socket.close().await;
+    ana.api
+        .patch(&path, &json!({"title": "before crash"}), None)
+        .await
+        .expect(200);
+
+    ctx.server.restart();
+
+    ana.api
+        .patch(&path, &json!({"title": "after restart"}), None)
+        .await
+        .expect(200);
+    let (mut socket, welcome) = join_task(ctx, &ana, &id_of(&task), Some(last_seen)).await;
+    assert_eq!(welcome["resumed"], true);
+    assert_eq!(welcome["replayed"], 2);
+    let first = socket.expect("task_updated").await;
+    let second = socket.expect("task_updated").await;
+    assert_eq!(first["task"]["title"], "before crash");
+    assert_eq!(second["task"]["title"], "after restart");
+    assert_eq!(second["seq"], last_seen + 2);
+    socket.close().await;
+}
+
+/// A change whose room notification never happened (written to D1 directly, as if the
+/// Worker died right after the commit) is delivered when the room next hears from anyone:
+/// here, a new connection. The connected client gets it live, in order.
+pub async fn a_change_committed_without_notification_is_delivered_later(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let task = ana.api.create(json!({"title": "outbox"})).await;
+    let (mut watcher, welcome) = join_task(ctx, &ana, &id_of(&task), None).await;
+    let seq = welcome["seq"].as_u64().unwrap();
+
+    let mut snapshot = task.clone();
+    snapshot["title"] = json!("written behind the worker's back");
+    snapshot["version"] = json!(2);
+    let sql = format!(
+        "INSERT INTO task_changes (workspace_id, task_id, version, kind, changed, actor_id, \
+         actor_name, at, task) VALUES ('{workspace}', '{id}', 2, 'updated', '[\"title\"]', 'ana', \
+         'ANA', '2030-01-01T00:00:00.000Z', '{snapshot}')",
+        id = id_of(&task),
+        snapshot = snapshot.to_string().replace('\'', "''"),
+    );
+    ctx.server.d1_execute(&sql);
+    // nothing happens yet: nobody told the room
+    let quiet = watcher.collect_for(Duration::from_millis(500)).await;
+    assert!(
+        quiet.iter().all(|m| m["type"] != "task_updated"),
+        "{quiet:?}"
+    );
+    // the next connection makes the room catch up from D1
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let (other, welcome) = join_task(ctx, &bob, &id_of(&task), None).await;
+    assert_eq!(welcome["seq"], seq + 1);
+    let event = watcher.expect("task_updated").await;
+    assert_eq!(event["seq"], seq + 1);
+    assert_eq!(event["task"]["title"], "written behind the worker's back");
+    other.close().await;
+    watcher.close().await;
+}
