@@ -533,7 +533,7 @@ mod tests {
             })]
         ));
         let a2 = conn("a2", "ana");
-        let out = join(&[a1.clone()], &mut departures, &a2);
+        let out = join(std::slice::from_ref(&a1), &mut departures, &a2);
         match &out[..] {
             [Outbound::Others(ServerMessage::Presence { presence })] => {
                 assert_eq!(presence.len(), 1);
@@ -549,7 +549,7 @@ mod tests {
         let mut departures = Vec::new();
         let (a1, a2) = (conn("a1", "ana"), conn("a2", "ana"));
         // one tab closes: no departure
-        leave(&[a2.clone()], &mut departures, &a1, 0, &l);
+        leave(std::slice::from_ref(&a2), &mut departures, &a1, 0, &l);
         assert!(departures.is_empty());
         // the last closes: a departure is pending, nothing sent yet
         let out = leave(&[], &mut departures, &a2, 100, &l);
