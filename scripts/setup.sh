@@ -161,7 +161,7 @@ fi
 # --- 4. local secrets ---------------------------------------------------------------------
 step "local secrets in .dev.vars"
 if [ -f .dev.vars ] && grep -q '^JWT_SECRET=' .dev.vars; then
-  skip ".dev.vars exists"
+  skip ".dev.vars has JWT_SECRET"
 else
   # A fresh random secret per checkout; .dev.vars is git-ignored and never deployed.
   secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -170,6 +170,12 @@ else
     echo "JWT_SECRET=$secret"
   } >>.dev.vars
   echo "setup:   wrote .dev.vars with a new random JWT_SECRET"
+fi
+if ! grep -q '^DEV_LOGIN=' .dev.vars; then
+  # The UI's "pick a name and role" sign-in. Only honoured on a loopback host, and
+  # .dev.vars is never deployed, so it cannot be on in production by accident.
+  echo "DEV_LOGIN=true" >>.dev.vars
+  echo "setup:   enabled the local dev sign-in (DEV_LOGIN=true in .dev.vars)"
 fi
 
 # --- 5. browser for the UI tests -------------------------------------------------------------
@@ -180,6 +186,8 @@ if [ "$MODE" = "test" ]; then
   else
     apt_install chromium chromium-driver
   fi
+  step "TLS headers for the WebDriver client crate"
+  apt_install libssl-dev pkg-config
 fi
 
 # --- the environment every build and test uses ----------------------------------------------

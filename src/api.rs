@@ -5,11 +5,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use worker::{console_error, D1Database, Env, Headers, Request, Response};
 
-use crate::auth::{bearer_token, AuthError, Principal, Verifier};
+use crate::auth::{
+    bearer_token, dev_login_enabled, dev_user_id, sign_dev_token, AuthError, DevTokenRequest,
+    Principal, Role, Verifier,
+};
 use crate::conditional::{etag, IfMatch};
 use crate::config::Config;
 use crate::domain::{
-    format_timestamp, Change, ChangeKind, Stamp, Status, Task, TaskChanges, TaskId,
+    format_timestamp, Change, ChangeKind, FieldError, Stamp, Status, Task, TaskChanges, TaskId,
 };
 use crate::error::ApiError;
 use crate::listing::ListQuery;
@@ -53,6 +56,8 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, Api
                 Ok(r)
             })
             .map_err(ApiError::internal),
+        Route::DevConfig => json_response(200, &json!({"dev_login": dev_login(&req, env)})),
+        Route::DevToken => dev_token(req, env).await,
         route => {
             let config = Config::from_lookup(|name| lookup(env, name))?;
             let caller = authenticate(&req, &config)?;
@@ -74,7 +79,9 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, Api
                 Route::Analytics => analytics(&db, &caller).await,
                 Route::TaskSocket(id) => open_socket(&req, env, &db, &caller, Some(&id)).await,
                 Route::BoardSocket => open_socket(&req, env, &db, &caller, None).await,
-                Route::Health | Route::OpenApi => unreachable!("handled above"),
+                Route::Health | Route::OpenApi | Route::DevConfig | Route::DevToken => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -440,14 +447,11 @@ async fn task_activity(
         match name.as_ref() {
             "limit" => match value.parse::<u32>() {
                 Ok(n) if (1..=crate::listing::MAX_LIMIT).contains(&n) => limit = n,
-                _ => errors.push(crate::domain::FieldError::new(
-                    "limit",
-                    "must be an integer from 1 to 200",
-                )),
+                _ => errors.push(FieldError::new("limit", "must be an integer from 1 to 200")),
             },
             "cursor" => match value.parse::<i64>() {
                 Ok(n) if n > 0 => before = Some(n),
-                _ => errors.push(crate::domain::FieldError::new(
+                _ => errors.push(FieldError::new(
                     "cursor",
                     "is not a cursor returned by this API",
                 )),
@@ -523,3 +527,74 @@ async fn open_socket(
     };
     rooms::connect(env, &key, caller, since).await
 }
+
+fn dev_login(req: &Request, env: &Env) -> bool {
+    let url = req.url().ok();
+    dev_login_enabled(
+        lookup(env, "DEV_LOGIN").as_deref(),
+        url.as_ref().and_then(|u| u.host_str()),
+    )
+}
+
+/// Local development sign-in. Answers 404, like an unknown route, unless [`dev_login`].
+async fn dev_token(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    if !dev_login(&req, env) {
+        return Err(ApiError::NotFound("no route for /api/dev/token".into()));
+    }
+    let config = Config::from_lookup(|name| lookup(env, name))?;
+    let body = read_json(&mut req, &["application/json"]).await?;
+    let text = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let mut errors = Vec::new();
+    let name = text("name");
+    let user_id = dev_user_id(name);
+    if user_id.is_none() || name.chars().count() > 64 {
+        errors.push(FieldError::new(
+            "name",
+            "must be 1 to 64 characters with a letter or digit",
+        ));
+    }
+    let role = match text("role") {
+        "" => Some(Role::Member),
+        raw => Role::parse(raw),
+    };
+    if role.is_none() {
+        errors.push(FieldError::new("role", "must be viewer, member or admin"));
+    }
+    let workspace = match text("workspace") {
+        "" => "demo",
+        other => other,
+    };
+    if workspace.len() > 64
+        || !workspace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        errors.push(FieldError::new(
+            "workspace",
+            "must be 1 to 64 letters, digits, - or _",
+        ));
+    }
+    let (Some(user_id), Some(role), true) = (user_id, role, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let request = DevTokenRequest {
+        user_id: user_id.clone(),
+        name: name.to_owned(),
+        workspace_id: workspace.to_owned(),
+        role,
+        ttl: chrono::Duration::hours(DEV_TOKEN_HOURS),
+    };
+    let token = sign_dev_token(&config.jwt_secret, &request, now());
+    json_response(
+        200,
+        &json!({"token": token, "user_id": user_id, "expires_in": DEV_TOKEN_HOURS * 3600}),
+    )
+}
+
+/// How long a dev sign-in token lasts.
+const DEV_TOKEN_HOURS: i64 = 12;

@@ -248,6 +248,29 @@ pub fn sign_dev_token(secret: &[u8], request: &DevTokenRequest, now: DateTime<Ut
         .expect("HS256 signing of serializable claims cannot fail")
 }
 
+/// Whether the development sign-in (`POST /api/dev/token`) may run for this request.
+///
+/// Two independent locks, so it cannot be switched on in a deployed worker by accident:
+/// `DEV_LOGIN` must be `true` (it lives in `.dev.vars`, which `wrangler deploy` never
+/// uploads), and the request must have been addressed to a loopback host, which a request
+/// routed through Cloudflare's edge never is.
+pub fn dev_login_enabled(flag: Option<&str>, host: Option<&str>) -> bool {
+    let loopback = matches!(host, Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
+    flag.is_some_and(|value| value.trim() == "true") && loopback
+}
+
+/// A stable user id for a dev sign-in name: "Ana María" → "ana-mar-a".
+pub fn dev_user_id(name: &str) -> Option<String> {
+    let slug: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let slug = slug.trim_matches('-').to_owned();
+    (!slug.is_empty() && slug.len() <= 64).then_some(slug)
+}
+
 /// Takes the token from `Authorization: Bearer …`.
 pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
     let header = header.ok_or(AuthError::Invalid("missing Authorization: Bearer token"))?;
@@ -423,6 +446,18 @@ mod tests {
         assert!(bearer_token(None).is_err());
         assert!(bearer_token(Some("Basic abc")).is_err());
         assert!(bearer_token(Some("Bearer ")).is_err());
+    }
+
+    #[test]
+    fn dev_login_needs_the_flag_and_a_loopback_host() {
+        assert!(dev_login_enabled(Some("true"), Some("127.0.0.1")));
+        assert!(dev_login_enabled(Some("true"), Some("localhost")));
+        assert!(!dev_login_enabled(Some("true"), Some("tasks.example.com")));
+        assert!(!dev_login_enabled(Some("1"), Some("127.0.0.1")));
+        assert!(!dev_login_enabled(None, Some("127.0.0.1")));
+        assert!(!dev_login_enabled(Some("true"), None));
+        assert_eq!(dev_user_id(" Ana María ").as_deref(), Some("ana-mar-a"));
+        assert_eq!(dev_user_id("!!!"), None);
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub enum Route {
     TaskSocket(String),
     /// WebSocket upgrade into the workspace board.
     BoardSocket,
+    /// Whether the local development sign-in is available.
+    DevConfig,
+    /// Local development sign-in: a token for a chosen name and role.
+    DevToken,
 }
 
 impl Route {
@@ -38,6 +42,8 @@ impl Route {
             Route::Analytics => "analytics",
             Route::TaskSocket(_) => "task_socket",
             Route::BoardSocket => "board_socket",
+            Route::DevConfig => "dev_config",
+            Route::DevToken => "dev_token",
         }
     }
 }
@@ -74,6 +80,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         (["ws", "board"], "GET") => Ok(Route::BoardSocket),
         (["ws", "tasks", id], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
         (["ws", "board"], _) => Err(not_allowed(&["GET"])),
+        (["api", "dev", "config"], "GET") => Ok(Route::DevConfig),
+        (["api", "dev", "token"], "POST") => Ok(Route::DevToken),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
 }

@@ -4,6 +4,7 @@
 //! fresh state directory, runs every test against it (each in its own workspace, so they can
 //! run in parallel), then stops it. Output and exit code follow `cargo test`.
 
+mod browser;
 mod helpers;
 mod rest;
 mod rooms;
@@ -96,6 +97,7 @@ fn main() {
         rest::workspaces_are_isolated,
         rest::analytics_counts,
         rest::openapi_matches_the_routes,
+        rest::dev_sign_in_is_loopback_only,
         rooms::sockets_are_checked_before_the_upgrade,
         rooms::crud_events_reach_the_room_and_the_board,
         rooms::presence_is_per_user_with_a_grace_period,
@@ -112,10 +114,18 @@ fn main() {
         rooms::activity_lists_who_changed_what,
         rooms::a_change_committed_without_notification_is_delivered_later,
     ];
+    // Browser tests run alone: Chromium is heavy on a 2-core machine, and one restarts the
+    // server under the page.
     trials.extend(exclusive_tests![
-        rooms::a_restarted_room_still_replays_and_takes_writes
+        rooms::a_restarted_room_still_replays_and_takes_writes,
+        browser::two_people_edit_one_task,
+        browser::rest_changes_appear_on_the_dashboard,
+        browser::hostile_titles_render_as_text,
+        browser::the_ui_is_labelled_and_fits_a_phone,
+        browser::the_page_reconnects_after_a_server_restart,
     ]);
     let conclusion = libtest_mimic::run(&args, trials);
+    browser::stop_chromedriver();
     if let Some(ctx) = CTX.get() {
         ctx.server.stop();
     }

@@ -593,6 +593,11 @@ pub async fn openapi_matches_the_routes(ctx: &'static Ctx) {
         "PATCH /api/tasks/{id}",
         "DELETE /api/tasks/{id}",
         "GET /api/analytics",
+        "GET /api/tasks/{id}/activity",
+        "GET /ws/tasks/{id}",
+        "GET /ws/board",
+        "GET /api/dev/config",
+        "POST /api/dev/token",
     ];
     for route in served {
         assert!(
@@ -600,4 +605,46 @@ pub async fn openapi_matches_the_routes(ctx: &'static Ctx) {
             "{route} is served but not documented"
         );
     }
+}
+
+/// The dev sign-in works on the loopback dev server (DEV_LOGIN is set for the suite) and is
+/// a 404 for any request addressed to another host, as every deployed request would be.
+pub async fn dev_sign_in_is_loopback_only(ctx: &'static Ctx) {
+    let api = Api::new(&ctx.server.base, None);
+    let config = api.get("/api/dev/config").await.expect(200);
+    assert_eq!(config.body["dev_login"], true);
+    let reply = api
+        .post(
+            "/api/dev/token",
+            &json!({"name": "Ana Lee", "role": "viewer", "workspace": "w1"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.body["user_id"], "ana-lee");
+    let token = reply.body["token"].as_str().unwrap().to_owned();
+    let viewer = Api::new(&ctx.server.base, Some(token));
+    viewer.get("/api/tasks").await.expect(200);
+    viewer
+        .post("/api/tasks", &json!({"title": "x"}))
+        .await
+        .expect_problem(403);
+    api.post("/api/dev/token", &json!({"name": "", "role": "owner"}))
+        .await
+        .expect_problem(422);
+
+    let elsewhere = api
+        .send(
+            api.request(Method::POST, "/api/dev/token")
+                .header("host", "tasks.example.com")
+                .json(&json!({"name": "Mallory"})),
+        )
+        .await;
+    assert_eq!(elsewhere.status.as_u16(), 404, "{}", elsewhere.text);
+    let config = api
+        .send(
+            api.request(Method::GET, "/api/dev/config")
+                .header("host", "tasks.example.com"),
+        )
+        .await;
+    assert_eq!(config.body["dev_login"], false);
 }
