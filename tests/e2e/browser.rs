@@ -137,17 +137,6 @@ impl Page {
         .to_owned()
     }
 
-    async fn value(&self, css: &str) -> String {
-        self.js(
-            "return document.querySelector(arguments[0]).value;",
-            vec![json!(css)],
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-    }
-
     async fn type_into(&self, css: &str, text: &str) {
         let element = self.client.find(Locator::Css(css)).await.expect(css);
         element.click().await.expect("focus");
