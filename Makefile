@@ -47,7 +47,7 @@ migrate: setup
 
 dev: migrate build
 	@echo "dev: wrangler dev on http://127.0.0.1:$(PORT) (state in $(STATE_DIR))"
-	@$(WITH_ENV) $(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE_DIR)
+	@$(WITH_ENV) $(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE_DIR) --var LOG_LEVEL:debug
 
 token: $(SETUP_ENV)
 	@$(WITH_ENV) cargo run --quiet --bin hero-token -- --user "$(USER)" --role "$(ROLE)" --workspace "$(WORKSPACE)"

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use worker::{console_error, D1Database, Env, Headers, Request, Response};
+use tracing::Instrument;
+use worker::{D1Database, Env, Headers, Request, Response};
 
 use crate::auth::{
     bearer_token, dev_login_enabled, dev_user_id, sign_dev_token, AuthError, DevTokenRequest,
@@ -16,6 +17,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::listing::ListQuery;
+use crate::logging;
 use crate::rooms::{self, RoomKey};
 use crate::routes::{route, Route};
 use crate::store;
@@ -30,24 +32,73 @@ const OPENAPI: &str = include_str!("openapi.json");
 
 /// Serves one REST request. Never fails: every error becomes a problem+json response.
 pub async fn respond(req: Request, env: &Env) -> Response {
+    logging::apply_log_level(lookup(env, "LOG_LEVEL").as_deref());
+    let started = now_ms();
+    let request_id = request_id(&req);
     let method = req.method().to_string();
-    let path = req.path();
-    let outcome = match route(&method, &path) {
-        Ok(route) => dispatch(route, req, env).await,
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok(response) => response,
-        Err(error) => {
-            if let ApiError::Internal(cause) = &error {
-                console_error!("{method} {path}: {cause}");
+    let routed = route(&method, &req.path());
+    // Never the URL: a WebSocket URL carries the token in its query.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        route = routed.as_ref().map_or("unknown", Route::name),
+        method = %method,
+        user_id = tracing::field::Empty,
+        task_id = tracing::field::Empty,
+    );
+    async move {
+        let outcome = match routed {
+            Ok(route) => dispatch(route, req, env, &request_id).await,
+            Err(error) => Err(error),
+        };
+        let response = match outcome {
+            Ok(response) => response,
+            Err(error) => {
+                if let ApiError::Internal(cause) = &error {
+                    tracing::error!(cause = %cause, "internal error");
+                }
+                problem_response(&error, &request_id)
             }
-            problem_response(&error)
-        }
+        };
+        let status = response.status_code();
+        tracing::info!(
+            status,
+            duration_ms = now_ms().saturating_sub(started),
+            "request"
+        );
+        // A 101 from a room has immutable headers; the id is in its logs all the same.
+        let _ = response.headers().set(REQUEST_ID_HEADER, &request_id);
+        response
     }
+    .instrument(span)
+    .await
 }
 
-async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, ApiError> {
+/// The response header (and internal room-call header) carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
+/// Cloudflare's `cf-ray` when present (it ties the line to Cloudflare's own logs), else a
+/// fresh random id. A client-supplied id is not trusted: it could forge log lines.
+fn request_id(req: &Request) -> String {
+    header(req, "cf-ray")
+        .filter(|ray| {
+            !ray.is_empty()
+                && ray.len() <= 64
+                && ray.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+async fn dispatch(
+    route: Route,
+    req: Request,
+    env: &Env,
+    request_id: &str,
+) -> Result<Response, ApiError> {
     match route {
         Route::Health => json_response(200, &json!({"status": "ok"})),
         Route::OpenApi => Response::ok(OPENAPI)
@@ -61,11 +112,21 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, Api
         route => {
             let config = Config::from_lookup(|name| lookup(env, name))?;
             let caller = authenticate(&req, &config)?;
+            tracing::Span::current().record("user_id", caller.user_id.as_str());
+            if let Route::GetTask(id)
+            | Route::UpdateTask(id)
+            | Route::DeleteTask(id)
+            | Route::TaskActivity(id)
+            | Route::TaskSocket(id) = &route
+            {
+                tracing::Span::current().record("task_id", id.as_str());
+            }
             let db = env
                 .d1("DB")
                 .map_err(|e| ApiError::internal(format!("DB binding: {e}")))?;
             let writer = Writer {
                 env,
+                request_id,
                 db: &db,
                 caller: &caller,
             };
@@ -77,8 +138,10 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, Api
                 Route::DeleteTask(id) => delete_task(&req, &writer, &id).await,
                 Route::TaskActivity(id) => task_activity(&req, &db, &caller, &id).await,
                 Route::Analytics => analytics(&db, &caller).await,
-                Route::TaskSocket(id) => open_socket(&req, env, &db, &caller, Some(&id)).await,
-                Route::BoardSocket => open_socket(&req, env, &db, &caller, None).await,
+                Route::TaskSocket(id) => {
+                    open_socket(&req, env, request_id, &db, &caller, Some(&id)).await
+                }
+                Route::BoardSocket => open_socket(&req, env, request_id, &db, &caller, None).await,
                 Route::Health | Route::OpenApi | Route::DevConfig | Route::DevToken => {
                     unreachable!("handled above")
                 }
@@ -208,8 +271,10 @@ fn task_response(status: u16, task: &Task) -> Result<Response, ApiError> {
 }
 
 /// Renders an error as `application/problem+json`, with the headers its status calls for.
-pub fn problem_response(error: &ApiError) -> Response {
-    let body = serde_json::to_string(&error.problem()).unwrap_or_else(|_| "{}".into());
+pub fn problem_response(error: &ApiError, request_id: &str) -> Response {
+    let mut problem = error.problem();
+    problem.request_id = Some(request_id.to_owned());
+    let body = serde_json::to_string(&problem).unwrap_or_else(|_| "{}".into());
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/problem+json");
     for (name, value) in error.headers() {
@@ -227,6 +292,7 @@ pub fn problem_response(error: &ApiError) -> Response {
 /// What a write handler needs: the caller, D1, and the env to notify the rooms.
 struct Writer<'a> {
     env: &'a Env,
+    request_id: &'a str,
     db: &'a D1Database,
     caller: &'a Principal,
 }
@@ -246,9 +312,12 @@ impl Writer<'_> {
             workspace_id: change.task.workspace_id.clone(),
         };
         let notify = |key: RoomKey| async move {
-            if rooms::notify(self.env, &key).await.is_err() {
-                if let Err(error) = rooms::notify(self.env, &key).await {
-                    console_error!("notify {}: {error}", key.object_name());
+            if rooms::notify(self.env, &key, self.request_id)
+                .await
+                .is_err()
+            {
+                if let Err(error) = rooms::notify(self.env, &key, self.request_id).await {
+                    tracing::error!(room = %key.object_name(), cause = %error, "room notification failed; the room catches up on its next call");
                 }
             }
         };
@@ -493,6 +562,7 @@ async fn task_activity(
 async fn open_socket(
     req: &Request,
     env: &Env,
+    request_id: &str,
     db: &D1Database,
     caller: &Principal,
     task: Option<&str>,
@@ -525,7 +595,7 @@ async fn open_socket(
             workspace_id: caller.workspace_id.clone(),
         },
     };
-    rooms::connect(env, &key, caller, since).await
+    rooms::connect(env, &key, caller, since, request_id).await
 }
 
 fn dev_login(req: &Request, env: &Env) -> bool {

@@ -49,6 +49,9 @@ pub struct Problem {
     /// For 412: the task as it is now, so the client can merge without another request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<Task>,
+    /// The id of the request in the logs (also the `X-Request-Id` header), for bug reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -172,6 +175,7 @@ impl ApiError {
                 ApiError::PreconditionFailed { current } => current.as_deref().cloned(),
                 _ => None,
             },
+            request_id: None,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`routes`]: the route table (404 vs 405).
 //! - [`error`]: the one error type, rendered as `application/problem+json`.
 //! - [`config`]: typed settings from vars and secrets.
+//! - [`logging`]: one JSON object per log line, with request and room fields from spans.
 //! - [`protocol`]: the WebSocket wire messages (tagged serde enums).
 //! - [`room`]: the room state machine: presence, typing, editing, rate limits, replay.
 //!
@@ -39,6 +40,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod listing;
+pub mod logging;
 pub mod protocol;
 pub mod room;
 pub mod room_object;
@@ -51,6 +53,17 @@ use worker::{event, Context, Env, Request, Response, Result};
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+    logging::init(write_log_line);
+}
+
+/// Sends a log line to the console method of its level, which Workers Logs and
+/// `wrangler tail` keep as the line's level.
+fn write_log_line(level: tracing::Level, line: &str) {
+    match level {
+        tracing::Level::ERROR => worker::console_error!("{line}"),
+        tracing::Level::WARN => worker::console_warn!("{line}"),
+        _ => worker::console_log!("{line}"),
+    }
 }
 
 #[event(fetch)]

@@ -16,15 +16,17 @@ use std::cell::{Cell, OnceCell};
 use std::panic::AssertUnwindSafe;
 
 use serde::Deserialize;
+use tracing::Instrument;
 use worker::{
-    console_error, durable_object, DurableObject, Env, Request, Response, Result, SqlStorage,
-    SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
-    WebSocketRequestResponsePair,
+    durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue,
+    State, WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
+use crate::api::REQUEST_ID_HEADER;
 use crate::auth::Principal;
 use crate::config::room_limits;
 use crate::domain::ChangeKind;
+use crate::protocol::codes;
 use crate::protocol::{close, ServerMessage, UserInfo};
 use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow, Resume};
 use crate::rooms::{RoomKey, PRINCIPAL_HEADER, ROOM_HEADER};
@@ -81,6 +83,8 @@ pub struct Room {
     env: Env,
     sql: SqlStorage,
     limits: AssertUnwindSafe<OnceCell<Limits>>,
+    /// The room's name for logs, read once from storage.
+    name: AssertUnwindSafe<OnceCell<String>>,
     /// True while a drain is reading D1; a second caller sets `drain_again` instead of
     /// starting a parallel drain that could apply the same changes twice.
     draining: AssertUnwindSafe<Cell<bool>>,
@@ -97,9 +101,10 @@ fn int(value: i64) -> SqlStorageValue {
 
 impl DurableObject for Room {
     fn new(state: State, env: Env) -> Self {
+        crate::logging::apply_log_level(crate::api::lookup(&env, "LOG_LEVEL").as_deref());
         let sql = state.storage().sql();
         if let Err(error) = sql.exec(SCHEMA, None) {
-            console_error!("room schema: {error}");
+            tracing::error!(cause = %error, "room schema");
         }
         if let Ok(pair) = WebSocketRequestResponsePair::new(PING_FRAME, PONG_FRAME) {
             state.set_websocket_auto_response(&pair);
@@ -109,6 +114,7 @@ impl DurableObject for Room {
             env,
             sql,
             limits: AssertUnwindSafe(OnceCell::new()),
+            name: AssertUnwindSafe(OnceCell::new()),
             draining: AssertUnwindSafe(Cell::new(false)),
             drain_again: AssertUnwindSafe(Cell::new(false)),
         }
@@ -124,14 +130,26 @@ impl DurableObject for Room {
             _ => return Response::error("missing room identity", 400),
         };
         self.remember(&key)?;
-        match req.path().as_str() {
-            "/drain" => {
-                self.drain(&key).await?;
-                Response::empty().map(|r| r.with_status(204))
+        let request_id = req.headers().get(REQUEST_ID_HEADER)?.unwrap_or_default();
+        let span = tracing::info_span!(
+            "room",
+            room = %key.object_name(),
+            request_id = %request_id,
+            connection_id = tracing::field::Empty,
+            user_id = tracing::field::Empty,
+        );
+        async {
+            match req.path().as_str() {
+                "/drain" => {
+                    self.drain(&key).await?;
+                    Response::empty().map(|r| r.with_status(204))
+                }
+                "/connect" => self.accept_connection(&req, &key).await,
+                _ => Response::error("unknown room call", 404),
             }
-            "/connect" => self.accept_connection(&req, &key).await,
-            _ => Response::error("unknown room call", 404),
         }
+        .instrument(span)
+        .await
     }
 
     async fn websocket_message(
@@ -142,29 +160,43 @@ impl DurableObject for Room {
         let Some(mut connection) = ws.deserialize_attachment::<Connection>()? else {
             return Ok(()); // already closed by us
         };
-        let frame = match &message {
-            WebSocketIncomingMessage::String(text) => Frame::Text(text),
-            WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
-        };
-        let typing_before = connection.typing.clone();
-        let outbounds = room::handle_frame(&mut connection, frame, now_ms(), self.limits());
-        ws.serialize_attachment(&connection)?;
-        self.dispatch(Some((&connection.id, &ws)), outbounds);
-        if connection.typing != typing_before {
-            self.schedule_alarm().await?;
+        let span = self.connection_span(&connection);
+        async move {
+            let frame = match &message {
+                WebSocketIncomingMessage::String(text) => Frame::Text(text),
+                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
+            };
+            let typing_before = connection.typing.clone();
+            let outbounds = room::handle_frame(&mut connection, frame, now_ms(), self.limits());
+            ws.serialize_attachment(&connection)?;
+            self.dispatch(Some((&connection.id, &ws)), outbounds);
+            if connection.typing != typing_before {
+                self.schedule_alarm().await?;
+            }
+            Ok(())
         }
-        Ok(())
+        .instrument(span)
+        .await
     }
 
     async fn websocket_close(
         &self,
         ws: WebSocket,
-        _code: usize,
+        code: usize,
         _reason: String,
         _was_clean: bool,
     ) -> Result<()> {
         let _ = ws.close(Some(1000), Some("closed"));
-        self.forget(&ws).await
+        let span = match ws.deserialize_attachment::<Connection>() {
+            Ok(Some(connection)) => self.connection_span(&connection),
+            _ => tracing::Span::none(),
+        };
+        async {
+            tracing::info!(event = "disconnected", code, "room event");
+            self.forget(&ws).await
+        }
+        .instrument(span)
+        .await
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
@@ -172,27 +204,65 @@ impl DurableObject for Room {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let sockets = self.sockets();
-        let mut connections: Vec<Connection> = sockets.iter().map(|(_, c)| c.clone()).collect();
-        let mut departures = self.departures()?;
-        let outbounds = room::on_alarm(&mut connections, &mut departures, now_ms());
-        for ((ws, before), after) in sockets.iter().zip(&connections) {
-            if before != after {
-                ws.serialize_attachment(after)?;
+        let span = tracing::info_span!("room", room = %self.name());
+        async {
+            tracing::debug!(event = "alarm", "room event");
+            let sockets = self.sockets();
+            let mut connections: Vec<Connection> = sockets.iter().map(|(_, c)| c.clone()).collect();
+            let mut departures = self.departures()?;
+            let outbounds = room::on_alarm(&mut connections, &mut departures, now_ms());
+            for ((ws, before), after) in sockets.iter().zip(&connections) {
+                if before != after {
+                    ws.serialize_attachment(after)?;
+                }
             }
+            self.save_departures(&departures)?;
+            self.dispatch(None, outbounds);
+            self.schedule_alarm().await?;
+            Response::empty()
         }
-        self.save_departures(&departures)?;
-        self.dispatch(None, outbounds);
-        self.schedule_alarm().await?;
-        Response::empty()
+        .instrument(span)
+        .await
     }
 }
 
 impl Room {
+    /// This room's name for logs, from storage (the key is recorded on first contact).
+    fn name(&self) -> String {
+        if let Some(name) = self.name.get() {
+            return name.clone();
+        }
+        #[derive(Deserialize)]
+        struct RoomRow {
+            room: String,
+        }
+        let rows: Vec<RoomRow> = self
+            .sql
+            .exec("SELECT room FROM room_state WHERE id = 1", None)
+            .and_then(|cursor| cursor.to_array())
+            .unwrap_or_default();
+        match rows
+            .first()
+            .and_then(|row| serde_json::from_str::<RoomKey>(&row.room).ok())
+        {
+            Some(key) => self.name.get_or_init(|| key.object_name()).clone(),
+            None => "unknown".to_owned(),
+        }
+    }
+
+    fn connection_span(&self, connection: &Connection) -> tracing::Span {
+        tracing::info_span!(
+            "room",
+            room = %self.name(),
+            connection_id = %connection.id,
+            user_id = %connection.user.id,
+        )
+    }
+
     fn limits(&self) -> &Limits {
         self.limits.get_or_init(|| {
             room_limits(|name| crate::api::lookup(&self.env, name)).unwrap_or_else(|error| {
-                console_error!("room limits: {error}; using defaults");
+                tracing::error!(cause = %error, "room limits invalid; using defaults");
                 Limits::default()
             })
         })
@@ -282,6 +352,7 @@ impl Room {
 
     fn dispatch(&self, sender: Option<(&str, &WebSocket)>, outbounds: Vec<Outbound>) {
         for outbound in outbounds {
+            log_outbound(&outbound);
             match outbound {
                 Outbound::Reply(message) => {
                     if let Some((_, ws)) = sender {
@@ -307,7 +378,7 @@ impl Room {
         for ws in self.state.get_websockets_with_tag(connection_id) {
             let _ = ws.close(Some(code), Some(reason));
             if let Err(error) = self.leave(&ws) {
-                console_error!("room leave after close: {error}");
+                tracing::error!(cause = %error, "room leave after close");
             }
         }
     }
@@ -375,6 +446,9 @@ impl Room {
                     .await
                     .map_err(|e| worker::Error::RustError(e.to_string()))?;
             let fetched = rows.len();
+            if fetched > 0 {
+                tracing::info!(event = "applied", changes = fetched, "room event");
+            }
             if fetched > 0 {
                 self.append(key, rows)?;
                 if key.is_board() {
@@ -449,7 +523,7 @@ impl Room {
                     None => self.broadcast(&message.to_json(), None),
                 }
             }
-            Err(error) => console_error!("board analytics: {error}"),
+            Err(error) => tracing::error!(cause = %error, "board analytics"),
         }
     }
 
@@ -469,12 +543,17 @@ impl Room {
             .and_then(|(_, value)| value.parse::<u64>().ok());
         // Catch up first, so a resuming client replays everything committed so far.
         if let Err(error) = self.drain(key).await {
-            console_error!("room {} catch-up: {error}", key.object_name());
+            tracing::error!(cause = %error, "room catch-up from D1 failed");
         }
         let pair = WebSocketPair::new()?;
         let server = pair.server;
         let existing: Vec<Connection> = self.sockets().into_iter().map(|(_, c)| c).collect();
         if existing.len() >= self.limits().max_connections {
+            tracing::warn!(
+                event = "room_full",
+                connections = existing.len(),
+                "room event"
+            );
             server.accept()?;
             server.close(Some(close::TRY_AGAIN_LATER), Some("room is full"))?;
             return Response::from_websocket(pair.client);
@@ -525,6 +604,18 @@ impl Room {
             resumed,
             replayed: replay.len() as u64,
         };
+        tracing::Span::current().record("connection_id", connection.id.as_str());
+        tracing::Span::current().record("user_id", connection.user.id.as_str());
+        tracing::info!(
+            event = "connected",
+            connections = everyone.len(),
+            resumed,
+            replayed = replay.len(),
+            "room event"
+        );
+        if let Some(reason) = &resync {
+            tracing::info!(event = "resync", reason = %reason, since = since.unwrap_or_default(), "room event");
+        }
         server.send_with_str(welcome.to_json())?;
         for row in &replay {
             server.send_with_str(&row.frame)?;
@@ -540,5 +631,31 @@ impl Room {
         }
         self.schedule_alarm().await?;
         Response::from_websocket(pair.client)
+    }
+}
+
+/// The log line for what a room is about to do, where it is worth one.
+fn log_outbound(outbound: &Outbound) {
+    match outbound {
+        Outbound::Close {
+            connection_id,
+            code,
+            reason,
+        } => {
+            tracing::info!(event = "closed", closed_connection = %connection_id, code, reason = %reason, "room event");
+        }
+        Outbound::Reply(ServerMessage::Error { code, .. }) if code == codes::RATE_LIMITED => {
+            tracing::warn!(event = "rate_limited", "room event");
+        }
+        Outbound::Reply(ServerMessage::Error { code, .. }) => {
+            tracing::debug!(event = "bad_frame", code = %code, "room event");
+        }
+        Outbound::Others(ServerMessage::UserJoined { user, connections }) => {
+            tracing::info!(event = "joined", joined_user = %user.id, connections, "room event");
+        }
+        Outbound::All(ServerMessage::UserLeft { user_id }) => {
+            tracing::info!(event = "left", left_user = %user_id, "room event");
+        }
+        _ => {}
     }
 }

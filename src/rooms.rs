@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
+use crate::api::REQUEST_ID_HEADER;
 use crate::auth::Principal;
 use crate::error::ApiError;
 
@@ -56,10 +57,18 @@ impl RoomKey {
     }
 }
 
-fn room_request(key: &RoomKey, path: &str, headers: Headers) -> Result<Request, ApiError> {
+fn room_request(
+    key: &RoomKey,
+    path: &str,
+    headers: Headers,
+    request_id: &str,
+) -> Result<Request, ApiError> {
     let key_json = serde_json::to_string(key).map_err(ApiError::internal)?;
     headers
         .set(ROOM_HEADER, &key_json)
+        .map_err(ApiError::internal)?;
+    headers
+        .set(REQUEST_ID_HEADER, request_id)
         .map_err(ApiError::internal)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
@@ -85,6 +94,7 @@ pub async fn connect(
     key: &RoomKey,
     principal: &Principal,
     since: Option<u64>,
+    request_id: &str,
 ) -> Result<Response, ApiError> {
     let headers = Headers::new();
     headers
@@ -98,13 +108,18 @@ pub async fn connect(
         Some(since) => format!("/connect?since={since}"),
         None => "/connect".to_owned(),
     };
-    call(env, key, room_request(key, &path, headers)?).await
+    call(env, key, room_request(key, &path, headers, request_id)?).await
 }
 
 /// Tells a room that new changes are committed. The room reads them from D1 itself, in
 /// commit order, so a lost notification delays events until the next one but loses none.
-pub async fn notify(env: &Env, key: &RoomKey) -> Result<(), ApiError> {
-    let response = call(env, key, room_request(key, "/drain", Headers::new())?).await?;
+pub async fn notify(env: &Env, key: &RoomKey, request_id: &str) -> Result<(), ApiError> {
+    let response = call(
+        env,
+        key,
+        room_request(key, "/drain", Headers::new(), request_id)?,
+    )
+    .await?;
     match response.status_code() {
         200..=299 => Ok(()),
         status => Err(ApiError::internal(format!(

@@ -105,10 +105,13 @@ impl Server {
                 "--var",
                 "ROOM_MAX_FRAME_BYTES:2048",
             ])
+            // The UI's dev sign-in, for the browser tests (loopback only, as in make dev).
+            .args(["--var", "DEV_LOGIN:true"])
             .args([
                 "--show-interactive-dev-session=false",
+                // "log" is the level of the worker's console output.
                 "--log-level",
-                "info",
+                "log",
             ])
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -189,6 +192,11 @@ impl Server {
             }
             signal_group(child.id(), "KILL");
             let _ = child.wait();
+        }
+        // Keep the server's output for whoever looks into a failure.
+        let artifacts = project_root().join("test-artifacts");
+        if std::fs::create_dir_all(&artifacts).is_ok() {
+            let _ = std::fs::copy(&self.log_path, artifacts.join("wrangler-dev.log"));
         }
         let _ = std::fs::remove_dir_all(&self.state_dir);
     }

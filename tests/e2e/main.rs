@@ -6,6 +6,7 @@
 
 mod browser;
 mod helpers;
+mod logs;
 mod rest;
 mod rooms;
 
@@ -98,6 +99,9 @@ fn main() {
         rest::analytics_counts,
         rest::openapi_matches_the_routes,
         rest::dev_sign_in_is_loopback_only,
+        logs::a_request_id_ties_the_response_to_worker_and_room_logs,
+        logs::rate_limited_clients_leave_a_room_event,
+        logs::no_log_line_carries_a_token,
         rooms::sockets_are_checked_before_the_upgrade,
         rooms::crud_events_reach_the_room_and_the_board,
         rooms::presence_is_per_user_with_a_grace_period,
