@@ -15,7 +15,7 @@ WASM_CARGO = env $${WASM_TOOLCHAIN:+RUSTUP_TOOLCHAIN=$$WASM_TOOLCHAIN}
 WRANGLER = node_modules/.bin/wrangler
 WORKER_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 
-.PHONY: help setup setup-test build dev migrate token test unit e2e lint fmt deploy clean
+.PHONY: help setup setup-test build dev migrate token test unit e2e lint fmt deploy clean fuzz soak
 
 help:
 	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT)"
@@ -23,6 +23,8 @@ help:
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
 	@echo "make deploy   wrangler deploy (see README: D1 database and JWT_SECRET first)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings for host and wasm32"
+	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
+	@echo "make fuzz     cargo-fuzz on client frames and request bodies (FUZZ_SECONDS=60 per target)"
 
 setup:
 	@scripts/setup.sh build
@@ -72,6 +74,17 @@ e2e: build
 	@$(WITH_ENV) cargo test --quiet --test e2e
 
 test: setup-test lint unit e2e
+
+# 1,000 sockets in one room for SOAK_SECONDS (300) with steady updates; figures go to
+# test-artifacts/soak.json. Raises the open-files limit for the sockets.
+soak: build
+	@echo "soak: $${SOAK_SOCKETS:-1000} sockets for $${SOAK_SECONDS:-300}s"
+	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
+	 $(WITH_ENV) HERO_E2E_MAX_CONNECTIONS=5000 cargo test --quiet --test e2e -- --ignored --nocapture soak::
+
+# Coverage-guided fuzzing of frame and body parsing (FUZZ_SECONDS per target, default 60).
+fuzz: $(SETUP_ENV)
+	@scripts/fuzz.sh
 
 deploy: setup build
 	@$(WITH_ENV) $(WRANGLER) deploy

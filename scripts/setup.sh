@@ -21,6 +21,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 ENV_FILE="$ROOT/target/setup.env"
 WORKER_BUILD_VERSION="0.8.7"
+SCHEMATHESIS_VERSION="4.32.5"
+SCHEMATHESIS_VENV="$HOME/.cache/hero-tasks/schemathesis-$SCHEMATHESIS_VERSION"
 DEBIAN_TOOLCHAIN="debian-web"
 DEBIAN_TOOLCHAIN_DIR="/opt/hero-tasks/debian-web-toolchain"
 WASM_TARGET="wasm32-unknown-unknown"
@@ -188,6 +190,13 @@ if [ "$MODE" = "test" ]; then
   fi
   step "TLS headers for the WebDriver client crate"
   apt_install libssl-dev pkg-config
+  step "schemathesis $SCHEMATHESIS_VERSION (PyPI) for the API property tests"
+  if [ -x "$SCHEMATHESIS_VENV/bin/schemathesis" ]; then
+    skip "installed"
+  else
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
 fi
 
 # --- the environment every build and test uses ----------------------------------------------
@@ -200,6 +209,7 @@ export WASM_TOOLCHAIN="$WASM_TOOLCHAIN"
 export WASM_BINDGEN_BIN="$WASM_BINDGEN_BIN"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 export WRANGLER_SEND_METRICS=false
+export SCHEMATHESIS_BIN="$SCHEMATHESIS_VENV/bin/schemathesis"
 EOF
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 skip "done"

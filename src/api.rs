@@ -35,7 +35,8 @@ pub async fn respond(req: Request, env: &Env) -> Response {
     logging::apply_log_level(lookup(env, "LOG_LEVEL").as_deref());
     let started = now_ms();
     let request_id = request_id(&req);
-    let method = req.method().to_string();
+    // The raw method: worker's Method enum folds unknown methods (QUERY, TRACE…) into GET.
+    let method = req.inner().method().to_ascii_uppercase();
     let routed = route(&method, &req.path());
     // Never the URL: a WebSocket URL carries the token in its query.
     let span = tracing::info_span!(
@@ -531,10 +532,11 @@ async fn task_activity(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    // A deleted task is gone from the API, history included (D1 keeps the records).
+    store::get_task(db, &caller.workspace_id, &id)
+        .await?
+        .ok_or_else(ApiError::task_not_found)?;
     let (rows, next) = store::activity(db, &caller.workspace_id, &id, before, limit).await?;
-    if rows.is_empty() && before.is_none() {
-        return Err(ApiError::task_not_found());
-    }
     let entries: Vec<Value> = rows
         .into_iter()
         .map(|(change_id, change)| {

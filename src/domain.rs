@@ -64,8 +64,26 @@ impl std::fmt::Display for TaskId {
 #[serde(transparent)]
 pub struct Title(String);
 
+/// Control characters (NUL and friends) have no place in task text and confuse SQLite's
+/// string functions; `allow_newlines` keeps `\n`, `\r` and `\t` for multi-line fields.
+fn check_no_controls(text: &str, allow_newlines: bool) -> Result<(), String> {
+    let bad = text
+        .chars()
+        .any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        Err(if allow_newlines {
+            "must not contain control characters other than newlines and tabs".into()
+        } else {
+            "must not contain control characters".into()
+        })
+    } else {
+        Ok(())
+    }
+}
+
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
+        check_no_controls(raw, false)?;
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err("must not be blank".into());
@@ -174,6 +192,7 @@ impl Tags {
                 return Err(format!("tag {index} must be a string"));
             };
             let tag = text.trim();
+            check_no_controls(tag, false).map_err(|m| format!("tag {index} {m}"))?;
             let len = tag.chars().count();
             if len == 0 || len > TAG_MAX_CHARS {
                 return Err(format!(
@@ -279,6 +298,7 @@ impl TaskChanges {
                         "must be at most {DESCRIPTION_MAX_CHARS} characters"
                     ));
                 }
+                check_no_controls(text, true)?;
                 changes.description = Some(text.to_owned());
                 Ok(())
             }),
@@ -356,6 +376,7 @@ fn field(
 
 fn parse_user_id(value: &Value) -> Result<String, String> {
     let text = value.as_str().ok_or("must be a string or null")?.trim();
+    check_no_controls(text, false)?;
     let len = text.chars().count();
     if len == 0 || len > USER_ID_MAX_CHARS {
         return Err(format!("must be 1 to {USER_ID_MAX_CHARS} characters"));
@@ -540,6 +561,20 @@ mod tests {
         assert!(Title::parse(&"x".repeat(201)).is_err());
         // characters, not bytes
         assert!(Title::parse(&"é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(Title::parse("\0x").is_err());
+        assert!(Title::parse("a\u{7}b").is_err());
+        assert!(Title::parse("line\nbreak").is_err());
+        let errors = TaskChanges::from_json(
+            &json!({"description": "ok\n\tstill ok", "tags": ["\u{0}"], "assignee_id": "a\u{1b}"}),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(fields(&errors), ["assignee_id", "tags"]);
+        assert!(TaskChanges::from_json(&json!({"description": "nul \u{0}"}), false).is_err());
     }
 
     #[test]

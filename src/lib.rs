@@ -19,6 +19,7 @@
 //! - [`routes`]: the route table (404 vs 405).
 //! - [`error`]: the one error type, rendered as `application/problem+json`.
 //! - [`config`]: typed settings from vars and secrets.
+//! - [`fuzzing`]: the entry points of the cargo-fuzz targets in `fuzz/`.
 //! - [`logging`]: one JSON object per log line, with request and room fields from spans.
 //! - [`protocol`]: the WebSocket wire messages (tagged serde enums).
 //! - [`room`]: the room state machine: presence, typing, editing, rate limits, replay.
@@ -39,6 +40,7 @@ pub mod conditional;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fuzzing;
 pub mod listing;
 pub mod logging;
 pub mod protocol;
@@ -47,6 +49,9 @@ pub mod room_object;
 pub mod rooms;
 pub mod routes;
 pub mod store;
+
+#[cfg(test)]
+mod properties;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

@@ -102,20 +102,11 @@ impl ListQuery {
         }
     }
 
-    /// The `LIKE` pattern for `search`, with `%`, `_` and `\` escaped (SQL uses `ESCAPE '\'`).
-    pub fn search_pattern(&self) -> Option<String> {
-        self.search.as_ref().map(|text| {
-            let mut pattern = String::with_capacity(text.len() + 2);
-            pattern.push('%');
-            for ch in text.chars() {
-                if matches!(ch, '%' | '_' | '\\') {
-                    pattern.push('\\');
-                }
-                pattern.push(ch);
-            }
-            pattern.push('%');
-            pattern
-        })
+    /// The needle for `search`: matched with `instr(lower(…), needle)`, not `LIKE`, because
+    /// D1 caps LIKE patterns at 50 bytes and `%`/`_` would need escaping. SQLite's `lower()`
+    /// folds ASCII only, so the needle is folded the same way.
+    pub fn search_needle(&self) -> Option<String> {
+        self.search.as_ref().map(|text| text.to_ascii_lowercase())
     }
 }
 
@@ -166,8 +157,8 @@ mod tests {
     }
 
     #[test]
-    fn search_pattern_escapes_wildcards() {
-        let query = ListQuery::parse([("q", "50%_a\\b")]).unwrap();
-        assert_eq!(query.search_pattern().unwrap(), "%50\\%\\_a\\\\b%");
+    fn search_needle_is_literal_and_ascii_folded() {
+        let query = ListQuery::parse([("q", " 50%_A\\b É ")]).unwrap();
+        assert_eq!(query.search_needle().unwrap(), "50%_a\\b É");
     }
 }

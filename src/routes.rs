@@ -82,6 +82,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         (["ws", "board"], _) => Err(not_allowed(&["GET"])),
         (["api", "dev", "config"], "GET") => Ok(Route::DevConfig),
         (["api", "dev", "token"], "POST") => Ok(Route::DevToken),
+        (["api", "dev", "config"], _) => Err(not_allowed(&["GET"])),
+        (["api", "dev", "token"], _) => Err(not_allowed(&["POST"])),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
 }

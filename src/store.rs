@@ -44,7 +44,7 @@ const LIST_TASKS: &str = "SELECT id, workspace_id, title, description, status, p
        AND (?2 IS NULL OR status = ?2) \
        AND (?3 IS NULL OR assignee_id = ?3) \
        AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?4)) \
-       AND (?5 IS NULL OR title LIKE ?5 ESCAPE '\\' OR description LIKE ?5 ESCAPE '\\') \
+       AND (?5 IS NULL OR instr(lower(title), ?5) > 0 OR instr(lower(description), ?5) > 0) \
        AND (?6 IS NULL OR created_at < ?6 OR (created_at = ?6 AND id < ?7)) \
      ORDER BY created_at DESC, id DESC \
      LIMIT ?8";
@@ -127,6 +127,13 @@ fn d1_error(error: worker::Error) -> ApiError {
     let message = error.to_string();
     if message.contains("UNIQUE constraint failed") {
         ApiError::Conflict("a concurrent write got there first; retry".into())
+    } else if message.contains("CHECK constraint failed") {
+        // Validation should have caught it; the database is the last line, not a 500.
+        tracing::warn!(cause = %message, "a write broke a table constraint");
+        ApiError::Validation(vec![crate::domain::FieldError::new(
+            "",
+            "the task breaks a storage rule (a field is out of range)",
+        )])
     } else {
         ApiError::internal(format!("D1: {message}"))
     }
@@ -289,7 +296,7 @@ pub async fn list_tasks(
     workspace_id: &str,
     query: &ListQuery,
 ) -> Result<(Vec<Task>, Option<Cursor>), ApiError> {
-    let pattern = query.search_pattern();
+    let needle = query.search_needle();
     let statement = bind(
         db.prepare(LIST_TASKS),
         &[
@@ -297,7 +304,7 @@ pub async fn list_tasks(
             optional(query.status.map(Status::as_str)),
             optional(query.assignee.as_deref()),
             optional(query.tag.as_deref()),
-            optional(pattern.as_deref()),
+            optional(needle.as_deref()),
             optional(query.after.as_ref().map(|c| c.created_at.as_str())),
             optional(query.after.as_ref().map(|c| c.id.as_str())),
             // one extra row tells whether another page follows

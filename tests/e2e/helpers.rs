@@ -37,6 +37,15 @@ fn wrangler() -> Command {
     command
 }
 
+/// The room cap the server under test runs with: 8 so the tests reach it, or enough for
+/// `make soak` (HERO_E2E_MAX_CONNECTIONS).
+fn max_connections() -> usize {
+    std::env::var("HERO_E2E_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+}
+
 /// A running `wrangler dev`. Stopped (its whole process group) when dropped.
 pub struct Server {
     child: Mutex<Option<Child>>,
@@ -87,11 +96,10 @@ impl Server {
             .arg(&self.state_dir)
             .args(["--var", &format!("JWT_SECRET:{TEST_SECRET}")])
             // Small room limits so the tests can reach them quickly.
+            .args(["--var", "ROOM_LOG_SIZE:10"])
             .args([
                 "--var",
-                "ROOM_LOG_SIZE:10",
-                "--var",
-                "ROOM_MAX_CONNECTIONS:8",
+                &format!("ROOM_MAX_CONNECTIONS:{}", max_connections()),
             ])
             .args([
                 "--var",
@@ -148,6 +156,36 @@ impl Server {
     /// Everything the dev server printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Resident memory of the dev server's processes (wrangler and its workerd), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let Some(pgid) = self.child.lock().unwrap().as_ref().map(Child::id) else {
+            return 0;
+        };
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // field 5 (after the parenthesised name) is the process group
+            let Some(after_name) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
+                continue;
+            };
+            if after_name
+                .split_whitespace()
+                .nth(2)
+                .and_then(|g| g.parse::<u32>().ok())
+                != Some(pgid)
+            {
+                continue;
+            }
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+            total += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        total
     }
 
     /// Kills the dev server hard (SIGKILL to its process group), as a crash would.
@@ -503,5 +541,25 @@ impl Socket {
 
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
+    }
+}
+
+/// Signs arbitrary header and claims JSON with HS256 (or leaves the signature off), to
+/// build the tokens an attacker would: other `alg`s, missing claims, foreign secrets.
+pub fn raw_token(header: &Value, claims: &Value, secret: Option<&[u8]>) -> String {
+    use base64::Engine;
+    use jwt_compact::{alg::Hs256, alg::Hs256Key, Algorithm, AlgorithmSignature};
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    match secret {
+        Some(secret) => {
+            let signature = Hs256.sign(&Hs256Key::new(secret), signing_input.as_bytes());
+            format!("{signing_input}.{}", b64(signature.as_bytes().as_ref()))
+        }
+        None => format!("{signing_input}."),
     }
 }

@@ -5,10 +5,13 @@
 //! run in parallel), then stops it. Output and exit code follow `cargo test`.
 
 mod browser;
+mod hardening;
 mod helpers;
 mod logs;
 mod rest;
 mod rooms;
+mod schema;
+mod soak;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -102,6 +105,12 @@ fn main() {
         logs::a_request_id_ties_the_response_to_worker_and_room_logs,
         logs::rate_limited_clients_leave_a_room_event,
         logs::no_log_line_carries_a_token,
+        hardening::forged_and_broken_tokens_are_refused_everywhere,
+        hardening::abusive_frames_get_errors_and_bystanders_keep_up,
+        hardening::a_flood_is_limited_and_bystanders_keep_up,
+        hardening::connection_churn_leaves_presence_right,
+        hardening::a_client_that_never_reads_does_not_hold_up_others,
+        schema::the_api_matches_its_openapi_document,
         rooms::sockets_are_checked_before_the_upgrade,
         rooms::crud_events_reach_the_room_and_the_board,
         rooms::presence_is_per_user_with_a_grace_period,
@@ -122,12 +131,19 @@ fn main() {
     // server under the page.
     trials.extend(exclusive_tests![
         rooms::a_restarted_room_still_replays_and_takes_writes,
+        hardening::a_crash_mid_stream_loses_no_acknowledged_write,
         browser::two_people_edit_one_task,
         browser::rest_changes_appear_on_the_dashboard,
         browser::hostile_titles_render_as_text,
         browser::the_ui_is_labelled_and_fits_a_phone,
         browser::the_page_reconnects_after_a_server_restart,
     ]);
+    // `make soak` only: minutes long, so ignored unless asked for with --ignored.
+    trials.extend(
+        exclusive_tests![soak::a_thousand_sockets_for_five_minutes]
+            .into_iter()
+            .map(|trial| trial.with_ignored_flag(true)),
+    );
     let conclusion = libtest_mimic::run(&args, trials);
     browser::stop_chromedriver();
     if let Some(ctx) = CTX.get() {

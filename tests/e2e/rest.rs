@@ -486,6 +486,14 @@ pub async fn list_filters(ctx: &'static Ctx) {
         titles(api.get("/api/tasks?q=%25%25%25x").await.expect(200)).is_empty(),
         "% is literal"
     );
+    // long searches work too (D1 would refuse a LIKE pattern this long)
+    let long = "login ".repeat(30);
+    assert!(titles(
+        api.get(&format!("/api/tasks?q={}", long.trim().replace(' ', "%20")))
+            .await
+            .expect(200)
+    )
+    .is_empty());
     assert_eq!(
         titles(
             api.get("/api/tasks?tag=bug&status=in_progress&assignee=bob")
