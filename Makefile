@@ -15,7 +15,7 @@ WASM_CARGO = env $${WASM_TOOLCHAIN:+RUSTUP_TOOLCHAIN=$$WASM_TOOLCHAIN}
 WRANGLER = node_modules/.bin/wrangler
 WORKER_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 
-.PHONY: help setup setup-test build dev migrate token test unit e2e lint fmt deploy clean fuzz soak
+.PHONY: help setup setup-test build dev migrate token test unit e2e lint fmt deploy deploy-check clean fuzz soak
 
 help:
 	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT)"
@@ -68,12 +68,19 @@ lint: $(SETUP_ENV)
 unit: $(SETUP_ENV)
 	@echo "unit: cargo test --lib --bins"
 	@$(WITH_ENV) cargo test --quiet --lib --bins
+	@echo "unit: node --test tests/js (the browser client's pure parts)"
+	@node --test tests/js/
 
 e2e: build
 	@echo "e2e: real wrangler dev, local D1, real HTTP and WebSocket clients"
 	@$(WITH_ENV) cargo test --quiet --test e2e
 
-test: setup-test lint unit e2e
+# What `make deploy` would upload, built and validated without an account.
+deploy-check: build
+	@echo "deploy-check: wrangler deploy --dry-run"
+	@$(WITH_ENV) $(WRANGLER) deploy --dry-run --outdir target/deploy-dry-run >/dev/null
+
+test: setup-test lint unit deploy-check e2e
 
 # 1,000 sockets in one room for SOAK_SECONDS (300) with steady updates; figures go to
 # test-artifacts/soak.json. Raises the open-files limit for the sockets.

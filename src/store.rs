@@ -186,6 +186,20 @@ fn rows_changed(result: &worker::D1Result) -> Result<usize, ApiError> {
     Ok(meta.and_then(|m| m.changes).unwrap_or(0))
 }
 
+/// Runs a write and its change record as one D1 batch (one transaction) and returns how
+/// many rows the write changed (the record is written only when that is one).
+async fn write_with_record(
+    db: &D1Database,
+    write: D1PreparedStatement,
+    change: &Change,
+) -> Result<usize, ApiError> {
+    let results = db
+        .batch(vec![write, change_statement(db, change)?])
+        .await
+        .map_err(d1_error)?;
+    Ok(results.first().map(rows_changed).transpose()?.unwrap_or(0))
+}
+
 pub async fn get_task(
     db: &D1Database,
     workspace_id: &str,
@@ -224,13 +238,9 @@ pub async fn insert_task(db: &D1Database, change: &Change) -> Result<(), ApiErro
             version,
         ],
     )?;
-    let results = db
-        .batch(vec![insert, change_statement(db, change)?])
-        .await
-        .map_err(d1_error)?;
-    match results.first().map(rows_changed).transpose()? {
-        Some(1) => Ok(()),
-        other => Err(ApiError::internal(format!("insert changed {other:?} rows"))),
+    match write_with_record(db, insert, change).await? {
+        1 => Ok(()),
+        other => Err(ApiError::internal(format!("insert changed {other} rows"))),
     }
 }
 
@@ -261,11 +271,7 @@ pub async fn update_task(
             number(expected_version),
         ],
     )?;
-    let results = db
-        .batch(vec![update, change_statement(db, change)?])
-        .await
-        .map_err(d1_error)?;
-    Ok(results.first().map(rows_changed).transpose()? == Some(1))
+    Ok(write_with_record(db, update, change).await? == 1)
 }
 
 /// Deletes the task if its stored version is still `change.task.version - 1`.
@@ -283,11 +289,7 @@ pub async fn delete_task(
             number(expected_version),
         ],
     )?;
-    let results = db
-        .batch(vec![delete, change_statement(db, change)?])
-        .await
-        .map_err(d1_error)?;
-    Ok(results.first().map(rows_changed).transpose()? == Some(1))
+    Ok(write_with_record(db, delete, change).await? == 1)
 }
 
 /// One page of tasks, and the cursor of the next page if there is one.
