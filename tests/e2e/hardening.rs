@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use hero_tasks::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{raw_token, token, unique_workspace, Api, Socket, TEST_SECRET};
+use crate::helpers::{
+    join_room, raw_token, token, unique_workspace, Api, Scene, Socket, TEST_SECRET,
+};
 use crate::Ctx;
 
 fn now() -> i64 {
@@ -124,13 +126,7 @@ struct Bystander {
 impl Bystander {
     async fn join(ctx: &Ctx, workspace: &str, task_id: &str) -> Bystander {
         let who = token("bystander", Role::Member, workspace);
-        let mut socket = Socket::open(
-            &ctx.server.base,
-            &format!("/ws/tasks/{task_id}?token={who}"),
-        )
-        .await
-        .unwrap();
-        socket.expect("welcome").await;
+        let (socket, _) = join_room(&ctx.server.base, &format!("/ws/tasks/{task_id}"), &who).await;
         Bystander {
             socket,
             worst: Duration::ZERO,
@@ -169,26 +165,15 @@ impl Bystander {
 
 async fn abuser(ctx: &Ctx, workspace: &str, task_id: &str, name: &str) -> Socket {
     let who = token(name, Role::Member, workspace);
-    let mut socket = Socket::open(
-        &ctx.server.base,
-        &format!("/ws/tasks/{task_id}?token={who}"),
-    )
-    .await
-    .unwrap();
-    socket.expect("welcome").await;
-    socket
+    join_room(&ctx.server.base, &format!("/ws/tasks/{task_id}"), &who)
+        .await
+        .0
 }
 
 pub async fn abusive_frames_get_errors_and_bystanders_keep_up(ctx: &'static Ctx) {
-    let workspace = unique_workspace();
-    let api = Api::new(
-        &ctx.server.base,
-        Some(token("owner", Role::Member, &workspace)),
-    );
-    let task_id = api.create(json!({"title": "abuse"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let Scene {
+        workspace, task_id, ..
+    } = Scene::new(&ctx.server.base, "owner", "abuse").await;
     let mut bystander = Bystander::join(ctx, &workspace, &task_id).await;
 
     // not JSON, binary, deeply nested
@@ -215,15 +200,9 @@ pub async fn abusive_frames_get_errors_and_bystanders_keep_up(ctx: &'static Ctx)
 }
 
 pub async fn a_flood_is_limited_and_bystanders_keep_up(ctx: &'static Ctx) {
-    let workspace = unique_workspace();
-    let api = Api::new(
-        &ctx.server.base,
-        Some(token("owner", Role::Member, &workspace)),
-    );
-    let task_id = api.create(json!({"title": "flood"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let Scene {
+        workspace, task_id, ..
+    } = Scene::new(&ctx.server.base, "owner", "flood").await;
     let mut bystander = Bystander::join(ctx, &workspace, &task_id).await;
     let mut flooder = abuser(ctx, &workspace, &task_id, "flooder").await;
     let flood = tokio::spawn(async move {
@@ -265,15 +244,9 @@ pub async fn a_flood_is_limited_and_bystanders_keep_up(ctx: &'static Ctx) {
 }
 
 pub async fn connection_churn_leaves_presence_right(ctx: &'static Ctx) {
-    let workspace = unique_workspace();
-    let api = Api::new(
-        &ctx.server.base,
-        Some(token("owner", Role::Member, &workspace)),
-    );
-    let task_id = api.create(json!({"title": "churn"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let Scene {
+        workspace, task_id, ..
+    } = Scene::new(&ctx.server.base, "owner", "churn").await;
     let mut bystander = Bystander::join(ctx, &workspace, &task_id).await;
     let churner = token("churner", Role::Member, &workspace);
     let started = Instant::now();
@@ -339,15 +312,11 @@ pub async fn connection_churn_leaves_presence_right(ctx: &'static Ctx) {
 }
 
 pub async fn a_client_that_never_reads_does_not_hold_up_others(ctx: &'static Ctx) {
-    let workspace = unique_workspace();
-    let api = Api::new(
-        &ctx.server.base,
-        Some(token("owner", Role::Member, &workspace)),
-    );
-    let task_id = api.create(json!({"title": "slow reader"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let Scene {
+        workspace,
+        api,
+        task_id,
+    } = Scene::new(&ctx.server.base, "owner", "slow reader").await;
     let mut bystander = Bystander::join(ctx, &workspace, &task_id).await;
     let sleeper = abuser(ctx, &workspace, &task_id, "sleeper").await; // never read again
     let big = "d".repeat(9_000);

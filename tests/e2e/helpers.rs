@@ -563,3 +563,44 @@ pub fn raw_token(header: &Value, claims: &Value, secret: Option<&[u8]>) -> Strin
         None => format!("{signing_input}."),
     }
 }
+
+/// The usual arrangement: a fresh workspace, a member's API client in it, and one task.
+pub struct Scene {
+    pub workspace: String,
+    pub api: Api,
+    pub task_id: String,
+}
+
+impl Scene {
+    pub async fn new(base: &str, user: &str, title: &str) -> Scene {
+        let workspace = unique_workspace();
+        let api = Api::new(
+            base,
+            Some(token(user, hero_tasks::auth::Role::Member, &workspace)),
+        );
+        let task = api.create(serde_json::json!({ "title": title })).await;
+        let task_id = task["id"].as_str().expect("task id").to_owned();
+        Scene {
+            workspace,
+            api,
+            task_id,
+        }
+    }
+
+    /// A socket in this task's room for `user` (a member), past its welcome.
+    pub async fn join(&self, base: &str, user: &str) -> (Socket, Value) {
+        let who = token(user, hero_tasks::auth::Role::Member, &self.workspace);
+        join_room(base, &format!("/ws/tasks/{}", self.task_id), &who).await
+    }
+}
+
+/// Opens a room (`/ws/tasks/{id}` or `/ws/board`, optionally with `?since=`) with `token`
+/// and waits for the welcome.
+pub async fn join_room(base: &str, room_path: &str, token: &str) -> (Socket, Value) {
+    let separator = if room_path.contains('?') { '&' } else { '?' };
+    let mut socket = Socket::open(base, &format!("{room_path}{separator}token={token}"))
+        .await
+        .expect("the upgrade is accepted");
+    let welcome = socket.expect("welcome").await;
+    (socket, welcome)
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use hero_tasks::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{token, unique_workspace, Api, Socket};
+use crate::helpers::{token, unique_workspace, Api, Scene, Socket};
 use crate::Ctx;
 
 /// The worker's JSON log lines so far. wrangler dev prints console.warn / console.error
@@ -96,20 +96,9 @@ pub async fn a_request_id_ties_the_response_to_worker_and_room_logs(ctx: &'stati
 }
 
 pub async fn rate_limited_clients_leave_a_room_event(ctx: &'static Ctx) {
-    let workspace = unique_workspace();
-    let who = token("flooder", Role::Member, &workspace);
-    let api = Api::new(&ctx.server.base, Some(who.clone()));
-    let task_id = api.create(json!({"title": "noisy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut socket = Socket::open(
-        &ctx.server.base,
-        &format!("/ws/tasks/{task_id}?token={who}"),
-    )
-    .await
-    .unwrap();
-    socket.expect("welcome").await;
+    let scene = Scene::new(&ctx.server.base, "flooder", "noisy").await;
+    let task_id = scene.task_id.clone();
+    let (mut socket, _) = scene.join(&ctx.server.base, "flooder").await;
     for i in 0..15 {
         socket.send_json(&json!({"type": "ping", "id": i})).await;
     }

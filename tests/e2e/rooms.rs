@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use hero_tasks::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{token, token_with_secret, unique_workspace, Api, Socket, TEST_SECRET};
+use crate::helpers::{
+    join_room, token, token_with_secret, unique_workspace, Api, Socket, TEST_SECRET,
+};
 use crate::Ctx;
 
 /// The limits the e2e server runs with (see `Server::launch`).
@@ -29,24 +31,15 @@ fn user(ctx: &Ctx, name: &str, role: Role, workspace: &str) -> User {
 }
 
 async fn join_task(ctx: &Ctx, who: &User, task_id: &str, since: Option<u64>) -> (Socket, Value) {
-    let mut path = format!("/ws/tasks/{task_id}?token={}", who.token);
-    if let Some(since) = since {
-        path.push_str(&format!("&since={since}"));
-    }
-    let mut socket = Socket::open(&ctx.server.base, &path)
-        .await
-        .expect("upgrade accepted");
-    let welcome = socket.expect("welcome").await;
-    (socket, welcome)
+    let room = match since {
+        Some(since) => format!("/ws/tasks/{task_id}?since={since}"),
+        None => format!("/ws/tasks/{task_id}"),
+    };
+    join_room(&ctx.server.base, &room, &who.token).await
 }
 
 async fn join_board(ctx: &Ctx, who: &User) -> (Socket, Value) {
-    let path = format!("/ws/board?token={}", who.token);
-    let mut socket = Socket::open(&ctx.server.base, &path)
-        .await
-        .expect("upgrade accepted");
-    let welcome = socket.expect("welcome").await;
-    (socket, welcome)
+    join_room(&ctx.server.base, "/ws/board", &who.token).await
 }
 
 fn id_of(task: &Value) -> String {
