@@ -474,6 +474,9 @@ async function showTask(id) {
   $("task-notice").textContent = "";
   $("task-error").textContent = "";
   $("typing").textContent = "";
+  // Leave the previous room now, so its badge never stands for this one.
+  useRoom(null);
+  showStatus("connecting");
   try {
     loadIntoForm(await rest.get(id));
   } catch (error) {
@@ -483,6 +486,20 @@ async function showTask(id) {
   loadActivity().catch(() => {});
   const room = connectTask(id, options);
   useRoom(room);
+  // A fresh (not resumed) connection replays nothing: whatever changed between the REST
+  // load and the connection is fetched again.
+  room.on("welcome", async (welcome) => {
+    if (welcome.resumed) return;
+    try {
+      const task = await rest.get(id);
+      if (task.version <= (detail.task?.version ?? 0)) return;
+      if (detail.dirty.size === 0) loadIntoForm(task);
+      else detail.task = task;
+      loadActivity().catch(() => {});
+    } catch (error) {
+      $("task-notice").textContent = describeError(error);
+    }
+  });
   room.on("presence", renderPresence);
   room.on("typing", (message) => {
     if (message.user_id === session.userId) return;
