@@ -198,9 +198,6 @@ function connectRoom(path, options, reload) {
       return;
     }
     switch (message.type) {
-      case "batch":
-        for (const inner of message.events ?? []) handleMessage(inner);
-        return;
       case "welcome":
         presence = message.presence;
         // Resumed: the replayed events follow and move lastSeq on. Otherwise (first connect,

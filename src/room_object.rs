@@ -95,6 +95,10 @@ fn now_ms() -> i64 {
     i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX)
 }
 
+fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()
+}
+
 fn int(value: i64) -> SqlStorageValue {
     SqlStorageValue::from(value)
 }
@@ -170,8 +174,12 @@ impl DurableObject for Room {
             let outbounds = room::handle_frame(&mut connection, frame, now_ms(), self.limits());
             ws.serialize_attachment(&connection)?;
             self.dispatch(Some((&connection.id, &ws)), outbounds);
-            if connection.typing != typing_before {
-                self.schedule_alarm().await?;
+            if let Some(typing) = connection
+                .typing
+                .as_ref()
+                .filter(|t| Some(*t) != typing_before.as_ref())
+            {
+                self.alarm_no_later_than(typing.until_ms).await?;
             }
             Ok(())
         }
@@ -414,13 +422,24 @@ impl Room {
         let departures = self.departures()?;
         let storage = self.state.storage();
         match room::next_alarm(&connections, &departures) {
-            Some(at_ms) => {
-                let at = chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1))
-                    .unwrap_or_default();
-                storage.set_alarm(at).await
-            }
+            Some(at_ms) => storage.set_alarm(alarm_time(at_ms)).await,
             None => storage.delete_alarm().await,
         }
+    }
+
+    /// Moves the alarm earlier if `at_ms` comes first. A join or a keystroke only ever adds a
+    /// deadline, so the hot path need not re-read every socket's attachment; an alarm that
+    /// fires early finds nothing due and reschedules from the full state.
+    async fn alarm_no_later_than(&self, at_ms: i64) -> Result<()> {
+        let storage = self.state.storage();
+        if storage
+            .get_alarm()
+            .await?
+            .is_some_and(|current| current <= at_ms)
+        {
+            return Ok(());
+        }
+        storage.set_alarm(alarm_time(at_ms)).await
     }
 
     /// Catches up with D1: applies every committed change after the room's cursor, in commit
@@ -629,7 +648,8 @@ impl Room {
                 self.send_analytics(&db, key, Some(&server)).await;
             }
         }
-        self.schedule_alarm().await?;
+        // Joining removes departures and adds only this token's expiry.
+        self.alarm_no_later_than(connection.expires_at_ms).await?;
         Response::from_websocket(pair.client)
     }
 }
