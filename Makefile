@@ -15,7 +15,7 @@ WASM_CARGO = env $${WASM_TOOLCHAIN:+RUSTUP_TOOLCHAIN=$$WASM_TOOLCHAIN}
 WRANGLER = node_modules/.bin/wrangler
 WORKER_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 
-.PHONY: help setup setup-test build dev migrate token test unit e2e lint fmt deploy deploy-check clean fuzz soak
+.PHONY: help setup setup-test setup-bench build dev migrate token test unit e2e lint fmt deploy deploy-check clean fuzz soak bench bench-quick
 
 help:
 	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT)"
@@ -23,6 +23,8 @@ help:
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
 	@echo "make deploy   wrangler deploy (see README: D1 database and JWT_SECRET first)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings for host and wasm32"
+	@echo "make bench    Hero vs the old design (Node ws + Redis); writes bench/results/latest.{json,md} (~15 min)"
+	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
 	@echo "make fuzz     cargo-fuzz on client frames and request bodies (FUZZ_SECONDS=60 per target)"
 
@@ -31,6 +33,9 @@ setup:
 
 setup-test:
 	@scripts/setup.sh test
+
+setup-bench:
+	@scripts/setup.sh bench
 
 $(SETUP_ENV):
 	@scripts/setup.sh build
@@ -67,7 +72,7 @@ lint: $(SETUP_ENV)
 
 unit: $(SETUP_ENV)
 	@echo "unit: cargo test --lib --bins"
-	@$(WITH_ENV) cargo test --quiet --lib --bins
+	@$(WITH_ENV) cargo test --quiet --lib --bins --test bench-score
 	@echo "unit: node --test tests/js (the browser client's pure parts)"
 	@node --test tests/js/
 
@@ -80,7 +85,20 @@ deploy-check: build
 	@echo "deploy-check: wrangler deploy --dry-run"
 	@$(WITH_ENV) $(WRANGLER) deploy --dry-run --outdir target/deploy-dry-run >/dev/null
 
-test: setup-test lint unit deploy-check e2e
+test: setup-test lint unit deploy-check e2e bench-quick
+
+# The benchmarks (bench/load): every server is started by the harness on loopback ports.
+# Raises the open-files limit for the thousands of sockets.
+bench: setup-bench build
+	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
+	 $(WITH_ENV) cargo bench --bench load
+
+# The same scenarios, small and short: a smoke test of the harness and of every system,
+# built with the dev profile `make test` has already compiled.
+bench-quick: setup-bench build
+	@echo "bench-quick: every scenario, small and short (bench/results/quick.md)"
+	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
+	 $(WITH_ENV) cargo bench --quiet --profile dev --bench load -- --quick
 
 # 1,000 sockets in one room for SOAK_SECONDS (300) with steady updates; figures go to
 # test-artifacts/soak.json. Raises the open-files limit for the sockets.

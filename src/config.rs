@@ -78,6 +78,7 @@ pub fn room_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, St
         grace_ms: read("PRESENCE_GRACE_MS", defaults.grace_ms)?,
         typing_ttl_ms: read("TYPING_TTL_MS", defaults.typing_ttl_ms)?,
         log_size: read("ROOM_LOG_SIZE", defaults.log_size as i64)? as u64,
+        frames_per_sec: read("ROOM_FRAMES_PER_SEC", defaults.frames_per_sec as i64)? as u64,
     })
 }
 

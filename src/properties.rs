@@ -10,7 +10,7 @@ use crate::domain::{
     TITLE_MAX_CHARS,
 };
 use crate::listing::{Cursor, ListQuery};
-use crate::protocol::{ServerMessage, UserInfo};
+use crate::protocol::{batch_frames, ServerMessage, UserInfo};
 use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow};
 
 /// Any JSON value, a few levels deep.
@@ -283,5 +283,35 @@ proptest! {
                 seq = next;
             }
         }
+    }
+
+    /// Batching loses, repeats and reorders nothing, and only a lone oversized event may
+    /// exceed the byte cap.
+    #[test]
+    fn batching_is_lossless_and_capped(
+        titles in prop::collection::vec("[a-z\\\\\"é ]{0,60}", 0..80),
+        max_events in 1usize..20,
+        max_bytes in 50usize..2_000,
+    ) {
+        let events: Vec<String> = titles
+            .iter()
+            .enumerate()
+            .map(|(index, title)| {
+                ServerMessage::Error { code: "x".into(), message: title.clone(), id: Some(json!(index)) }.to_json()
+            })
+            .collect();
+        let frames = batch_frames(&events, max_events, max_bytes);
+        let mut unpacked = Vec::new();
+        for frame in &frames {
+            match serde_json::from_str::<ServerMessage>(frame).unwrap() {
+                ServerMessage::Batch { events: inner } => {
+                    prop_assert!(inner.len() >= 2 && inner.len() <= max_events);
+                    prop_assert!(frame.len() <= max_bytes);
+                    unpacked.extend(inner.into_iter().map(|e| e.to_json()));
+                }
+                _ => unpacked.push(frame.clone()),
+            }
+        }
+        prop_assert_eq!(unpacked, events);
     }
 }

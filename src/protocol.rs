@@ -137,6 +137,11 @@ pub enum ServerMessage {
         reason: String,
         seq: u64,
     },
+    /// Several durable events in one frame, in `seq` order. Built by [`batch_frames`] from
+    /// already-serialized events; a client handles each element as if it came alone.
+    Batch {
+        events: Vec<ServerMessage>,
+    },
 }
 
 impl ServerMessage {
@@ -162,6 +167,42 @@ impl ServerMessage {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("server messages always serialize")
     }
+}
+
+/// How many events one `batch` frame may hold, and roughly how many bytes.
+///
+/// The caps keep a frame well under what clients buffer comfortably, and keep one slow
+/// reader's frame from growing without bound when a burst of writes lands at once.
+pub const BATCH_MAX_EVENTS: usize = 64;
+pub const BATCH_MAX_BYTES: usize = 64 * 1024;
+
+/// Groups serialized durable events into as few frames as the caps allow, keeping order.
+///
+/// A lone event is sent as itself, not wrapped, so a quiet room's frames are unchanged; two
+/// or more become `{"type":"batch","events":[…]}`. The events are spliced in as they are:
+/// nothing is parsed or serialized again. An event larger than `max_bytes` still goes, alone.
+pub fn batch_frames(events: &[String], max_events: usize, max_bytes: usize) -> Vec<String> {
+    const OPEN: &str = r#"{"type":"batch","events":["#;
+    const CLOSE: &str = "]}";
+    let mut frames = Vec::new();
+    let mut start = 0;
+    while start < events.len() {
+        let mut end = start + 1;
+        let mut bytes = OPEN.len() + CLOSE.len() + events[start].len();
+        while end < events.len()
+            && end - start < max_events
+            && bytes + 1 + events[end].len() <= max_bytes
+        {
+            bytes += 1 + events[end].len();
+            end += 1;
+        }
+        frames.push(match &events[start..end] {
+            [single] => single.clone(),
+            group => format!("{OPEN}{}{CLOSE}", group.join(",")),
+        });
+        start = end;
+    }
+    frames
 }
 
 /// Error codes sent in `error` messages.
@@ -375,5 +416,59 @@ mod tests {
             r#"{"type":"pong"}"#
         );
         assert_eq!(ServerMessage::Pong { id: None }.seq(), None);
+    }
+
+    fn event(seq: u64) -> String {
+        ServerMessage::TaskDeleted {
+            seq,
+            at: "2026-01-01T00:00:00.000Z".into(),
+            actor: Actor {
+                id: "ana".into(),
+                name: "Ana".into(),
+            },
+            task_id: "t".into(),
+        }
+        .to_json()
+    }
+
+    /// The events a client sees after unpacking every frame.
+    fn unpacked(frames: &[String]) -> Vec<ServerMessage> {
+        frames
+            .iter()
+            .flat_map(|frame| match serde_json::from_str(frame).unwrap() {
+                ServerMessage::Batch { events } => events,
+                single => vec![single],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lone_event_is_not_wrapped() {
+        let events = vec![event(1)];
+        assert_eq!(batch_frames(&events, 64, 65_536), events);
+        assert!(batch_frames(&[], 64, 65_536).is_empty());
+    }
+
+    #[test]
+    fn batches_keep_order_and_respect_both_caps() {
+        let events: Vec<String> = (1..=10).map(event).collect();
+        let frames = batch_frames(&events, 4, 65_536);
+        assert_eq!(frames.len(), 3, "4 + 4 + 2");
+        assert!(frames[0].starts_with(r#"{"type":"batch","events":[{"#));
+        let seqs: Vec<u64> = unpacked(&frames).iter().filter_map(|e| e.seq()).collect();
+        assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+
+        let one = events[0].len();
+        let frames = batch_frames(&events, 64, 2 * one + 40);
+        assert!(frames.iter().all(|f| f.len() <= 2 * one + 40));
+        assert_eq!(frames.len(), 5);
+        assert_eq!(unpacked(&frames).len(), 10);
+    }
+
+    #[test]
+    fn an_event_over_the_byte_cap_still_goes_alone() {
+        let events: Vec<String> = (1..=3).map(event).collect();
+        let frames = batch_frames(&events, 64, 10);
+        assert_eq!(frames, events);
     }
 }

@@ -17,6 +17,7 @@ use std::panic::AssertUnwindSafe;
 
 use serde::Deserialize;
 use tracing::Instrument;
+use wasm_bindgen::JsCast;
 use worker::{
     durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue,
     State, WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
@@ -27,10 +28,26 @@ use crate::auth::Principal;
 use crate::config::room_limits;
 use crate::domain::ChangeKind;
 use crate::protocol::codes;
-use crate::protocol::{close, ServerMessage, UserInfo};
+use crate::protocol::{
+    batch_frames, close, ServerMessage, UserInfo, BATCH_MAX_BYTES, BATCH_MAX_EVENTS,
+};
 use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow, Resume};
 use crate::rooms::{RoomKey, PRINCIPAL_HEADER, ROOM_HEADER};
 use crate::store;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A WebSocket seen only for its `send`. `send_with_str` takes a Rust `&str` and copies
+    /// it into a fresh JS string on every call; a broadcast converts its frame once and hands
+    /// the same JS string to every socket through this binding.
+    type TextSocket;
+
+    #[wasm_bindgen(method, catch, js_name = send)]
+    fn send(
+        this: &TextSocket,
+        frame: &wasm_bindgen::JsValue,
+    ) -> std::result::Result<(), wasm_bindgen::JsValue>;
+}
 
 /// How many D1 change rows a room reads per query while catching up.
 const DRAIN_BATCH: u32 = 200;
@@ -89,6 +106,15 @@ pub struct Room {
     /// starting a parallel drain that could apply the same changes twice.
     draining: AssertUnwindSafe<Cell<bool>>,
     drain_again: AssertUnwindSafe<Cell<bool>>,
+    /// When the last durable events went out, and to how many sockets: paces the next
+    /// broadcast (`room::broadcast_delay_ms`). Losing it only means one unpaced broadcast.
+    last_broadcast: AssertUnwindSafe<Cell<Option<(i64, usize)>>>,
+}
+
+/// The second tag of every socket (the first is its connection id): finds a user's other
+/// tabs without reading every attachment. User ids are at most 128 bytes; tags may be 256.
+fn user_tag(user_id: &str) -> String {
+    format!("user:{user_id}")
 }
 
 fn now_ms() -> i64 {
@@ -121,6 +147,7 @@ impl DurableObject for Room {
             name: AssertUnwindSafe(OnceCell::new()),
             draining: AssertUnwindSafe(Cell::new(false)),
             drain_again: AssertUnwindSafe(Cell::new(false)),
+            last_broadcast: AssertUnwindSafe(Cell::new(None)),
         }
     }
 
@@ -322,6 +349,48 @@ impl Room {
             .collect())
     }
 
+    /// The pending departure of one user, if any (a join needs no one else's).
+    fn departure_of(&self, user_id: &str) -> Result<Vec<Departure>> {
+        let rows: Vec<DepartureRow> = self
+            .sql
+            .exec(
+                "SELECT user_id, due_ms FROM room_departures WHERE user_id = ?",
+                vec![user_id.into()],
+            )?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Departure {
+                user_id: r.user_id,
+                due_ms: r.due_ms as i64,
+            })
+            .collect())
+    }
+
+    /// Stores `departures` for `user_id` alone, leaving everyone else's as they are.
+    fn save_departure_of(&self, user_id: &str, departures: &[Departure]) -> Result<()> {
+        self.sql.exec(
+            "DELETE FROM room_departures WHERE user_id = ?",
+            vec![user_id.into()],
+        )?;
+        for departure in departures.iter().filter(|d| d.user_id == user_id) {
+            self.sql.exec(
+                "INSERT INTO room_departures (user_id, due_ms) VALUES (?, ?)",
+                vec![departure.user_id.clone().into(), int(departure.due_ms)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The live connections of one user, found by their tag, without reading anyone else's.
+    fn connections_of(&self, user_id: &str) -> Vec<Connection> {
+        self.state
+            .get_websockets_with_tag(&user_tag(user_id))
+            .into_iter()
+            .filter_map(|ws| ws.deserialize_attachment::<Connection>().ok().flatten())
+            .collect()
+    }
+
     fn save_departures(&self, departures: &[Departure]) -> Result<()> {
         self.sql.exec("DELETE FROM room_departures", None)?;
         for departure in departures {
@@ -345,17 +414,23 @@ impl Room {
             .collect()
     }
 
-    /// Sends one frame to every connection, except `skip`. The frame is serialized once.
-    fn broadcast(&self, frame: &str, skip: Option<&str>) {
-        for ws in self.state.get_websockets() {
+    /// Sends one frame to every connection, except `skip`. The frame is serialized once and
+    /// converted to a JS string once, however many sockets there are.
+    /// Returns how many sockets there were.
+    fn broadcast(&self, frame: &str, skip: Option<&str>) -> usize {
+        let frame = wasm_bindgen::JsValue::from_str(frame);
+        let sockets = self.state.get_websockets();
+        let count = sockets.len();
+        for ws in sockets {
             if let Some(skip) = skip {
                 if self.state.get_tags(&ws).first().map(String::as_str) == Some(skip) {
                     continue;
                 }
             }
             // A socket that is closing may refuse; its close handler cleans up.
-            let _ = ws.send_with_str(frame);
+            let _ = ws.as_ref().unchecked_ref::<TextSocket>().send(&frame);
         }
+        count
     }
 
     fn dispatch(&self, sender: Option<(&str, &WebSocket)>, outbounds: Vec<Outbound>) {
@@ -370,7 +445,9 @@ impl Room {
                 Outbound::Others(message) => {
                     self.broadcast(&message.to_json(), sender.map(|(id, _)| id));
                 }
-                Outbound::All(message) => self.broadcast(&message.to_json(), None),
+                Outbound::All(message) => {
+                    self.broadcast(&message.to_json(), None);
+                }
                 Outbound::Close {
                     connection_id,
                     code,
@@ -392,28 +469,41 @@ impl Room {
     }
 
     /// Runs the departure logic for `ws` once, and clears its attachment so it is not
-    /// counted again.
-    fn leave(&self, ws: &WebSocket) -> Result<()> {
+    /// counted again. Touches only the leaving user's sockets and departure row unless they
+    /// still have another tab open, so a thousand sockets closing at once is linear work.
+    /// Returns when the user's `user_left` is due, if they are gone.
+    fn leave(&self, ws: &WebSocket) -> Result<Option<i64>> {
         let Some(gone) = ws.deserialize_attachment::<Connection>()? else {
-            return Ok(());
+            return Ok(None);
         };
         ws.serialize_attachment(())?;
-        let remaining: Vec<Connection> = self
-            .sockets()
+        let still_here = self
+            .connections_of(&gone.user.id)
             .into_iter()
-            .map(|(_, c)| c)
-            .filter(|c| c.id != gone.id)
-            .collect();
-        let mut departures = self.departures()?;
+            .any(|c| c.id != gone.id);
+        // The full list is only needed for the `presence` a remaining tab causes.
+        let remaining: Vec<Connection> = match still_here {
+            true => self
+                .sockets()
+                .into_iter()
+                .map(|(_, c)| c)
+                .filter(|c| c.id != gone.id)
+                .collect(),
+            false => Vec::new(),
+        };
+        let mut departures = Vec::new();
         let outbounds = room::leave(&remaining, &mut departures, &gone, now_ms(), self.limits());
-        self.save_departures(&departures)?;
+        self.save_departure_of(&gone.user.id, &departures)?;
         self.dispatch(Some((&gone.id, ws)), outbounds);
-        Ok(())
+        Ok(departures.iter().map(|d| d.due_ms).min())
     }
 
     async fn forget(&self, ws: &WebSocket) -> Result<()> {
-        self.leave(ws)?;
-        self.schedule_alarm().await
+        // A departure only adds a deadline (its `user_left`); nothing else can come sooner.
+        match self.leave(ws)? {
+            Some(due_ms) => self.alarm_no_later_than(due_ms).await,
+            None => Ok(()),
+        }
     }
 
     /// Sets the one alarm to the next time-driven job, or clears it when there is none.
@@ -458,6 +548,19 @@ impl Room {
     async fn drain_all(&self, key: &RoomKey) -> Result<()> {
         let db = self.env.d1("DB")?;
         loop {
+            // A busy room waits for its frame budget; what commits meanwhile is read below
+            // and leaves with this broadcast, as one `batch` frame.
+            if let Some((at_ms, sockets)) = self.last_broadcast.get() {
+                let wait = room::broadcast_delay_ms(
+                    now_ms(),
+                    Some(at_ms),
+                    sockets,
+                    self.limits().frames_per_sec,
+                );
+                if wait > 0 {
+                    worker::Delay::from(std::time::Duration::from_millis(wait as u64)).await;
+                }
+            }
             self.drain_again.set(false);
             let (_, cursor) = self.position()?;
             let rows =
@@ -470,7 +573,8 @@ impl Room {
             }
             if fetched > 0 {
                 self.append(key, rows)?;
-                if key.is_board() {
+                // The workspace report is a D1 aggregate: only worth it with someone watching.
+                if key.is_board() && !self.state.get_websockets().is_empty() {
                     self.send_analytics(&db, key, None).await;
                 }
             }
@@ -512,8 +616,11 @@ impl Room {
             "DELETE FROM room_events WHERE seq <= ?",
             vec![int(keep_from as i64)],
         )?;
-        for frame in &frames {
-            self.broadcast(frame, None);
+        // Events that piled up while the room was busy (a drain reads everything committed
+        // since the last one) leave as `batch` frames: one send per socket per batch.
+        for frame in batch_frames(&frames, BATCH_MAX_EVENTS, BATCH_MAX_BYTES) {
+            let sockets = self.broadcast(&frame, None);
+            self.last_broadcast.set(Some((now_ms(), sockets)));
         }
         if deleted {
             for (ws, _) in self.sockets() {
@@ -539,7 +646,9 @@ impl Room {
                     Some(ws) => {
                         let _ = ws.send_with_str(message.to_json());
                     }
-                    None => self.broadcast(&message.to_json(), None),
+                    None => {
+                        self.broadcast(&message.to_json(), None);
+                    }
                 }
             }
             Err(error) => tracing::error!(cause = %error, "board analytics"),
@@ -590,13 +699,15 @@ impl Room {
             editing: None,
             rate: RateWindow::default(),
         };
-        self.state
-            .accept_websocket_with_tags(&server, &[connection.id.as_str()]);
+        self.state.accept_websocket_with_tags(
+            &server,
+            &[connection.id.as_str(), &user_tag(&connection.user.id)],
+        );
         server.serialize_attachment(&connection)?;
 
-        let mut departures = self.departures()?;
+        let mut departures = self.departure_of(&connection.user.id)?;
         let joined = room::join(&existing, &mut departures, &connection);
-        self.save_departures(&departures)?;
+        self.save_departure_of(&connection.user.id, &departures)?;
 
         let (seq, _) = self.position()?;
         let mut everyone = existing;
@@ -611,7 +722,7 @@ impl Room {
                         vec![int(since as i64)],
                     )?
                     .to_array()?;
-                (true, rows, None)
+                (true, rows.into_iter().map(|row| row.frame).collect(), None)
             }
             Resume::Resync { reason } => (false, Vec::new(), Some(reason)),
         };
@@ -636,8 +747,8 @@ impl Room {
             tracing::info!(event = "resync", reason = %reason, since = since.unwrap_or_default(), "room event");
         }
         server.send_with_str(welcome.to_json())?;
-        for row in &replay {
-            server.send_with_str(&row.frame)?;
+        for frame in batch_frames(&replay, BATCH_MAX_EVENTS, BATCH_MAX_BYTES) {
+            server.send_with_str(frame)?;
         }
         if let Some(reason) = resync {
             server.send_with_str(ServerMessage::Resync { reason, seq }.to_json())?;

@@ -1,11 +1,10 @@
 //! The e2e harness: one real `wrangler dev` (workerd, local D1) on a free loopback port with
 //! a fresh state directory, and small HTTP helpers around it.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use hero_tasks::auth::{sign_dev_token, DevTokenRequest, Role};
@@ -13,15 +12,14 @@ use reqwest::{Method, StatusCode};
 
 use serde_json::Value;
 
+// Shared with bench/load; the Ctrl-C clean-up there is not needed here.
+#[allow(dead_code)]
+#[path = "../support/process.rs"]
+mod process;
+use process::{free_port, http_ok, ProcessGroup};
+
 /// The secret the dev server under test verifies tokens with (passed as a `--var`).
 pub const TEST_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
-}
 
 fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -48,7 +46,7 @@ fn max_connections() -> usize {
 
 /// A running `wrangler dev`. Stopped (its whole process group) when dropped.
 pub struct Server {
-    child: Mutex<Option<Child>>,
+    group: Mutex<Option<ProcessGroup>>,
     pub port: u16,
     pub base: String,
     state_dir: PathBuf,
@@ -70,7 +68,7 @@ impl Server {
         assert!(status.success(), "applying migrations failed");
         let port = free_port();
         let server = Server {
-            child: Mutex::new(None),
+            group: Mutex::new(None),
             port,
             base: format!("http://127.0.0.1:{port}"),
             log_path: state_dir.join("wrangler-dev.log"),
@@ -81,11 +79,6 @@ impl Server {
     }
 
     fn launch(&self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .expect("log file");
         let mut command = wrangler();
         command
             .args(["dev", "--ip", "127.0.0.1", "--port"])
@@ -120,37 +113,13 @@ impl Server {
                 // "log" is the level of the worker's console output.
                 "--log-level",
                 "log",
-            ])
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log);
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-        }
-        let child = command.spawn().expect("spawn wrangler dev");
-        *self.child.lock().unwrap() = Some(child);
-        self.wait_until_healthy();
-    }
-
-    fn wait_until_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            if healthz_ok(self.port) {
-                return;
-            }
-            if let Some(child) = self.child.lock().unwrap().as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("wrangler dev exited ({status}); log:\n{}", self.log());
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "wrangler dev did not come up; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+            ]);
+        let mut group = ProcessGroup::spawn(command, &self.log_path);
+        let port = self.port;
+        group.wait_until("wrangler dev", Duration::from_secs(180), || {
+            http_ok(port, "/healthz")
+        });
+        *self.group.lock().unwrap() = Some(group);
     }
 
     /// Everything the dev server printed so far.
@@ -160,39 +129,17 @@ impl Server {
 
     /// Resident memory of the dev server's processes (wrangler and its workerd), in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let Some(pgid) = self.child.lock().unwrap().as_ref().map(Child::id) else {
-            return 0;
-        };
-        let mut total = 0;
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            // field 5 (after the parenthesised name) is the process group
-            let Some(after_name) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
-                continue;
-            };
-            if after_name
-                .split_whitespace()
-                .nth(2)
-                .and_then(|g| g.parse::<u32>().ok())
-                != Some(pgid)
-            {
-                continue;
-            }
-            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
-            total += status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        total
+        self.group
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, ProcessGroup::rss_kib)
     }
 
     /// Kills the dev server hard (SIGKILL to its process group), as a crash would.
     pub fn kill(&self) {
-        if let Some(mut child) = self.child.lock().unwrap().take() {
-            signal_group(child.id(), "KILL");
-            let _ = child.wait();
+        if let Some(mut group) = self.group.lock().unwrap().take() {
+            group.kill();
         }
     }
 
@@ -219,17 +166,8 @@ impl Server {
     }
 
     pub fn stop(&self) {
-        if let Some(mut child) = self.child.lock().unwrap().take() {
-            signal_group(child.id(), "TERM");
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            signal_group(child.id(), "KILL");
-            let _ = child.wait();
+        if let Some(mut group) = self.group.lock().unwrap().take() {
+            group.stop();
         }
         // Keep the server's output for whoever looks into a failure.
         let artifacts = project_root().join("test-artifacts");
@@ -244,33 +182,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Signals a whole process group (wrangler and the workerd processes it started).
-/// `--` matters: without it procps `kill` can read `-PGID` as an option.
-fn signal_group(pgid: u32, signal: &str) {
-    assert!(pgid > 1, "refusing to signal process group {pgid}");
-    let _ = Command::new("kill")
-        .args(["-s", signal, "--"])
-        .arg(format!("-{pgid}"))
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// One blocking `GET /healthz` over a plain socket: is the server answering 200?
-fn healthz_ok(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request =
-        format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
 }
 
 /// A fresh workspace id, so tests never see each other's tasks.
@@ -430,6 +341,8 @@ pub struct Socket {
     stream: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    /// The rest of a `batch` frame: its events are handed out one by one, like a client does.
+    unpacked: std::collections::VecDeque<Value>,
 }
 
 /// How long a test waits for a message it expects before failing.
@@ -440,7 +353,10 @@ impl Socket {
     pub async fn open(base: &str, path: &str) -> Result<Socket, u16> {
         let url = format!("{}{}", base.replacen("http://", "ws://", 1), path);
         match tokio_tungstenite::connect_async(url).await {
-            Ok((stream, _)) => Ok(Socket { stream }),
+            Ok((stream, _)) => Ok(Socket {
+                stream,
+                unpacked: Default::default(),
+            }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())
             }
@@ -479,8 +395,27 @@ impl Socket {
             .expect("send");
     }
 
-    /// The next frame: `Ok(json)` for a text frame, `Err(code)` when the socket closes.
+    /// The next message: `Ok(json)`, `Err(code)` when the socket closes. The events of a
+    /// `batch` frame come out one at a time, in order.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Result<Value, u16>> {
+        if let Some(event) = self.unpacked.pop_front() {
+            return Some(Ok(event));
+        }
+        match self.next_frame_within(wait).await? {
+            Ok(Value::Object(mut frame)) if frame.get("type") == Some(&"batch".into()) => {
+                let Some(Value::Array(events)) = frame.remove("events") else {
+                    panic!("a batch frame without events: {frame:?}");
+                };
+                assert!(events.len() >= 2, "a batch of {} events", events.len());
+                self.unpacked.extend(events);
+                self.unpacked.pop_front().map(Ok)
+            }
+            other => Some(other),
+        }
+    }
+
+    /// The next frame as sent, without unpacking batches.
+    pub async fn next_frame_within(&mut self, wait: Duration) -> Option<Result<Value, u16>> {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let deadline = tokio::time::Instant::now() + wait;

@@ -308,11 +308,22 @@ pub async fn resume_replays_exactly_what_was_missed(ctx: &'static Ctx) {
     assert_eq!(welcome["resumed"], true);
     assert_eq!(welcome["replayed"], 3);
     assert_eq!(welcome["seq"], last_seen + 3);
-    let mut seqs = Vec::new();
-    for _ in 0..3 {
-        let event = socket.expect("task_updated").await;
-        seqs.push(event["seq"].as_u64().unwrap());
-    }
+    // The replay is one `batch` frame (a client unpacks it like live events).
+    let replay = socket
+        .next_frame_within(Duration::from_secs(10))
+        .await
+        .expect("the replay")
+        .expect("open");
+    assert_eq!(replay["type"], "batch", "{replay}");
+    let seqs: Vec<u64> = replay["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| {
+            assert_eq!(event["type"], "task_updated");
+            event["seq"].as_u64().unwrap()
+        })
+        .collect();
     assert_eq!(seqs, [last_seen + 1, last_seen + 2, last_seen + 3]);
     // then live, with no duplicate
     ana.api
@@ -688,16 +699,24 @@ pub async fn a_change_committed_without_notification_is_delivered_later(ctx: &'s
     let (mut watcher, welcome) = join_task(ctx, &ana, &id_of(&task), None).await;
     let seq = welcome["seq"].as_u64().unwrap();
 
-    let mut snapshot = task.clone();
-    snapshot["title"] = json!("written behind the worker's back");
-    snapshot["version"] = json!(2);
-    let sql = format!(
-        "INSERT INTO task_changes (workspace_id, task_id, version, kind, changed, actor_id, \
-         actor_name, at, task) VALUES ('{workspace}', '{id}', 2, 'updated', '[\"title\"]', 'ana', \
-         'ANA', '2030-01-01T00:00:00.000Z', '{snapshot}')",
-        id = id_of(&task),
-        snapshot = snapshot.to_string().replace('\'', "''"),
-    );
+    // Two changes committed behind the worker's back, as if both notifications were lost.
+    let mut inserts = String::new();
+    for (version, title) in [
+        (2, "written behind"),
+        (3, "written behind the worker's back"),
+    ] {
+        let mut snapshot = task.clone();
+        snapshot["title"] = json!(title);
+        snapshot["version"] = json!(version);
+        inserts.push_str(&format!(
+            "INSERT INTO task_changes (workspace_id, task_id, version, kind, changed, actor_id, \
+             actor_name, at, task) VALUES ('{workspace}', '{id}', {version}, 'updated', \
+             '[\"title\"]', 'ana', 'ANA', '2030-01-01T00:00:00.000Z', '{snapshot}');",
+            id = id_of(&task),
+            snapshot = snapshot.to_string().replace('\'', "''"),
+        ));
+    }
+    let sql = inserts;
     ctx.server.d1_execute(&sql);
     // nothing happens yet: nobody told the room
     let quiet = watcher.collect_for(Duration::from_millis(500)).await;
@@ -708,10 +727,21 @@ pub async fn a_change_committed_without_notification_is_delivered_later(ctx: &'s
     // the next connection makes the room catch up from D1
     let bob = user(ctx, "bob", Role::Member, &workspace);
     let (other, welcome) = join_task(ctx, &bob, &id_of(&task), None).await;
-    assert_eq!(welcome["seq"], seq + 1);
-    let event = watcher.expect("task_updated").await;
-    assert_eq!(event["seq"], seq + 1);
-    assert_eq!(event["task"]["title"], "written behind the worker's back");
+    assert_eq!(welcome["seq"], seq + 2);
+    // One drain found both: they arrive together, as one `batch` frame, in order.
+    let frame = watcher
+        .next_frame_within(Duration::from_secs(10))
+        .await
+        .expect("a frame")
+        .expect("open");
+    assert_eq!(frame["type"], "batch", "{frame}");
+    let events = frame["events"].as_array().unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [seq + 1, seq + 2]);
+    assert_eq!(
+        events[1]["task"]["title"],
+        "written behind the worker's back"
+    );
     other.close().await;
     watcher.close().await;
 }

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { BACKOFF, backoffDelay, restClient, ConflictError, ApiError, TERMINAL_CLOSE_CODES } from "../../public/hero-client.js";
+import { BACKOFF, backoffDelay, restClient, ConflictError, ApiError, TERMINAL_CLOSE_CODES, unpackFrame } from "../../public/hero-client.js";
 
 test("backoff grows by the factor, is capped, and is jittered over [0, ceiling]", () => {
   assert.equal(backoffDelay(0, () => 1), BACKOFF.startMs);
@@ -67,4 +67,12 @@ test("other failures carry the problem; list builds the query; delete returns nu
   await api.list({ status: "done", q: "", tag: "ui", limit: 5 });
   assert.equal(calls[1].url, "http://x/api/tasks?status=done&tag=ui&limit=5");
   assert.equal(await api.remove("t1"), null);
+});
+
+test("a batch frame unpacks into its events in order; other frames are one message", () => {
+  const one = { type: "task_updated", seq: 4 };
+  const two = { type: "task_status_changed", seq: 5 };
+  assert.deepEqual(unpackFrame({ type: "batch", events: [one, two] }), [one, two]);
+  assert.deepEqual(unpackFrame(one), [one]);
+  assert.deepEqual(unpackFrame({ type: "batch" }), [], "a malformed batch carries nothing");
 });

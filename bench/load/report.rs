@@ -1,0 +1,641 @@
+//! The report: machine, versions, parameters, every figure, the ratios against the old
+//! design, as `latest.json` and a `latest.md` that the README quotes.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::scenarios::{Churn, ColdStart, Crud, Delivery, Footprint, Saturation};
+use crate::systems::{project_root, Kind, System};
+use crate::Plan;
+
+#[derive(Debug, Serialize)]
+pub struct SystemReport {
+    pub name: &'static str,
+    pub kind: String,
+    pub cold_start: Option<ColdStart>,
+    pub footprint: Option<Footprint>,
+    pub latency: Vec<Delivery>,
+    pub saturation: Option<Saturation>,
+    pub churn: Option<Churn>,
+    pub crud: Vec<Crud>,
+    /// How long after the fan-out test a task could be created again.
+    pub recovery_ms: Option<u64>,
+    pub error: Option<String>,
+    #[serde(skip)]
+    kind_tag: Option<Kind>,
+}
+
+impl SystemReport {
+    pub fn new(system: &System) -> SystemReport {
+        SystemReport {
+            name: system.name,
+            kind: format!("{:?}", system.kind),
+            cold_start: None,
+            footprint: None,
+            latency: Vec::new(),
+            saturation: None,
+            churn: None,
+            crud: Vec::new(),
+            recovery_ms: None,
+            error: None,
+            kind_tag: Some(system.kind),
+        }
+    }
+
+    fn best(&self) -> Option<&Delivery> {
+        self.saturation.as_ref()?.best.as_ref()
+    }
+
+    fn latency_at(&self, sockets: usize) -> Option<&Delivery> {
+        self.latency.iter().find(|d| d.sockets == sockets)
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Bundle {
+    pub wasm_bytes: u64,
+    pub wasm_gzip_bytes: u64,
+    pub baseline_source_bytes: u64,
+    pub baseline_node_modules_bytes: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ratio {
+    pub what: String,
+    pub hero: f64,
+    pub other: f64,
+    /// hero ÷ other.
+    pub ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Goal {
+    pub what: String,
+    pub met: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub generated_at: String,
+    pub plan: Plan,
+    pub machine: Vec<(String, String)>,
+    pub versions: Vec<(String, String)>,
+    pub notes: Vec<String>,
+    pub bundle: Bundle,
+    pub systems: Vec<SystemReport>,
+    pub ratios: Vec<Ratio>,
+    pub goals: Vec<Goal>,
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .current_dir(project_root())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn package_version(dir: &str) -> String {
+    std::fs::read_to_string(project_root().join(dir).join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|json| json["version"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn machine() -> Vec<(String, String)> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or("unknown".into(), |kib| {
+            format!("{:.1} GiB", kib as f64 / 1048576.0)
+        });
+    vec![
+        ("cpu".into(), cpu),
+        (
+            "cores".into(),
+            std::thread::available_parallelism().map_or("unknown".into(), |n| n.to_string()),
+        ),
+        ("memory".into(), memory),
+        ("kernel".into(), command_output("uname", &["-sr"])),
+    ]
+}
+
+fn versions() -> Vec<(String, String)> {
+    vec![
+        ("rustc".into(), command_output("rustc", &["--version"])),
+        ("node".into(), command_output("node", &["--version"])),
+        ("wrangler".into(), package_version("node_modules/wrangler")),
+        (
+            "miniflare".into(),
+            package_version("node_modules/miniflare"),
+        ),
+        ("workerd".into(), package_version("node_modules/workerd")),
+        (
+            "redis-server".into(),
+            command_output("redis-server", &["--version"]),
+        ),
+        (
+            "ws (baseline)".into(),
+            package_version("bench/baseline/node_modules/ws"),
+        ),
+        (
+            "redis (baseline client)".into(),
+            package_version("bench/baseline/node_modules/redis"),
+        ),
+    ]
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The wasm that `wrangler deploy` would upload, raw and gzipped, and the baseline's sources.
+pub fn bundle_sizes() -> Bundle {
+    let baseline = project_root().join("bench/baseline");
+    let mut bundle = Bundle {
+        baseline_source_bytes: std::fs::metadata(baseline.join("server.mjs"))
+            .map_or(0, |m| m.len()),
+        baseline_node_modules_bytes: dir_bytes(&baseline.join("node_modules")),
+        ..Bundle::default()
+    };
+    let out = std::env::temp_dir().join(format!("hero-bench-dry-run-{}", uuid::Uuid::new_v4()));
+    let output = Command::new(project_root().join("node_modules/.bin/wrangler"))
+        .current_dir(project_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(&out)
+        .output();
+    let wasm = std::fs::read_dir(&out)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "wasm"));
+    match (output, wasm) {
+        (_, Some(path)) => {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let _ = gz.write_all(&bytes);
+            bundle.wasm_bytes = bytes.len() as u64;
+            bundle.wasm_gzip_bytes = gz.finish().map_or(0, |v| v.len() as u64);
+        }
+        (Ok(output), None) => {
+            bundle.error = Some(format!(
+                "no .wasm from wrangler deploy --dry-run: {}",
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+            ))
+        }
+        (Err(error), None) => bundle.error = Some(format!("wrangler: {error}")),
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    bundle
+}
+
+const NOTES: &[&str] = &[
+    "Everything runs on this one machine, loopback only: the load generator, every server and Redis share its cores, so absolute numbers are this machine's, and the ratios are the point.",
+    "Local `wrangler dev` and Miniflare run every Durable Object in one workerd process, so these numbers are one room on one process: they do not show the multi-room scale-out of the edge, where each room is its own object.",
+    "`wrangler dev` puts its dev proxy (a second workerd) in front of the worker, and every frame crosses both; `workerd` rows run the same build through Miniflare, one workerd process, no proxy.",
+    "Hero runs with LOG_LEVEL=warn here (the deployed default is info): under the dev server a log line per event costs more than the event.",
+    "An update is a REST PATCH of the task's description for Hero and the baseline (D1 write + room notification vs. in-memory Map + Redis PUBLISH); the reference relays get the same event JSON posted (JS relay) or sent on a socket (tokio).",
+    "The baseline keeps tasks in an in-memory Map per process; with two processes, REST goes to the first and subscribers alternate between them, all through one Redis.",
+    "The baseline has no resume (the old design had none): in the churn scenario its clients reconnect fresh, so events sent while they were away are lost. Hero clients resume with `since`.",
+    "Hero coalesces events that pile up while a room is busy into `batch` frames (docs/protocol.md), so its frames/s can be far below its events/s; the others send one frame per event.",
+];
+
+impl Report {
+    pub fn new(plan: &Plan) -> Report {
+        Report {
+            generated_at: chrono::Utc::now().to_rfc3339(),
+            plan: plan.clone(),
+            machine: machine(),
+            versions: versions(),
+            notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
+            bundle: Bundle::default(),
+            systems: Vec::new(),
+            ratios: Vec::new(),
+            goals: Vec::new(),
+        }
+    }
+
+    fn system(&self, name: &str) -> Option<&SystemReport> {
+        self.systems.iter().find(|s| s.name == name)
+    }
+
+    /// Ratios against the baseline and the relays, and the goals.
+    pub fn finish(&mut self) {
+        let baseline = "Node ws + Redis (1 process)";
+        let pairs = [
+            ("hero (wrangler dev)", baseline),
+            ("hero (workerd)", baseline),
+            ("hero (wrangler dev)", "Node ws + Redis (2 processes)"),
+            ("hero (workerd)", "Node ws + Redis (2 processes)"),
+            ("hero (wrangler dev)", "JS DO relay (wrangler dev)"),
+            ("hero (workerd)", "JS DO relay (workerd)"),
+        ];
+        let mut ratios = Vec::new();
+        let mut push = |what: String, hero: f64, other: f64| {
+            if other > 0.0 && hero.is_finite() {
+                ratios.push(Ratio {
+                    ratio: (hero / other * 100.0).round() / 100.0,
+                    what,
+                    hero,
+                    other,
+                });
+            }
+        };
+        for (hero_name, other_name) in pairs {
+            let (Some(hero), Some(other)) = (self.system(hero_name), self.system(other_name))
+            else {
+                continue;
+            };
+            if let (Some(h), Some(o)) = (hero.best(), other.best()) {
+                push(
+                    format!(
+                        "{hero_name} ÷ {other_name}: sustained events/s, one room of {}",
+                        h.sockets
+                    ),
+                    h.events_per_sec,
+                    o.events_per_sec,
+                );
+            }
+            if other.kind_tag == Some(Kind::JsRelay) {
+                continue;
+            }
+            for h in &hero.latency {
+                if let Some(o) = other.latency_at(h.sockets) {
+                    push(
+                        format!(
+                            "{hero_name} ÷ {other_name}: p99 latency at {} sockets",
+                            h.sockets
+                        ),
+                        h.latency.p99_ms,
+                        o.latency.p99_ms,
+                    );
+                }
+            }
+            for h in &hero.crud {
+                if let Some(o) = other.crud.iter().find(|o| o.operation == h.operation) {
+                    push(
+                        format!("{hero_name} ÷ {other_name}: {} req/s", h.operation),
+                        h.requests_per_sec,
+                        o.requests_per_sec,
+                    );
+                }
+            }
+            if let (Some(h), Some(o)) = (&hero.footprint, &other.footprint) {
+                push(
+                    format!("{hero_name} ÷ {other_name}: RSS per 1,000 idle sockets"),
+                    h.rss_per_1000_sockets_kib as f64,
+                    o.rss_per_1000_sockets_kib as f64,
+                );
+            }
+        }
+        self.ratios = ratios;
+
+        let limit = self.plan.p99_limit_ms;
+        let mut goals = Vec::new();
+        if let Some(old) = self.system(baseline) {
+            for hero_name in ["hero (wrangler dev)", "hero (workerd)"] {
+                let Some(hero) = self.system(hero_name) else {
+                    continue;
+                };
+                if let (Some(h), Some(o)) = (hero.best(), old.best()) {
+                    goals.push(Goal {
+                        what: format!(
+                            "{hero_name}: ≥ 2× the old design's events/s in one room of {} sockets, p99 < {limit} ms",
+                            h.sockets
+                        ),
+                        met: h.events_per_sec >= 2.0 * o.events_per_sec && h.latency.p99_ms < limit,
+                        detail: format!(
+                            "{:.0} vs {:.0} events/s ({:.2}×), p99 {:.1} ms",
+                            h.events_per_sec,
+                            o.events_per_sec,
+                            h.events_per_sec / o.events_per_sec.max(1.0),
+                            h.latency.p99_ms
+                        ),
+                    });
+                }
+                if let (Some(h), Some(o)) = (hero.latency_at(100), old.latency_at(100)) {
+                    goals.push(Goal {
+                        what: format!("{hero_name}: p99 at 100 sockets ≤ the old design's"),
+                        met: h.latency.p99_ms <= o.latency.p99_ms,
+                        detail: format!("{:.1} vs {:.1} ms", h.latency.p99_ms, o.latency.p99_ms),
+                    });
+                }
+            }
+        }
+        self.goals = goals;
+    }
+
+    /// What makes the run fail: broken systems and lost events, never slowness.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(error) = &self.bundle.error {
+            problems.push(format!("bundle: {error}"));
+        }
+        for system in &self.systems {
+            if let Some(error) = &system.error {
+                problems.push(format!("{}: {error}", system.name));
+            }
+            let is_hero = system.kind_tag == Some(Kind::Hero);
+            if let Some(churn) = &system.churn {
+                if is_hero && churn.exactly_once_in_order != churn.expected {
+                    problems.push(format!(
+                        "{}: only {} of {} events exactly once and in order under churn",
+                        system.name, churn.exactly_once_in_order, churn.expected
+                    ));
+                }
+            }
+            for delivery in &system.latency {
+                if delivery.missing > 0 || delivery.publish_errors > 0 || delivery.updates_sent == 0
+                {
+                    problems.push(format!(
+                        "{}: at {} sockets, {} sent, {} missing, {} publish errors",
+                        system.name,
+                        delivery.sockets,
+                        delivery.updates_sent,
+                        delivery.missing,
+                        delivery.publish_errors
+                    ));
+                }
+            }
+            if system
+                .saturation
+                .as_ref()
+                .is_some_and(|s| s.steps.iter().all(|d| d.events == 0))
+            {
+                problems.push(format!(
+                    "{}: nothing delivered in the fan-out test",
+                    system.name
+                ));
+            }
+        }
+        problems
+    }
+
+    pub fn write(&self, dir: &Path, stem: &str) -> std::io::Result<(PathBuf, PathBuf)> {
+        std::fs::create_dir_all(dir)?;
+        let json = dir.join(format!("{stem}.json"));
+        let markdown = dir.join(format!("{stem}.md"));
+        std::fs::write(
+            &json,
+            serde_json::to_string_pretty(self).expect("report serializes") + "\n",
+        )?;
+        std::fs::write(&markdown, self.markdown())?;
+        Ok((json, markdown))
+    }
+
+    fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(
+            md,
+            "# Hero Tasks benchmark ({} run)\n\nGenerated {} by `make bench{}`.\n",
+            self.plan.mode,
+            self.generated_at,
+            if self.plan.mode == "quick" {
+                "-quick"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(md, "| machine | |\n|---|---|");
+        for (k, v) in self.machine.iter().chain(&self.versions) {
+            let _ = writeln!(md, "| {k} | {v} |");
+        }
+
+        let _ = writeln!(md, "\n## Goals\n\n| goal | met | figures |\n|---|---|---|");
+        for goal in &self.goals {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                goal.what,
+                if goal.met { "yes" } else { "**no**" },
+                goal.detail
+            );
+        }
+
+        let _ = writeln!(
+            md,
+            "\n## 1. Update → delivery latency\n\nA PATCH every {:.0} ms for {:.0} s; latency from sending the PATCH to each socket having the event.\n\n| system | sockets | updates | events | frames | missing | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            1000.0 / self.plan.latency_rate_per_sec,
+            self.plan.latency_seconds
+        );
+        for system in &self.systems {
+            for d in &system.latency {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    system.name,
+                    d.sockets,
+                    d.updates_sent,
+                    d.events,
+                    d.frames,
+                    d.missing,
+                    d.latency.p50_ms,
+                    d.latency.p90_ms,
+                    d.latency.p99_ms,
+                    d.latency.max_ms
+                );
+            }
+        }
+
+        let _ = writeln!(
+            md,
+            "\n## 2. One-room fan-out saturation\n\n{} sockets in one room; the update rate rises ({} s per step) until p99 passes {} ms, an event goes missing or a socket fails. Best sustained step:\n\n| system | updates/s | events/s | frames/s | events per frame | p50 ms | p99 ms | steps tried |\n|---|---:|---:|---:|---:|---:|---:|---|",
+            self.plan.fanout_sockets, self.plan.fanout_step_seconds, self.plan.p99_limit_ms
+        );
+        for system in &self.systems {
+            let Some(saturation) = &system.saturation else {
+                continue;
+            };
+            let tried = saturation
+                .steps
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{:.0}{}",
+                        s.rate_per_sec,
+                        if s.sustained(saturation.p99_limit_ms) {
+                            ""
+                        } else {
+                            "✗"
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            match &saturation.best {
+                Some(b) => {
+                    let _ = writeln!(
+                        md,
+                        "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} | {} |",
+                        system.name,
+                        b.updates_sent as f64 / self.plan.fanout_step_seconds,
+                        b.events_per_sec,
+                        b.frames_per_sec,
+                        b.events as f64 / b.frames.max(1) as f64,
+                        b.latency.p50_ms,
+                        b.latency.p99_ms,
+                        tried
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        md,
+                        "| {} | none sustained | | | | | | {} |",
+                        system.name, tried
+                    );
+                }
+            }
+        }
+
+        let _ = writeln!(
+            md,
+            "\n## 3. Delivery under churn\n\n{} clients drop and reconnect every 0.3–1.5 s while {} updates/s flow for {} s.\n\n| system | resumes | updates | reconnects | expected | exactly once, in order | missing | duplicates | share |\n|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            self.plan.churn_clients, self.plan.churn_rate_per_sec, self.plan.churn_seconds
+        );
+        for system in &self.systems {
+            if let Some(c) = &system.churn {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}% |",
+                    system.name,
+                    if c.resumes_with_since {
+                        "with `since`"
+                    } else {
+                        "no"
+                    },
+                    c.updates_sent,
+                    c.reconnects,
+                    c.expected,
+                    c.exactly_once_in_order,
+                    c.missing,
+                    c.duplicates,
+                    c.share_exactly_once_in_order * 100.0
+                );
+            }
+        }
+
+        let _ = writeln!(
+            md,
+            "\n## 4. REST CRUD\n\n{} concurrent clients, {} s per operation.\n\n| system | operation | req/s | p50 ms | p99 ms | errors |\n|---|---|---:|---:|---:|---:|",
+            self.plan.crud_concurrency, self.plan.crud_seconds
+        );
+        for system in &self.systems {
+            for c in &system.crud {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {:.0} | {} | {} | {} |",
+                    system.name,
+                    c.operation,
+                    c.requests_per_sec,
+                    c.latency.p50_ms,
+                    c.latency.p99_ms,
+                    c.errors
+                );
+            }
+        }
+
+        let _ = writeln!(
+            md,
+            "\n## 5. Footprint\n\n| system | RSS idle (MiB) | RSS with {} sockets (MiB) | per 1,000 sockets (MiB) | start → first answer (ms) | first create (ms) | warm create (ms) | first socket, new room (ms) | warm socket (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            self.plan.fanout_sockets
+        );
+        let mib = |kib: u64| format!("{:.1}", kib as f64 / 1024.0);
+        for system in &self.systems {
+            let (Some(f), cold) = (&system.footprint, &system.cold_start) else {
+                continue;
+            };
+            let cold = cold.as_ref().map_or_else(
+                || "| | | | |".to_owned(),
+                |c| {
+                    format!(
+                        "{} | {} | {} | {} | {} |",
+                        c.startup_ms,
+                        c.first_create_ms,
+                        c.warm_create_ms,
+                        c.first_socket_ms,
+                        c.warm_socket_ms
+                    )
+                },
+            );
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {}",
+                system.name,
+                mib(f.rss_before_kib),
+                mib(f.rss_after_kib),
+                mib(f.rss_per_1000_sockets_kib),
+                cold
+            );
+        }
+        let b = &self.bundle;
+        let _ = writeln!(
+            md,
+            "\nWorker bundle (`wrangler deploy --dry-run --outdir`): wasm {:.0} KiB raw, {:.0} KiB gzipped. The baseline: server.mjs {:.1} KiB plus {:.0} KiB of node_modules (ws, redis), on a Node runtime and a Redis server.{}",
+            b.wasm_bytes as f64 / 1024.0,
+            b.wasm_gzip_bytes as f64 / 1024.0,
+            b.baseline_source_bytes as f64 / 1024.0,
+            b.baseline_node_modules_bytes as f64 / 1024.0,
+            b.error.as_ref().map_or(String::new(), |e| format!(" (bundle error: {e})"))
+        );
+
+        let _ = writeln!(md, "\n## Ratios (Hero ÷ other)\n\n| comparison | Hero | other | ratio |\n|---|---:|---:|---:|");
+        for r in &self.ratios {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.2} |",
+                r.what, r.hero, r.other, r.ratio
+            );
+        }
+
+        let failed: Vec<_> = self
+            .systems
+            .iter()
+            .filter_map(|s| s.error.as_ref().map(|e| (s.name, e)))
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(md, "\n## Failures\n");
+            for (name, error) in failed {
+                let _ = writeln!(md, "- {name}: {error}");
+            }
+        }
+        let _ = writeln!(md, "\n## Notes\n");
+        for note in &self.notes {
+            let _ = writeln!(md, "- {note}");
+        }
+        md
+    }
+}

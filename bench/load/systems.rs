@@ -1,0 +1,341 @@
+//! The systems under test, started and stopped by the harness, each on free loopback ports.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hero_tasks::auth::{sign_dev_token, DevTokenRequest, Role};
+
+use crate::process::{free_port, http_ok, ProcessGroup};
+
+/// The secret every system verifies tokens with; a bench-only value, never deployed.
+pub const SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// This project's worker: REST + D1 + Room Durable Objects.
+    Hero,
+    /// The old design: Node `ws` + Redis pub/sub, in-memory storage.
+    Baseline,
+    /// A bare JavaScript Durable Object relay (reference point).
+    JsRelay,
+    /// A bare tokio-tungstenite broadcast server (reference point).
+    RawTokio,
+}
+
+pub struct System {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Where REST requests and publishes go.
+    pub http: String,
+    /// Where subscribers connect, round-robin (two entries for the two-process baseline).
+    pub ws: Vec<String>,
+    /// Milliseconds from spawning the server to its first successful answer.
+    pub startup_ms: f64,
+    groups: Vec<ProcessGroup>,
+    state_dir: Option<PathBuf>,
+}
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn node_bin(name: &str) -> PathBuf {
+    project_root().join("node_modules/.bin").join(name)
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hero-bench-{name}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A token for `user` in `workspace`, signed with [`SECRET`] (the same claims for all).
+pub fn token(user: &str, role: Role, workspace: &str) -> String {
+    sign_dev_token(
+        SECRET.as_bytes(),
+        &DevTokenRequest {
+            user_id: user.into(),
+            name: user.to_uppercase(),
+            workspace_id: workspace.into(),
+            role,
+            ttl: chrono::Duration::hours(2),
+        },
+        chrono::Utc::now(),
+    )
+}
+
+/// Room settings for the benchmark: enough connections for the largest room, and warnings
+/// only in the logs (a log line per event costs the dev server more than the event).
+const HERO_VARS: &[(&str, &str)] = &[
+    ("JWT_SECRET", SECRET),
+    ("ROOM_MAX_CONNECTIONS", "5000"),
+    ("LOG_LEVEL", "warn"),
+];
+
+fn wrangler() -> Command {
+    let mut command = Command::new(node_bin("wrangler"));
+    command
+        .current_dir(project_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true");
+    command
+}
+
+fn wait_ready(
+    group: &mut ProcessGroup,
+    what: &str,
+    port: u16,
+    health: Option<&str>,
+    log_line: Option<&str>,
+) {
+    group.wait_until(what, Duration::from_secs(180), || {
+        health.is_none_or(|path| http_ok(port, path))
+            && log_line.is_none_or(|needle| {
+                std::fs::read_to_string(log_path(port)).is_ok_and(|l| l.contains(needle))
+            })
+    });
+}
+
+/// Each server logs to a file named after its port, so readiness can look for a line.
+fn log_path(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("hero-bench-{port}.log"))
+}
+
+fn spawn(command: Command, port: u16) -> ProcessGroup {
+    let _ = std::fs::remove_file(log_path(port));
+    ProcessGroup::spawn(command, &log_path(port))
+}
+
+impl System {
+    /// This worker under `wrangler dev`: the dev proxy and the worker, as developers run it.
+    pub fn hero_wrangler_dev() -> System {
+        Self::wrangler_dev("hero (wrangler dev)", Kind::Hero, None, HERO_VARS, true)
+    }
+
+    /// The bare JS relay under `wrangler dev`.
+    pub fn relay_wrangler_dev() -> System {
+        let config = project_root().join("bench/relay/wrangler.toml");
+        Self::wrangler_dev(
+            "JS DO relay (wrangler dev)",
+            Kind::JsRelay,
+            Some(&config),
+            &[],
+            false,
+        )
+    }
+
+    fn wrangler_dev(
+        name: &'static str,
+        kind: Kind,
+        config: Option<&Path>,
+        vars: &[(&str, &str)],
+        migrate: bool,
+    ) -> System {
+        let state_dir = scratch_dir("state");
+        if migrate {
+            let status = wrangler()
+                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+                .arg(&state_dir)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run wrangler d1 migrations apply");
+            assert!(status.success(), "applying migrations failed");
+        }
+        let port = free_port();
+        let mut command = wrangler();
+        command.arg("dev");
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        command
+            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&state_dir)
+            .args([
+                "--show-interactive-dev-session=false",
+                "--log-level",
+                "warn",
+            ]);
+        for (name, value) in vars {
+            command.args(["--var", &format!("{name}:{value}")]);
+        }
+        let started = Instant::now();
+        let mut group = spawn(command, port);
+        wait_ready(&mut group, name, port, Some("/healthz"), None);
+        System {
+            name,
+            kind,
+            http: format!("http://127.0.0.1:{port}"),
+            ws: vec![format!("ws://127.0.0.1:{port}")],
+            startup_ms: started.elapsed().as_secs_f64() * 1e3,
+            groups: vec![group],
+            state_dir: Some(state_dir),
+        }
+    }
+
+    /// This worker in workerd through Miniflare: one process, no dev proxy.
+    pub fn hero_workerd() -> System {
+        let migrations = project_root().join("migrations");
+        Self::miniflare(
+            "hero (workerd)",
+            Kind::Hero,
+            &project_root().join("wrangler.toml"),
+            Some(&migrations),
+            HERO_VARS,
+        )
+    }
+
+    /// The bare JS relay in workerd through Miniflare.
+    pub fn relay_workerd() -> System {
+        Self::miniflare(
+            "JS DO relay (workerd)",
+            Kind::JsRelay,
+            &project_root().join("bench/relay/wrangler.toml"),
+            None,
+            &[],
+        )
+    }
+
+    fn miniflare(
+        name: &'static str,
+        kind: Kind,
+        config: &Path,
+        migrations: Option<&Path>,
+        vars: &[(&str, &str)],
+    ) -> System {
+        let state_dir = scratch_dir("state");
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
+            .current_dir(project_root())
+            .arg(project_root().join("bench/miniflare.mjs"))
+            .arg("--config")
+            .arg(config)
+            .args(["--port", &port.to_string()])
+            .arg("--persist")
+            .arg(&state_dir)
+            // only the values given here, never a developer's .dev.vars
+            .arg("--no-dev-vars");
+        if let Some(migrations) = migrations {
+            command.arg("--migrations").arg(migrations);
+        }
+        for (name, value) in vars {
+            command.args(["--var", &format!("{name}={value}")]);
+        }
+        let started = Instant::now();
+        let mut group = spawn(command, port);
+        wait_ready(&mut group, name, port, Some("/healthz"), Some("ready http"));
+        System {
+            name,
+            kind,
+            http: format!("http://127.0.0.1:{port}"),
+            ws: vec![format!("ws://127.0.0.1:{port}")],
+            startup_ms: started.elapsed().as_secs_f64() * 1e3,
+            groups: vec![group],
+            state_dir: Some(state_dir),
+        }
+    }
+
+    /// The old design: `processes` Node servers sharing one `redis-server`. REST goes to
+    /// the first; subscribers are spread over all of them.
+    pub fn baseline(processes: usize) -> System {
+        let name = if processes == 1 {
+            "Node ws + Redis (1 process)"
+        } else {
+            "Node ws + Redis (2 processes)"
+        };
+        let redis_port = free_port();
+        let mut redis = Command::new("redis-server");
+        redis.args([
+            "--port",
+            &redis_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let started = Instant::now();
+        let mut redis_group = spawn(redis, redis_port);
+        redis_group.wait_until("redis-server", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", redis_port)).is_ok()
+        });
+        let mut groups = vec![redis_group];
+        let mut ws = Vec::new();
+        let mut http = String::new();
+        for index in 0..processes {
+            let port = free_port();
+            let mut node = Command::new("node");
+            node.current_dir(project_root().join("bench/baseline"))
+                .arg("server.mjs")
+                .env("PORT", port.to_string())
+                .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}"))
+                .env("JWT_SECRET", SECRET)
+                .env("ACCEPT_REMOTE_TASKS", if index > 0 { "1" } else { "0" });
+            let mut group = spawn(node, port);
+            wait_ready(
+                &mut group,
+                name,
+                port,
+                Some("/healthz"),
+                Some("listening on"),
+            );
+            if index == 0 {
+                http = format!("http://127.0.0.1:{port}");
+            }
+            ws.push(format!("ws://127.0.0.1:{port}"));
+            groups.push(group);
+        }
+        System {
+            name,
+            kind: Kind::Baseline,
+            http,
+            ws,
+            startup_ms: started.elapsed().as_secs_f64() * 1e3,
+            groups,
+            state_dir: None,
+        }
+    }
+
+    /// The bare tokio-tungstenite broadcast server, in this process on its own thread.
+    pub fn raw_tokio() -> System {
+        let started = Instant::now();
+        let address = crate::raw_server::start();
+        System {
+            name: "bare tokio-tungstenite",
+            kind: Kind::RawTokio,
+            http: String::new(),
+            ws: vec![format!("ws://{address}")],
+            startup_ms: started.elapsed().as_secs_f64() * 1e3,
+            groups: Vec::new(),
+            state_dir: None,
+        }
+    }
+
+    /// Resident memory of every process this system runs, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.groups.iter().map(ProcessGroup::rss_kib).sum()
+    }
+
+    /// The subscriber URL for socket `index` of a room, spreading over the processes.
+    pub fn room_url(&self, index: usize, room: &str, token: &str) -> String {
+        let base = &self.ws[index % self.ws.len()];
+        match self.kind {
+            Kind::Hero | Kind::Baseline => format!("{base}/ws/tasks/{room}?token={token}"),
+            Kind::JsRelay => format!("{base}/ws/{room}"),
+            Kind::RawTokio => format!("{base}/room"),
+        }
+    }
+
+    pub fn stop(mut self) {
+        for group in &mut self.groups {
+            group.stop();
+        }
+        if let Some(dir) = self.state_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
