@@ -336,28 +336,23 @@ impl Room {
     }
 
     fn departures(&self) -> Result<Vec<Departure>> {
-        let rows: Vec<DepartureRow> = self
-            .sql
-            .exec("SELECT user_id, due_ms FROM room_departures", None)?
-            .to_array()?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Departure {
-                user_id: r.user_id,
-                due_ms: r.due_ms as i64,
-            })
-            .collect())
+        self.read_departures("SELECT user_id, due_ms FROM room_departures", None)
     }
 
     /// The pending departure of one user, if any (a join needs no one else's).
     fn departure_of(&self, user_id: &str) -> Result<Vec<Departure>> {
-        let rows: Vec<DepartureRow> = self
-            .sql
-            .exec(
-                "SELECT user_id, due_ms FROM room_departures WHERE user_id = ?",
-                vec![user_id.into()],
-            )?
-            .to_array()?;
+        self.read_departures(
+            "SELECT user_id, due_ms FROM room_departures WHERE user_id = ?",
+            Some(vec![user_id.into()]),
+        )
+    }
+
+    fn read_departures(
+        &self,
+        query: &str,
+        bindings: Option<Vec<SqlStorageValue>>,
+    ) -> Result<Vec<Departure>> {
+        let rows: Vec<DepartureRow> = self.sql.exec(query, bindings)?.to_array()?;
         Ok(rows
             .into_iter()
             .map(|r| Departure {
