@@ -223,6 +223,15 @@ pub fn bundle_sizes() -> Bundle {
     bundle
 }
 
+/// One markdown table row.
+fn row(md: &mut String, cells: &[&dyn std::fmt::Display]) {
+    md.push('|');
+    for cell in cells {
+        let _ = write!(md, " {cell} |");
+    }
+    md.push('\n');
+}
+
 const NOTES: &[&str] = &[
     "Everything runs on this one machine, loopback only: the load generator, every server and Redis share its cores, so absolute numbers are this machine's, and the ratios are the point.",
     "Local `wrangler dev` and Miniflare run every Durable Object in one workerd process, so these numbers are one room on one process: they do not show the multi-room scale-out of the edge, where each room is its own object.",
@@ -437,12 +446,13 @@ impl Report {
 
         let _ = writeln!(md, "\n## Goals\n\n| goal | met | figures |\n|---|---|---|");
         for goal in &self.goals {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                goal.what,
-                if goal.met { "yes" } else { "**no**" },
-                goal.detail
+            row(
+                &mut md,
+                &[
+                    &goal.what,
+                    &if goal.met { "yes" } else { "**no**" },
+                    &goal.detail,
+                ],
             );
         }
 
@@ -454,19 +464,20 @@ impl Report {
         );
         for system in &self.systems {
             for d in &system.latency {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                    system.name,
-                    d.sockets,
-                    d.updates_sent,
-                    d.events,
-                    d.frames,
-                    d.missing,
-                    d.latency.p50_ms,
-                    d.latency.p90_ms,
-                    d.latency.p99_ms,
-                    d.latency.max_ms
+                row(
+                    &mut md,
+                    &[
+                        &system.name,
+                        &d.sockets,
+                        &d.updates_sent,
+                        &d.events,
+                        &d.frames,
+                        &d.missing,
+                        &d.latency.p50_ms,
+                        &d.latency.p90_ms,
+                        &d.latency.p99_ms,
+                        &d.latency.max_ms,
+                    ],
                 );
             }
         }
@@ -498,17 +509,21 @@ impl Report {
                 .join(" ");
             match &saturation.best {
                 Some(b) => {
-                    let _ = writeln!(
-                        md,
-                        "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} | {} |",
-                        system.name,
-                        b.updates_sent as f64 / self.plan.fanout_step_seconds,
-                        b.events_per_sec,
-                        b.frames_per_sec,
-                        b.events as f64 / b.frames.max(1) as f64,
-                        b.latency.p50_ms,
-                        b.latency.p99_ms,
-                        tried
+                    row(
+                        &mut md,
+                        &[
+                            &system.name,
+                            &format!(
+                                "{:.0}",
+                                b.updates_sent as f64 / self.plan.fanout_step_seconds
+                            ),
+                            &b.events_per_sec,
+                            &b.frames_per_sec,
+                            &format!("{:.1}", b.events as f64 / b.frames.max(1) as f64),
+                            &b.latency.p50_ms,
+                            &b.latency.p99_ms,
+                            &tried,
+                        ],
                     );
                 }
                 None => {
@@ -528,22 +543,23 @@ impl Report {
         );
         for system in &self.systems {
             if let Some(c) = &system.churn {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}% |",
-                    system.name,
-                    if c.resumes_with_since {
-                        "with `since`"
-                    } else {
-                        "no"
-                    },
-                    c.updates_sent,
-                    c.reconnects,
-                    c.expected,
-                    c.exactly_once_in_order,
-                    c.missing,
-                    c.duplicates,
-                    c.share_exactly_once_in_order * 100.0
+                row(
+                    &mut md,
+                    &[
+                        &system.name,
+                        &if c.resumes_with_since {
+                            "with `since`"
+                        } else {
+                            "no"
+                        },
+                        &c.updates_sent,
+                        &c.reconnects,
+                        &c.expected,
+                        &c.exactly_once_in_order,
+                        &c.missing,
+                        &c.duplicates,
+                        &format!("{:.2}%", c.share_exactly_once_in_order * 100.0),
+                    ],
                 );
             }
         }
@@ -555,15 +571,16 @@ impl Report {
         );
         for system in &self.systems {
             for c in &system.crud {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {:.0} | {} | {} | {} |",
-                    system.name,
-                    c.operation,
-                    c.requests_per_sec,
-                    c.latency.p50_ms,
-                    c.latency.p99_ms,
-                    c.errors
+                row(
+                    &mut md,
+                    &[
+                        &system.name,
+                        &c.operation,
+                        &c.requests_per_sec,
+                        &c.latency.p50_ms,
+                        &c.latency.p99_ms,
+                        &c.errors,
+                    ],
                 );
             }
         }
@@ -578,28 +595,28 @@ impl Report {
             let (Some(f), cold) = (&system.footprint, &system.cold_start) else {
                 continue;
             };
-            let cold = cold.as_ref().map_or_else(
-                || "| | | | |".to_owned(),
-                |c| {
-                    format!(
-                        "{} | {} | {} | {} | {} |",
-                        c.startup_ms,
-                        c.first_create_ms,
-                        c.warm_create_ms,
-                        c.first_socket_ms,
-                        c.warm_socket_ms
-                    )
-                },
-            );
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {}",
-                system.name,
+            let cold: Vec<String> = match cold {
+                Some(c) => [
+                    c.startup_ms,
+                    c.first_create_ms,
+                    c.warm_create_ms,
+                    c.first_socket_ms,
+                    c.warm_socket_ms,
+                ]
+                .iter()
+                .map(f64::to_string)
+                .collect(),
+                None => vec![String::new(); 5],
+            };
+            let mut cells: Vec<&dyn std::fmt::Display> = vec![&system.name];
+            let sizes = [
                 mib(f.rss_before_kib),
                 mib(f.rss_after_kib),
                 mib(f.rss_per_1000_sockets_kib),
-                cold
-            );
+            ];
+            cells.extend(sizes.iter().map(|c| c as &dyn std::fmt::Display));
+            cells.extend(cold.iter().map(|c| c as &dyn std::fmt::Display));
+            row(&mut md, &cells);
         }
         let b = &self.bundle;
         let _ = writeln!(
@@ -614,10 +631,9 @@ impl Report {
 
         let _ = writeln!(md, "\n## Ratios (Hero ÷ other)\n\n| comparison | Hero | other | ratio |\n|---|---:|---:|---:|");
         for r in &self.ratios {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {:.2} |",
-                r.what, r.hero, r.other, r.ratio
+            row(
+                &mut md,
+                &[&r.what, &r.hero, &r.other, &format!("{:.2}", r.ratio)],
             );
         }
 

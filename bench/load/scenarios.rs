@@ -234,9 +234,12 @@ pub async fn saturate(
     p99_limit_ms: f64,
     progress: &dyn Fn(&str),
 ) -> Result<Saturation, String> {
+    /// Steps between the last good rate and the first bad one, halving the interval.
+    const REFINEMENTS: usize = 2;
     let mut steps = Vec::new();
     let mut best: Option<Delivery> = None;
-    let mut refined = false;
+    let mut failed_at: Option<f64> = None;
+    let mut refinements = 0;
     let mut index = 0;
     let mut rate = rates[0];
     loop {
@@ -255,23 +258,29 @@ pub async fn saturate(
         }
         if ok {
             best = Some(step);
-            index += 1;
-            if refined || index >= rates.len() {
-                break;
-            }
-            rate = rates[index];
         } else {
-            // One step between the last good rate and this one, then stop.
-            let last_good = best.as_ref().map(|b| b.rate_per_sec);
-            match last_good {
-                Some(good) if !refined && rate / good > 1.3 => {
-                    refined = true;
-                    rate = ((good + rate) / 2.0).round();
-                    // let the backlog of the failed step clear first
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+            failed_at = Some(rate);
+        }
+        let good = best.as_ref().map(|b| b.rate_per_sec);
+        rate = match (good, failed_at) {
+            // still climbing
+            (_, None) => {
+                index += 1;
+                match rates.get(index) {
+                    Some(&next) => next,
+                    None => break,
                 }
-                _ => break,
             }
+            // between a good rate and a bad one: try the middle, while the gap is worth it
+            (Some(good), Some(bad)) if refinements < REFINEMENTS && bad / good > 1.15 => {
+                refinements += 1;
+                ((good + bad) / 2.0).round()
+            }
+            _ => break,
+        };
+        if !ok {
+            // let the backlog of the failed step clear first
+            tokio::time::sleep(Duration::from_secs(3)).await;
         }
     }
     Ok(Saturation {

@@ -161,9 +161,22 @@ impl System {
         for (name, value) in vars {
             command.args(["--var", &format!("{name}:{value}")]);
         }
+        Self::one_process(name, kind, command, port, None, state_dir)
+    }
+
+    /// Spawns a server that answers `/healthz` on `port` (and, if given, prints
+    /// `ready_line`), and times its start.
+    fn one_process(
+        name: &'static str,
+        kind: Kind,
+        command: Command,
+        port: u16,
+        ready_line: Option<&str>,
+        state_dir: PathBuf,
+    ) -> System {
         let started = Instant::now();
         let mut group = spawn(command, port);
-        wait_ready(&mut group, name, port, Some("/healthz"), None);
+        wait_ready(&mut group, name, port, Some("/healthz"), ready_line);
         System {
             name,
             kind,
@@ -224,18 +237,7 @@ impl System {
         for (name, value) in vars {
             command.args(["--var", &format!("{name}={value}")]);
         }
-        let started = Instant::now();
-        let mut group = spawn(command, port);
-        wait_ready(&mut group, name, port, Some("/healthz"), Some("ready http"));
-        System {
-            name,
-            kind,
-            http: format!("http://127.0.0.1:{port}"),
-            ws: vec![format!("ws://127.0.0.1:{port}")],
-            startup_ms: started.elapsed().as_secs_f64() * 1e3,
-            groups: vec![group],
-            state_dir: Some(state_dir),
-        }
+        Self::one_process(name, kind, command, port, Some("ready http"), state_dir)
     }
 
     /// The old design: `processes` Node servers sharing one `redis-server`. REST goes to

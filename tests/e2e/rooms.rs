@@ -42,6 +42,21 @@ async fn join_board(ctx: &Ctx, who: &User) -> (Socket, Value) {
     join_room(&ctx.server.base, "/ws/board", &who.token).await
 }
 
+/// `writer` retitles the task over REST, and `watcher` must see the new title: the room
+/// still delivers after whatever the test did to it.
+async fn retitle_and_watch(writer: &User, task_id: &str, title: &str, watcher: &mut Socket) {
+    writer
+        .api
+        .patch(
+            &format!("/api/tasks/{task_id}"),
+            &json!({ "title": title }),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(watcher.expect("task_updated").await["task"]["title"], title);
+}
+
 fn id_of(task: &Value) -> String {
     task["id"].as_str().unwrap().to_owned()
 }
@@ -420,15 +435,7 @@ pub async fn viewers_watch_but_cannot_type(ctx: &'static Ctx) {
         .await;
     assert_eq!(viewer.expect("error").await["id"], 2);
     // and still sees changes
-    ana.api
-        .patch(
-            &format!("/api/tasks/{task}"),
-            &json!({"title": "seen"}),
-            None,
-        )
-        .await
-        .expect(200);
-    assert_eq!(viewer.expect("task_updated").await["task"]["title"], "seen");
+    retitle_and_watch(&ana, &task, "seen", &mut viewer).await;
     viewer.close().await;
 }
 
@@ -485,15 +492,7 @@ pub async fn bad_frames_get_errors_and_do_not_disturb_others(ctx: &'static Ctx) 
     ))
     .await;
     assert_eq!(bad.expect_close().await, 1009);
-    ana.api
-        .patch(
-            &format!("/api/tasks/{task}"),
-            &json!({"title": "after"}),
-            None,
-        )
-        .await
-        .expect(200);
-    assert_eq!(good.expect("task_updated").await["task"]["title"], "after");
+    retitle_and_watch(&ana, &task, "after", &mut good).await;
     good.close().await;
 }
 
@@ -586,18 +585,7 @@ pub async fn an_idle_room_still_serves_after_hibernation(ctx: &'static Ctx) {
         "presence survived from the attachments"
     );
     assert_eq!(ana_socket.expect("user_joined").await["user"]["id"], "bob");
-    ana.api
-        .patch(
-            &format!("/api/tasks/{}", id_of(&task)),
-            &json!({"title": "awake"}),
-            None,
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        ana_socket.expect("task_updated").await["task"]["title"],
-        "awake"
-    );
+    retitle_and_watch(&ana, &id_of(&task), "awake", &mut ana_socket).await;
     bob_socket.close().await;
     ana_socket.close().await;
 }
