@@ -118,10 +118,26 @@ export interface ConnectOptions {
 export declare const BACKOFF: { readonly startMs: 500; readonly factor: 2; readonly capMs: 30000 };
 export declare const KEEPALIVE_MS: number;
 export declare const PONG_TIMEOUT_MS: number;
+/** The close codes that end a room for good: 4001 (token expired) and 4004 (task deleted). */
 export declare const TERMINAL_CLOSE_CODES: Readonly<Record<number, string>>;
 export declare function backoffDelay(attempt: number, random?: () => number): number;
 /** The messages one frame carries: a `batch` frame's events in order, or the frame itself. */
 export declare function unpackFrame(message: { type: string; events?: unknown[] }): unknown[];
+
+/** The presence messages the server sends (docs/protocol.md). */
+export type PresenceMessage =
+  | { type: "welcome" | "presence"; presence: PresenceEntry[] }
+  | { type: "user_joined"; user: UserInfo; connections: number }
+  | { type: "user_left"; user_id: string }
+  | { type: "editing"; user_id: string; field: TaskField | null };
+/**
+ * The presence list after one server message, by the server's rule (one entry per user,
+ * `editing` the sorted union over their connections). `welcome` and `presence` replace the
+ * list; `editing` for a user with several connections keeps their other fields until the
+ * next full list. Any other message returns `list` unchanged. Rooms apply it for you
+ * (`room.presence`, the "presence" event); it is exported for pages that keep their own.
+ */
+export declare function applyPresence(list: PresenceEntry[], message: PresenceMessage | { type: string }): PresenceEntry[];
 
 export declare function connectTask(taskId: string, options: ConnectOptions): Room<Task>;
 export declare function connectBoard(

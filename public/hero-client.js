@@ -1,5 +1,7 @@
 // Hero Tasks browser client: live rooms with reconnect and resume, and a small REST helper.
-// An ES module with no dependencies and no build step; types are in hero-client.d.ts.
+// An ES module with no build step and no third-party dependencies; types are in
+// hero-client.d.ts. Its one import, the presence reducer, is served next to it
+// (./state/presence.js), and is relative so it resolves from the browser and from node.
 //
 //   import { connectTask, connectBoard, restClient } from "/hero-client.js";
 //   const room = connectTask(taskId, { getToken: () => myToken });
@@ -13,15 +15,22 @@
 // resumes with ?since=<last seq seen>, so nothing is missed or doubled; on `resync` the
 // client reloads over REST and emits one "reloaded" event.
 
+import { applyPresence } from "./state/presence.js";
+
+export { applyPresence };
+
 export const BACKOFF = Object.freeze({ startMs: 500, factor: 2, capMs: 30_000 });
 /** A keep-alive ping is sent this often; no pong within PONG_TIMEOUT_MS means the socket is dead. */
 export const KEEPALIVE_MS = 20_000;
 export const PONG_TIMEOUT_MS = 10_000;
 const STABLE_MS = 10_000;
-/** Close codes after which reconnecting cannot help. */
+/**
+ * Close codes after which reconnecting cannot help. The server closes with 1008, 1009,
+ * 1013, 4001 and 4004 (the Rust protocol module's `close` codes); the first three are worth a retry with
+ * backoff. A forbidden user is refused before the upgrade (HTTP 403, found by diagnose()).
+ */
 export const TERMINAL_CLOSE_CODES = Object.freeze({
   4001: "token expired",
-  4003: "forbidden",
   4004: "task deleted",
 });
 const DURABLE_TYPES = new Set(["task_created", "task_updated", "task_status_changed", "task_deleted"]);
@@ -208,7 +217,7 @@ function connectRoom(path, options, reload) {
     }
     switch (message.type) {
       case "welcome":
-        presence = message.presence;
+        presence = applyPresence(presence, message);
         // Resumed: the replayed events follow and move lastSeq on. Otherwise (first connect,
         // or a resync that follows) the room's current position is where we stand.
         if (!message.resumed) lastSeq = message.seq;
@@ -216,25 +225,16 @@ function connectRoom(path, options, reload) {
         emitter.emit("presence", presence);
         return;
       case "presence":
-        presence = message.presence;
+        presence = applyPresence(presence, message);
         emitter.emit("presence", presence);
         return;
+      // The deltas: see ./state/presence.js for what each one can and cannot tell.
       case "user_joined":
-        presence = [...presence.filter((p) => p.user.id !== message.user.id), { user: message.user, connections: message.connections, editing: [] }];
-        emitter.emit("presence", presence);
-        emitter.emit("user_joined", message);
-        return;
       case "user_left":
-        presence = presence.filter((p) => p.user.id !== message.user_id);
-        emitter.emit("presence", presence);
-        emitter.emit("user_left", message);
-        return;
       case "editing":
-        presence = presence.map((p) =>
-          p.user.id === message.user_id ? { ...p, editing: message.field ? [message.field] : [] } : p,
-        );
+        presence = applyPresence(presence, message);
         emitter.emit("presence", presence);
-        emitter.emit("editing", message);
+        emitter.emit(message.type, message);
         return;
       case "typing":
         emitter.emit("typing", message);

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { BACKOFF, backoffDelay, restClient, ConflictError, ApiError, TERMINAL_CLOSE_CODES, unpackFrame } from "../../public/hero-client.js";
+import { BACKOFF, backoffDelay, connectTask, restClient, ConflictError, ApiError, TERMINAL_CLOSE_CODES, unpackFrame } from "../../public/hero-client.js";
 
 test("backoff grows by the factor, is capped, and is jittered over [0, ceiling]", () => {
   assert.equal(backoffDelay(0, () => 1), BACKOFF.startMs);
@@ -19,7 +19,8 @@ test("backoff grows by the factor, is capped, and is jittered over [0, ceiling]"
 });
 
 test("terminal close codes are the documented ones", () => {
-  assert.deepEqual(Object.keys(TERMINAL_CLOSE_CODES).map(Number).sort(), [4001, 4003, 4004]);
+  // The server closes with 1008, 1009, 1013 (retry) and 4001, 4004 (final); never 4003.
+  assert.deepEqual(Object.keys(TERMINAL_CLOSE_CODES).map(Number).sort(), [4001, 4004]);
 });
 
 /** A fetch that answers from a table, recording what it was asked. */
@@ -75,4 +76,58 @@ test("a batch frame unpacks into its events in order; other frames are one messa
   assert.deepEqual(unpackFrame({ type: "batch", events: [one, two] }), [one, two]);
   assert.deepEqual(unpackFrame(one), [one]);
   assert.deepEqual(unpackFrame({ type: "batch" }), [], "a malformed batch carries nothing");
+});
+
+/** A WebSocket stand-in: the test opens it and pushes server frames into it. */
+class FakeSocket {
+  static OPEN = 1;
+  static last = null;
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.last = this;
+  }
+  send(data) {
+    this.sent.push(JSON.parse(data));
+  }
+  close(code, reason) {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  serverOpens() {
+    this.readyState = FakeSocket.OPEN;
+    this.onopen?.();
+  }
+  serverSends(message) {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+}
+
+test("a room keeps presence by the server's rule: two tabs' fields both show, welcome resets", async (t) => {
+  const saved = globalThis.WebSocket;
+  globalThis.WebSocket = FakeSocket;
+  t.after(() => (globalThis.WebSocket = saved));
+  const room = connectTask("t1", { baseUrl: "http://x", token: "tok" });
+  t.after(() => room.close());
+  await new Promise((resolve) => setTimeout(resolve, 0)); // connect is async (token first)
+  const socket = FakeSocket.last;
+  assert.equal(socket.url, "ws://x/ws/tasks/t1?token=tok");
+  socket.serverOpens();
+  const seen = [];
+  room.on("presence", (list) => seen.push(list));
+
+  const ana = { id: "ana", name: "Ana", avatar_url: null };
+  const bob = { id: "bob", name: "Bob", avatar_url: null };
+  socket.serverSends({ type: "welcome", connection_id: "c", user: bob, presence: [{ user: bob, connections: 1, editing: [] }], seq: 0, resumed: false, replayed: 0 });
+  socket.serverSends({ type: "user_joined", user: ana, connections: 1 });
+  socket.serverSends({ type: "presence", presence: [{ user: ana, connections: 2, editing: [] }, { user: bob, connections: 1, editing: [] }] });
+  socket.serverSends({ type: "editing", user_id: "ana", field: "title" });
+  socket.serverSends({ type: "editing", user_id: "ana", field: "description" });
+  assert.deepEqual(room.presence[0], { user: ana, connections: 2, editing: ["description", "title"] });
+  assert.equal(seen.length, 5, "every presence message is announced");
+  assert.deepEqual(seen.at(-1), room.presence);
+
+  socket.serverSends({ type: "welcome", connection_id: "c2", user: bob, presence: [{ user: bob, connections: 1, editing: [] }], seq: 0, resumed: true, replayed: 0 });
+  assert.deepEqual(room.presence, [{ user: bob, connections: 1, editing: [] }]);
 });

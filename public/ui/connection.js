@@ -1,0 +1,47 @@
+// The live room the page is on, and the header badge (#connection) that shows its state.
+// One room at a time: using a room, or none, closes the previous one first, so the badge
+// never stands for a room the page has left.
+
+const STATUS_TEXT = {
+  connecting: "connecting…",
+  open: "live",
+  reconnecting: "reconnecting…",
+  offline: "offline",
+  closed: "disconnected",
+};
+
+/** `onClosed({reason, code})` hears why the current room ended for good. */
+export function createRoomSlot({ badge, onClosed }) {
+  let current = null;
+  let handlers = [];
+
+  const showStatus = (status) => {
+    badge.dataset.status = status;
+    badge.textContent = STATUS_TEXT[status] ?? status;
+  };
+
+  function use(room) {
+    const previous = current;
+    current = room;
+    for (const off of handlers.splice(0)) off();
+    previous?.close();
+    if (!room) {
+      showStatus("closed");
+      return;
+    }
+    showStatus(room.status);
+    handlers = [room.on("status", showStatus), room.on("closed", (detail) => onClosed?.(detail))];
+  }
+
+  return {
+    get room() {
+      return current;
+    },
+    use,
+    /** Leaves `room` if it is still the current one (a view hiding). */
+    release(room) {
+      if (room && current === room) use(null);
+    },
+    showStatus,
+  };
+}

@@ -1,0 +1,63 @@
+// The sign-in view (#signin-view): paste a token, or, where the server allows it, get a
+// local development token by name and role.
+
+import { byId, createScope } from "/ui/dom.js";
+import { decodeClaims } from "/ui/session.js";
+
+export function createSignInView({ session, onSignedIn }) {
+  let scope = null;
+  const showError = (text) => (byId("signin-error").textContent = text);
+
+  async function devSignIn(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const name = String(form.get("name")).trim();
+    const response = await fetch("/api/dev/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name, role: form.get("role"), workspace: form.get("workspace") }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      showError(body.detail ?? "sign-in failed");
+      return;
+    }
+    session.token = body.token;
+    onSignedIn();
+  }
+
+  function tokenSignIn(event) {
+    event.preventDefault();
+    const token = byId("token-input").value.trim();
+    if (!decodeClaims(token)) {
+      showError("That does not look like a JWT.");
+      return;
+    }
+    session.token = token;
+    onSignedIn();
+  }
+
+  // The dev form only shows where the server says dev login is on.
+  async function revealDevSignIn() {
+    try {
+      const config = await fetch("/api/dev/config").then((r) => r.json());
+      byId("dev-signin").hidden = !config.dev_login;
+    } catch {
+      byId("dev-signin").hidden = true;
+    }
+  }
+
+  return {
+    name: "signin",
+    show() {
+      scope = createScope();
+      scope.listen(byId("dev-signin"), "submit", devSignIn);
+      scope.listen(byId("token-signin"), "submit", tokenSignIn);
+      revealDevSignIn();
+    },
+    hide() {
+      scope?.dispose();
+      scope = null;
+    },
+  };
+}
