@@ -13,7 +13,7 @@ WITH_ENV = . ./$(SETUP_ENV) &&
 # The wasm build uses the toolchain setup.sh found (rustup's, or Debian's rustc-web).
 WASM_CARGO = env $${WASM_TOOLCHAIN:+RUSTUP_TOOLCHAIN=$$WASM_TOOLCHAIN}
 WRANGLER = node_modules/.bin/wrangler
-WORKER_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
+WORKER_SOURCES := $(shell find src core/src -type f) Cargo.toml core/Cargo.toml Cargo.lock
 
 .PHONY: help setup setup-test setup-bench build dev migrate token test unit e2e lint fmt deploy deploy-check clean fuzz soak bench bench-quick
 
@@ -57,7 +57,7 @@ dev: migrate build
 	@$(WITH_ENV) $(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE_DIR) --var LOG_LEVEL:debug
 
 token: $(SETUP_ENV)
-	@$(WITH_ENV) cargo run --quiet --bin hero-token -- --user "$(USER)" --role "$(ROLE)" --workspace "$(WORKSPACE)"
+	@$(WITH_ENV) cargo run --quiet -p hero-core --bin hero-token -- --user "$(USER)" --role "$(ROLE)" --workspace "$(WORKSPACE)"
 
 fmt:
 	cargo fmt
@@ -66,19 +66,20 @@ lint: $(SETUP_ENV)
 	@echo "lint: cargo fmt --check"
 	@cargo fmt --check
 	@echo "lint: clippy (host)"
-	@$(WITH_ENV) cargo clippy --quiet --all-targets -- -D warnings
+	@$(WITH_ENV) cargo clippy --quiet --workspace --all-targets -- -D warnings
 	@echo "lint: clippy (wasm32)"
-	@$(WITH_ENV) $(WASM_CARGO) cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+	@$(WITH_ENV) $(WASM_CARGO) cargo clippy --quiet -p hero-tasks --lib --target wasm32-unknown-unknown -- -D warnings
 
+# The pure core's tests and the Worker glue's: neither compiles tokio, reqwest or fantoccini.
 unit: $(SETUP_ENV)
-	@echo "unit: cargo test --lib --bins"
-	@$(WITH_ENV) cargo test --quiet --lib --bins --test bench-score
+	@echo "unit: cargo test -p hero-core -p hero-tasks"
+	@$(WITH_ENV) cargo test --quiet -p hero-core -p hero-tasks
 	@echo "unit: node --test tests/js (the browser client's pure parts)"
 	@node --test tests/js/
 
 e2e: build
 	@echo "e2e: real wrangler dev, local D1, real HTTP and WebSocket clients"
-	@$(WITH_ENV) cargo test --quiet --test e2e
+	@$(WITH_ENV) cargo test --quiet -p hero-e2e --test e2e
 
 # What `make deploy` would upload, built and validated without an account.
 deploy-check: build
@@ -91,21 +92,22 @@ test: setup-test lint unit deploy-check e2e bench-quick
 # Raises the open-files limit for the thousands of sockets.
 bench: setup-bench build
 	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
-	 $(WITH_ENV) cargo bench --bench load
+	 $(WITH_ENV) cargo bench -p hero-bench --bench load
 
 # The same scenarios, small and short: a smoke test of the harness and of every system,
 # built with the dev profile `make test` has already compiled.
 bench-quick: setup-bench build
-	@echo "bench-quick: every scenario, small and short (bench/results/quick.md)"
+	@echo "bench-quick: the load generator's scoring (unit tests), then every scenario, small and short (bench/results/quick.md)"
+	@$(WITH_ENV) cargo test --quiet -p hero-bench --test bench-score
 	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
-	 $(WITH_ENV) cargo bench --quiet --profile dev --bench load -- --quick
+	 $(WITH_ENV) cargo bench --quiet --profile dev -p hero-bench --bench load -- --quick
 
 # 1,000 sockets in one room for SOAK_SECONDS (300) with steady updates; figures go to
 # test-artifacts/soak.json. Raises the open-files limit for the sockets.
 soak: build
 	@echo "soak: $${SOAK_SOCKETS:-1000} sockets for $${SOAK_SECONDS:-300}s"
 	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
-	 $(WITH_ENV) HERO_E2E_MAX_CONNECTIONS=5000 cargo test --quiet --test e2e -- --ignored --nocapture soak::
+	 $(WITH_ENV) HERO_E2E_MAX_CONNECTIONS=5000 cargo test --quiet -p hero-e2e --test e2e -- --ignored --nocapture soak::
 
 # Coverage-guided fuzzing of frame and body parsing (FUZZ_SECONDS per target, default 60).
 fuzz: $(SETUP_ENV)

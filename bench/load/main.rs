@@ -9,8 +9,6 @@
 //! error, or Hero delivering less than every event exactly once and in order.
 
 mod client;
-#[path = "../../tests/support/process.rs"]
-mod process;
 mod raw_server;
 mod report;
 mod scenarios;
@@ -117,7 +115,7 @@ fn main() {
     // Ctrl-C: the servers run in their own process groups, so stop them before leaving.
     runtime.spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
-            process::kill_every_group();
+            hero_testkit::process::kill_every_group();
             std::process::exit(130);
         }
     });

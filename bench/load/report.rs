@@ -187,10 +187,7 @@ pub fn bundle_sizes() -> Bundle {
         ..Bundle::default()
     };
     let out = std::env::temp_dir().join(format!("hero-bench-dry-run-{}", uuid::Uuid::new_v4()));
-    let output = Command::new(project_root().join("node_modules/.bin/wrangler"))
-        .current_dir(project_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CI", "true")
+    let output = hero_testkit::wrangler::wrangler()
         .args(["deploy", "--dry-run", "--outdir"])
         .arg(&out)
         .output();

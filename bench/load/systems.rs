@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hero_tasks::auth::{sign_dev_token, DevTokenRequest, Role};
-
-use crate::process::{free_port, http_ok, ProcessGroup};
+use hero_core::auth::Role;
+use hero_testkit::process::{free_port, http_ok, ProcessGroup};
+pub use hero_testkit::wrangler::project_root;
+use hero_testkit::wrangler::{apply_migrations, dev_command, scratch_dir};
 
 /// The secret every system verifies tokens with; a bench-only value, never deployed.
 pub const SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
@@ -36,32 +37,14 @@ pub struct System {
     state_dir: Option<PathBuf>,
 }
 
-pub fn project_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn node_bin(name: &str) -> PathBuf {
-    project_root().join("node_modules/.bin").join(name)
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hero-bench-{name}-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
 /// A token for `user` in `workspace`, signed with [`SECRET`] (the same claims for all).
 pub fn token(user: &str, role: Role, workspace: &str) -> String {
-    sign_dev_token(
+    hero_testkit::tokens::token(
         SECRET.as_bytes(),
-        &DevTokenRequest {
-            user_id: user.into(),
-            name: user.to_uppercase(),
-            workspace_id: workspace.into(),
-            role,
-            ttl: chrono::Duration::hours(2),
-        },
-        chrono::Utc::now(),
+        user,
+        role,
+        workspace,
+        chrono::Duration::hours(2),
     )
 }
 
@@ -72,15 +55,6 @@ const HERO_VARS: &[(&str, &str)] = &[
     ("ROOM_MAX_CONNECTIONS", "5000"),
     ("LOG_LEVEL", "warn"),
 ];
-
-fn wrangler() -> Command {
-    let mut command = Command::new(node_bin("wrangler"));
-    command
-        .current_dir(project_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CI", "true");
-    command
-}
 
 fn wait_ready(
     group: &mut ProcessGroup,
@@ -132,35 +106,12 @@ impl System {
         vars: &[(&str, &str)],
         migrate: bool,
     ) -> System {
-        let state_dir = scratch_dir("state");
+        let state_dir = scratch_dir("hero-bench-state");
         if migrate {
-            let status = wrangler()
-                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-                .arg(&state_dir)
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("run wrangler d1 migrations apply");
-            assert!(status.success(), "applying migrations failed");
+            apply_migrations(&state_dir);
         }
         let port = free_port();
-        let mut command = wrangler();
-        command.arg("dev");
-        if let Some(config) = config {
-            command.arg("--config").arg(config);
-        }
-        command
-            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .arg("--persist-to")
-            .arg(&state_dir)
-            .args([
-                "--show-interactive-dev-session=false",
-                "--log-level",
-                "warn",
-            ]);
-        for (name, value) in vars {
-            command.args(["--var", &format!("{name}:{value}")]);
-        }
+        let command = dev_command(config, port, free_port(), &state_dir, vars, "warn");
         Self::one_process(name, kind, command, port, None, state_dir)
     }
 
@@ -218,7 +169,7 @@ impl System {
         migrations: Option<&Path>,
         vars: &[(&str, &str)],
     ) -> System {
-        let state_dir = scratch_dir("state");
+        let state_dir = scratch_dir("hero-bench-state");
         let port = free_port();
         let mut command = Command::new("node");
         command

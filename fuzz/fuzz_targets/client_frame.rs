@@ -1,3 +1,3 @@
 #![no_main]
 //! Arbitrary bytes as a client WebSocket frame.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| hero_tasks::fuzzing::client_frame(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hero_core::fuzzing::client_frame(data));

@@ -1,6 +1,6 @@
 //! Child servers for the e2e suite and the benchmarks: each runs in its own process group
 //! (a launcher such as wrangler or npx starts further processes), on a free loopback port,
-//! with its output in a log file. Shared by `tests/e2e` and `bench/load` via `#[path]`.
+//! with its output in a log file.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -7,11 +7,22 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{token, unique_workspace, Api};
+use crate::harness::{token, unique_workspace, Api};
 use crate::Ctx;
+
+register! {
+    // Chromium is heavy on a 2-core machine, and one test restarts the server under the page.
+    Exclusive: [
+        two_people_edit_one_task,
+        rest_changes_appear_on_the_dashboard,
+        hostile_titles_render_as_text,
+        the_ui_is_labelled_and_fits_a_phone,
+        the_page_reconnects_after_a_server_restart,
+    ],
+}
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -52,7 +63,7 @@ pub fn stop_chromedriver() {
 }
 
 pub fn artifacts_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+    let dir = hero_testkit::wrangler::project_root().join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("test-artifacts dir");
     dir
 }

@@ -4,13 +4,24 @@
 
 use std::time::{Duration, Instant};
 
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{
+use crate::harness::{
     join_room, raw_token, token, unique_workspace, Api, Scene, Socket, TEST_SECRET,
 };
 use crate::Ctx;
+
+register! {
+    Shared: [
+        forged_and_broken_tokens_are_refused_everywhere,
+        abusive_frames_get_errors_and_bystanders_keep_up,
+        a_flood_is_limited_and_bystanders_keep_up,
+        connection_churn_leaves_presence_right,
+        a_client_that_never_reads_does_not_hold_up_others,
+    ],
+    Exclusive: [a_crash_mid_stream_loses_no_acknowledged_write],
+}
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()

@@ -3,11 +3,19 @@
 
 use std::time::{Duration, Instant};
 
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{token, unique_workspace, Api, Scene, Socket};
+use crate::harness::{token, unique_workspace, Api, Scene, Socket};
 use crate::Ctx;
+
+register! {
+    Shared: [
+        a_request_id_ties_the_response_to_worker_and_room_logs,
+        rate_limited_clients_leave_a_room_event,
+        no_log_line_carries_a_token,
+    ],
+}
 
 /// The worker's JSON log lines so far. wrangler dev prints console.warn / console.error
 /// output behind a coloured "▲ [WARNING]" marker, so the object is taken from the first `{`

@@ -1,12 +1,37 @@
-//! End-to-end suite: the real `wrangler dev` (workerd, local D1), driven over HTTP.
+//! End-to-end suite: the real `wrangler dev` (workerd, local D1), driven over HTTP, real
+//! WebSockets and a real headless Chromium.
 //!
 //! One binary, one server: `main` starts the dev server once on a free loopback port with a
 //! fresh state directory, runs every test against it (each in its own workspace, so they can
 //! run in parallel), then stops it. Output and exit code follow `cargo test`.
+//!
+//! Each test module lists its own tests with [`register!`] at its top, so adding a test
+//! touches that one file.
+
+/// Lists a module's tests by how they share the server:
+/// - `Shared`: runs in parallel with the others;
+/// - `Exclusive`: runs alone (it restarts the server, writes to its D1 from outside, or
+///   drives Chromium, which is heavy on a 2-core machine);
+/// - `Ignored`: runs only when asked for with `--ignored` (minutes long: `make soak`).
+macro_rules! register {
+    ($($mode:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
+        pub fn tests() -> Vec<crate::Test> {
+            vec![$($(crate::Test {
+                name: format!(
+                    "{}::{}",
+                    module_path!().rsplit("::").next().unwrap_or_default(),
+                    stringify!($name)
+                ),
+                mode: crate::Mode::$mode,
+                run: |ctx| Box::pin($name(ctx)),
+            }),*),*]
+        }
+    };
+}
 
 mod browser;
 mod hardening;
-mod helpers;
+mod harness;
 mod logs;
 mod rest;
 mod rooms;
@@ -19,7 +44,7 @@ use std::sync::{OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Trial};
 
-use helpers::Server;
+use harness::Server;
 
 /// What every test gets: the server under test and a runtime to drive clients on.
 pub struct Ctx {
@@ -27,12 +52,24 @@ pub struct Ctx {
     pub runtime: tokio::runtime::Runtime,
 }
 
+/// How a test shares the server (see [`register!`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mode {
+    Shared,
+    Exclusive,
+    Ignored,
+}
+
+pub struct Test {
+    pub name: String,
+    pub mode: Mode,
+    pub run: fn(&'static Ctx) -> Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
 static CTX: OnceLock<Ctx> = OnceLock::new();
 
-/// Tests share the server; the few that restart it hold this exclusively.
+/// Shared tests hold this for reading; exclusive ones hold it alone.
 static SERVER_GATE: RwLock<()> = RwLock::new(());
-
-type TestFn = fn(&'static Ctx) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 fn ctx() -> &'static Ctx {
     CTX.get_or_init(|| Ctx {
@@ -45,108 +82,40 @@ fn ctx() -> &'static Ctx {
     })
 }
 
-fn trial(name: &'static str, test: TestFn, exclusive: bool) -> Trial {
+fn trial(test: Test) -> Trial {
+    let Test { name, mode, run } = test;
     Trial::test(name, move || {
         let ctx = ctx();
         // A failed test poisons the lock; the others still run.
-        if exclusive {
-            let _gate = SERVER_GATE.write().unwrap_or_else(|p| p.into_inner());
-            ctx.runtime.block_on(test(ctx));
-        } else {
+        if mode == Mode::Shared {
             let _gate = SERVER_GATE.read().unwrap_or_else(|p| p.into_inner());
-            ctx.runtime.block_on(test(ctx));
+            ctx.runtime.block_on(run(ctx));
+        } else {
+            let _gate = SERVER_GATE.write().unwrap_or_else(|p| p.into_inner());
+            ctx.runtime.block_on(run(ctx));
         }
         Ok(())
     })
-}
-
-macro_rules! tests {
-    ($($module:ident :: $name:ident),* $(,)?) => {
-        vec![$(trial(
-            concat!(stringify!($module), "::", stringify!($name)),
-            |ctx| Box::pin($module::$name(ctx)),
-            false,
-        )),*]
-    };
-}
-
-/// Tests that kill and restart the server: each runs alone.
-macro_rules! exclusive_tests {
-    ($($module:ident :: $name:ident),* $(,)?) => {
-        vec![$(trial(
-            concat!(stringify!($module), "::", stringify!($name)),
-            |ctx| Box::pin($module::$name(ctx)),
-            true,
-        )),*]
-    };
+    .with_ignored_flag(mode == Mode::Ignored)
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let mut trials = tests![
-        rest::health_needs_no_token,
-        rest::create_returns_location_and_etag,
-        rest::bad_bodies_get_clear_problems,
-        rest::validation_names_every_bad_field,
-        rest::unknown_routes_and_methods,
-        rest::unknown_and_malformed_ids_are_404,
-        rest::tokens_are_required_and_verified,
-        rest::roles_limit_writes_and_deletes,
-        rest::if_match_guards_patch_and_delete,
-        rest::concurrent_if_match_writers_one_wins,
-        rest::concurrent_writers_without_if_match_all_apply,
-        rest::merge_patch_semantics,
-        rest::pagination_is_stable_across_pages,
-        rest::list_filters,
-        rest::workspaces_are_isolated,
-        rest::analytics_counts,
-        rest::openapi_matches_the_routes,
-        rest::dev_sign_in_is_loopback_only,
-        logs::a_request_id_ties_the_response_to_worker_and_room_logs,
-        logs::rate_limited_clients_leave_a_room_event,
-        logs::no_log_line_carries_a_token,
-        hardening::forged_and_broken_tokens_are_refused_everywhere,
-        hardening::abusive_frames_get_errors_and_bystanders_keep_up,
-        hardening::a_flood_is_limited_and_bystanders_keep_up,
-        hardening::connection_churn_leaves_presence_right,
-        hardening::a_client_that_never_reads_does_not_hold_up_others,
-        schema::the_api_matches_its_openapi_document,
-        rooms::sockets_are_checked_before_the_upgrade,
-        rooms::crud_events_reach_the_room_and_the_board,
-        rooms::presence_is_per_user_with_a_grace_period,
-        rooms::typing_and_editing_expire,
-        rooms::resume_replays_exactly_what_was_missed,
-        rooms::resync_when_since_is_too_old_or_ahead,
-        rooms::racing_if_match_writers_produce_one_event,
-        rooms::viewers_watch_but_cannot_type,
-        rooms::an_expiring_token_closes_the_socket_with_4001,
-        rooms::bad_frames_get_errors_and_do_not_disturb_others,
-        rooms::floods_are_rate_limited_then_closed,
-        rooms::the_connection_cap_closes_with_1013,
-        rooms::an_idle_room_still_serves_after_hibernation,
-        rooms::activity_lists_who_changed_what,
-    ];
-    // Browser tests run alone: Chromium is heavy on a 2-core machine, and one restarts the
-    // server under the page.
-    // It writes to the dev server's SQLite file from outside (wrangler d1 execute), which
-    // fails with SQLITE_BUSY while other tests are writing.
-    trials.extend(exclusive_tests![
-        rooms::a_change_committed_without_notification_is_delivered_later,
-        rooms::a_restarted_room_still_replays_and_takes_writes,
-        hardening::a_crash_mid_stream_loses_no_acknowledged_write,
-        browser::two_people_edit_one_task,
-        browser::rest_changes_appear_on_the_dashboard,
-        browser::hostile_titles_render_as_text,
-        browser::the_ui_is_labelled_and_fits_a_phone,
-        browser::the_page_reconnects_after_a_server_restart,
-    ]);
-    // `make soak` only: minutes long, so ignored unless asked for with --ignored.
-    trials.extend(
-        exclusive_tests![soak::a_thousand_sockets_for_five_minutes]
-            .into_iter()
-            .map(|trial| trial.with_ignored_flag(true)),
-    );
-    let conclusion = libtest_mimic::run(&args, trials);
+    let mut tests: Vec<Test> = [
+        rest::tests(),
+        logs::tests(),
+        hardening::tests(),
+        schema::tests(),
+        rooms::tests(),
+        browser::tests(),
+        soak::tests(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // The shared tests first, so the exclusive ones wait for one drain of the pool.
+    tests.sort_by_key(|test| test.mode);
+    let conclusion = libtest_mimic::run(&args, tests.into_iter().map(trial).collect());
     browser::stop_chromedriver();
     if let Some(ctx) = CTX.get() {
         ctx.server.stop();

@@ -3,12 +3,35 @@
 
 use std::collections::HashSet;
 
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{token, token_with_secret, unique_workspace, Api, TEST_SECRET};
+use crate::harness::{token, token_with_secret, unique_workspace, Api, TEST_SECRET};
 use crate::Ctx;
+
+register! {
+    Shared: [
+        health_needs_no_token,
+        create_returns_location_and_etag,
+        bad_bodies_get_clear_problems,
+        validation_names_every_bad_field,
+        unknown_routes_and_methods,
+        unknown_and_malformed_ids_are_404,
+        tokens_are_required_and_verified,
+        roles_limit_writes_and_deletes,
+        if_match_guards_patch_and_delete,
+        concurrent_if_match_writers_one_wins,
+        concurrent_writers_without_if_match_all_apply,
+        merge_patch_semantics,
+        pagination_is_stable_across_pages,
+        list_filters,
+        workspaces_are_isolated,
+        analytics_counts,
+        openapi_matches_the_routes,
+        dev_sign_in_is_loopback_only,
+    ],
+}
 
 fn api_as(ctx: &Ctx, user: &str, role: Role, workspace: &str) -> Api {
     Api::new(&ctx.server.base, Some(token(user, role, workspace)))
@@ -452,7 +475,7 @@ pub async fn list_filters(ctx: &'static Ctx) {
     api.create(json!({"title": "Write docs", "description": "about the 100% LOGIN flow", "tags": ["docs"]})).await;
     api.create(json!({"title": "Plan", "status": "done", "assignee_id": "ana"}))
         .await;
-    let titles = |reply: crate::helpers::Reply| -> Vec<String> {
+    let titles = |reply: crate::harness::Reply| -> Vec<String> {
         let mut titles: Vec<String> = reply.body["tasks"]
             .as_array()
             .unwrap()

@@ -3,13 +3,38 @@
 
 use std::time::{Duration, Instant};
 
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{
+use crate::harness::{
     join_room, token, token_with_secret, unique_workspace, Api, Socket, TEST_SECRET,
 };
 use crate::Ctx;
+
+register! {
+    Shared: [
+        sockets_are_checked_before_the_upgrade,
+        crud_events_reach_the_room_and_the_board,
+        presence_is_per_user_with_a_grace_period,
+        typing_and_editing_expire,
+        resume_replays_exactly_what_was_missed,
+        resync_when_since_is_too_old_or_ahead,
+        racing_if_match_writers_produce_one_event,
+        viewers_watch_but_cannot_type,
+        an_expiring_token_closes_the_socket_with_4001,
+        bad_frames_get_errors_and_do_not_disturb_others,
+        floods_are_rate_limited_then_closed,
+        the_connection_cap_closes_with_1013,
+        an_idle_room_still_serves_after_hibernation,
+        activity_lists_who_changed_what,
+    ],
+    // It writes to the dev server's SQLite file from outside (wrangler d1 execute), which
+    // fails with SQLITE_BUSY while other tests are writing; the other restarts the server.
+    Exclusive: [
+        a_change_committed_without_notification_is_delivered_later,
+        a_restarted_room_still_replays_and_takes_writes,
+    ],
+}
 
 /// The limits the e2e server runs with (see `Server::launch`).
 const GRACE: Duration = Duration::from_millis(1500);

@@ -9,10 +9,14 @@
 
 use std::process::Command;
 
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 
-use crate::helpers::{token, unique_workspace};
+use crate::harness::{token, unique_workspace};
 use crate::Ctx;
+
+register! {
+    Shared: [the_api_matches_its_openapi_document],
+}
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
 response_schema_conformance,response_headers_conformance,unsupported_method,use_after_free,\
@@ -26,7 +30,9 @@ pub async fn the_api_matches_its_openapi_document(ctx: &'static Ctx) {
     );
     let base = ctx.server.base.clone();
     let output = tokio::task::spawn_blocking(move || {
+        // From the project root, so schemathesis keeps its cache in the ignored .schemathesis/.
         Command::new(bin)
+            .current_dir(hero_testkit::wrangler::project_root())
             .args(["run", &format!("{base}/api/openapi.json"), "--url", &base])
             .args(["--header", &bearer])
             .args(["--checks", CHECKS])

@@ -7,12 +7,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use hero_tasks::auth::Role;
+use hero_core::auth::Role;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::helpers::{token, unique_workspace, Api, Socket};
+use crate::harness::{token, unique_workspace, Api, Socket};
 use crate::Ctx;
+
+register! {
+    Ignored: [a_thousand_sockets_for_five_minutes],
+}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

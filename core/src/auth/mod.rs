@@ -1,0 +1,149 @@
+//! Who is calling: bearer tokens in Supabase's claim layout, verified with jwt-compact, and
+//! what each role may do.
+//!
+//! - [`token`]: verification of HS256 tokens, and how a token's claims become a [`Principal`];
+//! - [`dev`]: development tokens (`make token`, the UI's dev sign-in) and its two locks.
+//!
+//! Everything here is pure (the caller passes the clock), so every rule is unit tested.
+
+mod dev;
+mod token;
+
+pub use dev::{
+    dev_login_enabled, dev_user_id, parse_dev_sign_in, sign_dev_token, DevTokenRequest,
+    DEV_TOKEN_HOURS,
+};
+pub use token::Verifier;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::task::string_enum;
+
+string_enum!(
+    /// What a caller may do inside its workspace.
+    Role {
+        /// Reads only.
+        Viewer => "viewer",
+        /// Creates and edits tasks, and deletes the ones it created. The default.
+        Member => "member",
+        /// Everything in its workspace.
+        Admin => "admin",
+    }
+);
+
+/// The verified caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_id: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub workspace_id: String,
+    pub role: Role,
+    /// Unix seconds; rooms use it to close a socket when its token runs out.
+    pub expires_at: i64,
+}
+
+impl Principal {
+    pub fn can_write(&self) -> bool {
+        self.role != Role::Viewer
+    }
+
+    /// 403 for viewers, who read but never write.
+    pub fn require_write(&self) -> Result<(), ApiError> {
+        if self.can_write() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "viewers can read tasks but not change them".into(),
+            ))
+        }
+    }
+
+    /// Admins delete anything in their workspace; members only what they created.
+    pub fn can_delete(&self, created_by: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Member => created_by == self.user_id,
+            Role::Viewer => false,
+        }
+    }
+}
+
+/// Why a token was refused. The message never includes the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// 401: no token, or one that is not a valid JWT.
+    Invalid(&'static str),
+    /// 403: the token is valid but cannot be used here (no workspace, unknown role).
+    NotPermitted(&'static str),
+}
+
+impl AuthError {
+    pub fn message(&self) -> &'static str {
+        match self {
+            AuthError::Invalid(message) | AuthError::NotPermitted(message) => message,
+        }
+    }
+}
+
+/// Takes the token from `Authorization: Bearer …`.
+pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
+    let header = header.ok_or(AuthError::Invalid("missing Authorization: Bearer token"))?;
+    let (scheme, token) = header.split_once(' ').ok_or(AuthError::Invalid(
+        "the Authorization header must be 'Bearer <token>'",
+    ))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Invalid(
+            "the Authorization header must be 'Bearer <token>'",
+        ));
+    }
+    Ok(token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            user_id: "user-1".into(),
+            name: "User".into(),
+            avatar_url: None,
+            workspace_id: "ws-1".into(),
+            role,
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer_token(Some("Bearer abc")), Ok("abc"));
+        assert_eq!(bearer_token(Some("bearer abc")), Ok("abc"));
+        assert!(bearer_token(None).is_err());
+        assert!(bearer_token(Some("Basic abc")).is_err());
+        assert!(bearer_token(Some("Bearer ")).is_err());
+    }
+
+    #[test]
+    fn permissions_follow_roles() {
+        let mut principal = principal(Role::Member);
+        assert!(principal.can_write());
+        assert!(principal.require_write().is_ok());
+        assert!(principal.can_delete("user-1"));
+        assert!(!principal.can_delete("someone-else"));
+        principal.role = Role::Admin;
+        assert!(principal.can_delete("someone-else"));
+        principal.role = Role::Viewer;
+        assert!(!principal.can_write());
+        assert_eq!(principal.require_write().unwrap_err().status_code(), 403);
+        assert!(!principal.can_delete("user-1"));
+    }
+
+    #[test]
+    fn roles_parse_from_their_names_only() {
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("Admin"), None);
+        assert_eq!(Role::Viewer.as_str(), "viewer");
+    }
+}

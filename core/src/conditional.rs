@@ -1,0 +1,79 @@
+//! Conditional requests: task versions as strong `ETag`s and `If-Match` preconditions.
+
+/// The `ETag` header value for a task version: `"<version>"`.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A parsed `If-Match` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: the task must exist, any version.
+    Any,
+    /// One or more listed versions; the write goes ahead if the current one is among them.
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    /// Parses `"3"`, `"3", "4"` or `*`. Weak tags (`W/"3"`) never match under RFC 9110's
+    /// strong comparison, so they are refused rather than silently failing every write.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw == "*" {
+            return Ok(IfMatch::Any);
+        }
+        let mut versions = Vec::new();
+        for part in raw.split(',') {
+            let part = part.trim();
+            let quoted = part
+                .strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+                .ok_or_else(|| {
+                    format!("If-Match must list quoted versions like \"3\", got {part:?}")
+                })?;
+            let version = quoted
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| {
+                    format!("If-Match version must be a positive integer, got {part:?}")
+                })?;
+            versions.push(version);
+        }
+        Ok(IfMatch::Versions(versions))
+    }
+
+    pub fn matches(&self, current_version: i64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Versions(versions) => versions.contains(&current_version),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_strong_tags_and_star() {
+        assert_eq!(IfMatch::parse("\"3\""), Ok(IfMatch::Versions(vec![3])));
+        assert_eq!(
+            IfMatch::parse(" \"3\", \"5\" "),
+            Ok(IfMatch::Versions(vec![3, 5]))
+        );
+        assert_eq!(IfMatch::parse("*"), Ok(IfMatch::Any));
+        assert!(IfMatch::parse("W/\"3\"").is_err());
+        assert!(IfMatch::parse("3").is_err());
+        assert!(IfMatch::parse("\"x\"").is_err());
+        assert!(IfMatch::parse("\"0\"").is_err());
+    }
+
+    #[test]
+    fn matching_is_by_exact_version() {
+        assert!(IfMatch::Versions(vec![3]).matches(3));
+        assert!(!IfMatch::Versions(vec![3]).matches(4));
+        assert!(IfMatch::Any.matches(9));
+        assert_eq!(etag(7), "\"7\"");
+    }
+}

@@ -1,0 +1,205 @@
+//! `GET /api/tasks` query parameters and the opaque cursor for stable paging.
+//!
+//! Lists are ordered newest first by `(created_at, id)`. The cursor names the last row of a
+//! page, and the next page starts strictly after it (keyset paging), so rows created or
+//! deleted meanwhile never shift a page or show a task twice.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::task::{FieldError, Status, Task};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+pub const SEARCH_MAX_CHARS: usize = 200;
+
+/// The position after which the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "c")]
+    pub created_at: String,
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a cursor always serializes");
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub fn decode(raw: &str) -> Option<Cursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// Validated list filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub assignee: Option<String>,
+    pub tag: Option<String>,
+    /// Case-insensitive substring of title or description.
+    pub search: Option<String>,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl ListQuery {
+    /// Parses query pairs; every bad parameter is reported. Unknown parameters are ignored.
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut query = ListQuery {
+            status: None,
+            assignee: None,
+            tag: None,
+            search: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        };
+        let mut errors = Vec::new();
+        for (key, value) in pairs {
+            match key {
+                "status" => match Status::parse(value) {
+                    Some(status) => query.status = Some(status),
+                    None => errors.push(FieldError::new("status", "is not a known status")),
+                },
+                "assignee" => query.assignee = Some(value.to_owned()).filter(|v| !v.is_empty()),
+                "tag" => query.tag = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
+                "q" => {
+                    if value.chars().count() > SEARCH_MAX_CHARS {
+                        errors.push(FieldError::new(
+                            "q",
+                            format!("must be at most {SEARCH_MAX_CHARS} characters"),
+                        ));
+                    }
+                    query.search = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+                }
+                "limit" => match value.parse::<u32>() {
+                    Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => query.limit = limit,
+                    _ => errors.push(FieldError::new(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    )),
+                },
+                "cursor" => match Cursor::decode(value) {
+                    Some(cursor) => query.after = Some(cursor),
+                    None => errors.push(FieldError::new(
+                        "cursor",
+                        "is not a cursor returned by this API",
+                    )),
+                },
+                _ => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(query)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The needle for `search`: matched with `instr(lower(…), needle)`, not `LIKE`, because
+    /// D1 caps LIKE patterns at 50 bytes and `%`/`_` would need escaping. SQLite's `lower()`
+    /// folds ASCII only, so the needle is folded the same way.
+    pub fn search_needle(&self) -> Option<String> {
+        self.search.as_ref().map(|text| text.to_ascii_lowercase())
+    }
+}
+
+/// One page of tasks, as `GET /api/tasks` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl TaskPage {
+    /// `rows` holds up to `limit + 1` tasks in list order: one more than the page means
+    /// another page follows, starting after the last one shown.
+    pub fn from_rows(mut tasks: Vec<Task>, limit: u32) -> Self {
+        let limit = limit as usize;
+        let next_cursor = if tasks.len() > limit {
+            tasks.truncate(limit);
+            tasks.last().map(|last| {
+                Cursor {
+                    created_at: last.created_at.clone(),
+                    id: last.id.to_string(),
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        TaskPage { tasks, next_cursor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = Cursor {
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            id: "abc".into(),
+        };
+        let encoded = cursor.encode();
+        assert!(encoded
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(Cursor::decode(&encoded), Some(cursor));
+        assert_eq!(Cursor::decode("!!!"), None);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("{\"x\":1}")), None);
+    }
+
+    #[test]
+    fn defaults_and_limits() {
+        let query = ListQuery::parse([]).unwrap();
+        assert_eq!(query.limit, DEFAULT_LIMIT);
+        assert_eq!(ListQuery::parse([("limit", "200")]).unwrap().limit, 200);
+        for bad in ["0", "201", "-1", "ten"] {
+            let errors = ListQuery::parse([("limit", bad)]).unwrap_err();
+            assert_eq!(errors[0].field, "limit", "{bad}");
+        }
+    }
+
+    #[test]
+    fn filters_are_validated() {
+        let query = ListQuery::parse([
+            ("status", "done"),
+            ("assignee", "ana"),
+            ("tag", "ui"),
+            ("q", "x"),
+        ])
+        .unwrap();
+        assert_eq!(query.status, Some(Status::Done));
+        assert_eq!(query.assignee.as_deref(), Some("ana"));
+        assert_eq!(query.tag.as_deref(), Some("ui"));
+        let errors = ListQuery::parse([("status", "nope"), ("cursor", "zzz")]).unwrap_err();
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn search_needle_is_literal_and_ascii_folded() {
+        let query = ListQuery::parse([("q", " 50%_A\\b É ")]).unwrap();
+        assert_eq!(query.search_needle().unwrap(), "50%_a\\b É");
+    }
+
+    #[test]
+    fn a_page_with_one_row_too_many_points_past_its_last_task() {
+        let tasks: Vec<Task> = (0..3)
+            .map(|i| crate::task::new_task(serde_json::json!({"title": format!("t{i}")})))
+            .collect();
+        let page = TaskPage::from_rows(tasks.clone(), 2);
+        assert_eq!(page.tasks.len(), 2);
+        let cursor = Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
+        assert_eq!(cursor.id, tasks[1].id.to_string());
+        assert_eq!(TaskPage::from_rows(tasks, 3).next_cursor, None);
+    }
+}

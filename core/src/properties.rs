@@ -1,0 +1,317 @@
+//! Property tests of the pure core (proptest): inputs are generated, and the invariants
+//! below must hold for every one of them.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::auth::{sign_dev_token, DevTokenRequest, Role, Verifier};
+use crate::listing::{Cursor, ListQuery};
+use crate::protocol::{batch_frames, ServerMessage, UserInfo};
+use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow};
+use crate::task::{
+    Stamp, Task, TaskChanges, TaskId, DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS,
+    TITLE_MAX_CHARS,
+};
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+        "(todo|in_progress|blocked|in_review|done|low|medium|high|critical|2026-0[1-9]-[0-2][0-9])"
+            .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map(".{0,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// Objects whose keys are mostly task fields, with values of any type.
+fn any_task_body() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("title".to_owned()),
+        Just("description".to_owned()),
+        Just("status".to_owned()),
+        Just("priority".to_owned()),
+        Just("assignee_id".to_owned()),
+        Just("due_date".to_owned()),
+        Just("tags".to_owned()),
+        "[a-z_]{1,10}",
+    ];
+    prop::collection::btree_map(key, any_json(), 0..8)
+        .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()))
+}
+
+fn base_task() -> Task {
+    let new = TaskChanges::for_create(&json!({"title": "base", "tags": ["a"]})).unwrap();
+    let stamp = Stamp {
+        actor: "u",
+        now: "2026-01-01T00:00:00.000Z",
+    };
+    Task::create(TaskId::generate(), "ws", new, &stamp)
+}
+
+fn assert_task_invariants(task: &Task) {
+    let title = task.title.as_str();
+    assert!(!title.trim().is_empty() && title == title.trim());
+    assert!(title.chars().count() <= TITLE_MAX_CHARS);
+    assert!(task.description.chars().count() <= DESCRIPTION_MAX_CHARS);
+    assert!(task.tags.as_slice().len() <= TAGS_MAX);
+    for tag in task.tags.as_slice() {
+        let len = tag.chars().count();
+        assert!((1..=TAG_MAX_CHARS).contains(&len));
+    }
+    assert!(task.version >= 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Validation never panics, and whatever it accepts produces a valid task; a patch
+    /// bumps the version exactly when it changes something, and applying it twice changes
+    /// nothing the second time (merge patch is idempotent).
+    #[test]
+    fn validation_and_merge_patch_keep_tasks_valid(body in any_task_body()) {
+        let mut task = base_task();
+        if let Ok(changes) = TaskChanges::for_patch(&body) {
+            let before = task.version;
+            let changed = task.apply(changes.clone(), "2026-01-02T00:00:00.000Z");
+            assert_task_invariants(&task);
+            prop_assert_eq!(task.version, before + i64::from(!changed.is_empty()));
+            let again = task.apply(changes, "2026-01-03T00:00:00.000Z");
+            prop_assert!(again.is_empty(), "second application changed {:?}", again);
+        }
+        if let Ok(new) = TaskChanges::for_create(&body) {
+            let stamp = Stamp { actor: "u", now: "2026-01-01T00:00:00.000Z" };
+            let created = Task::create(TaskId::generate(), "ws", new, &stamp);
+            prop_assert_eq!(created.version, 1);
+            assert_task_invariants(&created);
+        }
+    }
+
+    /// Unknown keys are always reported by name.
+    #[test]
+    fn unknown_fields_are_always_named(key in "[a-z]{3,12}", value in any_json()) {
+        prop_assume!(!crate::task::WRITABLE_FIELDS.contains(&key.as_str()));
+        let body = json!({ key.clone(): value });
+        let errors = TaskChanges::for_patch(&body).unwrap_err();
+        prop_assert!(errors.iter().any(|e| e.field == key));
+    }
+
+    #[test]
+    fn cursors_round_trip(created_at in ".{0,40}", id in ".{0,40}") {
+        let cursor = Cursor { created_at, id };
+        prop_assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+    }
+
+    #[test]
+    fn list_parameters_never_panic(pairs in prop::collection::vec(("(status|assignee|tag|q|limit|cursor|x)", ".{0,300}"), 0..6)) {
+        if let Ok(query) = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            prop_assert!((1..=crate::listing::MAX_LIMIT).contains(&query.limit));
+        }
+    }
+
+    /// Tokens signed with the secret verify back to the same identity; any change to the
+    /// signed text, or another secret, is refused; arbitrary strings never panic.
+    #[test]
+    fn jwt_claims_round_trip_and_tampering_is_caught(
+        user in "[a-zA-Z0-9-]{1,40}",
+        workspace in "[a-zA-Z0-9_-]{1,40}",
+        role in prop_oneof![Just(Role::Viewer), Just(Role::Member), Just(Role::Admin)],
+        flip in any::<prop::sample::Index>(),
+        garbage in ".{0,200}",
+    ) {
+        let secret = b"property-secret-property-secret-!";
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let request = DevTokenRequest {
+            user_id: user.clone(),
+            name: user.clone(),
+            workspace_id: workspace.clone(),
+            role,
+            ttl: chrono::Duration::hours(1),
+        };
+        let token = sign_dev_token(secret, &request, now);
+        let verifier = Verifier::new(secret, 30);
+        let principal = verifier.verify(&token, now).unwrap();
+        prop_assert_eq!(&principal.user_id, &user);
+        prop_assert_eq!(&principal.workspace_id, &workspace);
+        prop_assert_eq!(principal.role, role);
+        prop_assert!(Verifier::new(b"another-secret-another-secret-!!!", 30).verify(&token, now).is_err());
+        let mut bytes = token.clone().into_bytes();
+        let at = flip.index(bytes.len());
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        if tampered != token {
+            prop_assert!(verifier.verify(&tampered, now).is_err(), "tampered at {}", at);
+        }
+        let _ = verifier.verify(&garbage, now);
+    }
+}
+
+/// One step of a random room history.
+#[derive(Debug, Clone)]
+enum Step {
+    Join { user: usize },
+    Leave { pick: usize },
+    Frame { pick: usize, text: String },
+    Wait { ms: i64 },
+}
+
+fn any_step() -> impl Strategy<Value = Step> {
+    let frame = prop_oneof![
+        Just(r#"{"type":"typing","field":"title","active":true}"#.to_owned()),
+        Just(r#"{"type":"typing","field":"title","active":false}"#.to_owned()),
+        Just(r#"{"type":"editing","field":"description"}"#.to_owned()),
+        Just(r#"{"type":"editing","field":null}"#.to_owned()),
+        Just(r#"{"type":"ping","id":1}"#.to_owned()),
+        ".{0,30}",
+    ];
+    prop_oneof![
+        (0usize..4).prop_map(|user| Step::Join { user }),
+        any::<usize>().prop_map(|pick| Step::Leave { pick }),
+        (any::<usize>(), frame).prop_map(|(pick, text)| Step::Frame { pick, text }),
+        (0i64..4000).prop_map(|ms| Step::Wait { ms }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Presence counts always equal the real connections per user; `user_left` goes out only
+    /// for a user with no connection left, only after their grace period, and at most once
+    /// per departure; `user_joined` only for a user who was not present.
+    #[test]
+    fn presence_invariants_hold(steps in prop::collection::vec(any_step(), 1..60)) {
+        let limits = Limits { grace_ms: 1000, typing_ttl_ms: 500, ..Limits::default() };
+        let mut now = 0i64;
+        let mut connections: Vec<Connection> = Vec::new();
+        let mut departures: Vec<Departure> = Vec::new();
+        let mut last_gone: std::collections::HashMap<String, i64> = Default::default();
+        let mut visible: std::collections::HashSet<String> = Default::default();
+        let mut next_id = 0;
+        for step in steps {
+            let outbounds = match step {
+                Step::Join { user } => {
+                    next_id += 1;
+                    let connection = Connection {
+                        id: format!("c{next_id}"),
+                        user: UserInfo { id: format!("u{user}"), name: format!("U{user}"), avatar_url: None },
+                        can_write: true,
+                        expires_at_ms: i64::MAX,
+                        typing: None,
+                        editing: None,
+                        rate: RateWindow::default(),
+                    };
+                    let out = room::join(&connections, &mut departures, &connection);
+                    connections.push(connection);
+                    out
+                }
+                Step::Leave { pick } if !connections.is_empty() => {
+                    let gone = connections.remove(pick % connections.len());
+                    let out = room::leave(&connections, &mut departures, &gone, now, &limits);
+                    if !connections.iter().any(|c| c.user.id == gone.user.id) {
+                        last_gone.insert(gone.user.id.clone(), now);
+                    }
+                    out
+                }
+                Step::Frame { pick, text } if !connections.is_empty() => {
+                    let index = pick % connections.len();
+                    room::handle_frame(&mut connections[index], Frame::Text(&text), now, &limits)
+                }
+                Step::Wait { ms } => {
+                    now += ms;
+                    room::on_alarm(&mut connections, &mut departures, now)
+                }
+                _ => Vec::new(),
+            };
+            for outbound in &outbounds {
+                match outbound {
+                    Outbound::Others(ServerMessage::UserJoined { user, .. }) => {
+                        prop_assert!(visible.insert(user.id.clone()), "{} joined twice", user.id);
+                    }
+                    Outbound::All(ServerMessage::UserLeft { user_id }) => {
+                        prop_assert!(!connections.iter().any(|c| &c.user.id == user_id), "{} left while connected", user_id);
+                        let gone_at = last_gone[user_id];
+                        prop_assert!(now - gone_at >= limits.grace_ms, "{} left before the grace period", user_id);
+                        prop_assert!(visible.remove(user_id), "{} left twice", user_id);
+                    }
+                    _ => {}
+                }
+            }
+            for entry in room::presence(&connections) {
+                let real = connections.iter().filter(|c| c.user.id == entry.user.id).count();
+                prop_assert_eq!(entry.connections, real);
+                prop_assert!(entry.connections > 0);
+            }
+            if let Some(at) = room::next_alarm(&connections, &departures) {
+                prop_assert!(at >= now - limits.typing_ttl_ms.max(limits.grace_ms));
+            }
+        }
+    }
+
+    /// Durable events numbered by `events_for_change` rise by exactly one, change after change.
+    #[test]
+    fn seqs_strictly_increase(statuses in prop::collection::vec(0usize..5, 1..30)) {
+        let all = crate::task::Status::ALL;
+        let mut task = base_task();
+        let mut seq = 0u64;
+        for index in statuses {
+            let previous = task.status;
+            let patch = TaskChanges::for_patch(&json!({"status": all[index].as_str()})).unwrap();
+            let changed = task.apply(patch, "2026-01-02T00:00:00.000Z");
+            let change = crate::task::Change {
+                kind: crate::task::ChangeKind::Updated,
+                task: task.clone(),
+                changed: changed.iter().map(|s| (*s).to_owned()).collect(),
+                previous_status: Some(previous),
+                actor_id: "u".into(),
+                actor_name: "U".into(),
+                at: "2026-01-02T00:00:00.000Z".into(),
+            };
+            for event in room::events_for_change(&change, seq + 1) {
+                let next = event.seq().unwrap();
+                prop_assert_eq!(next, seq + 1);
+                seq = next;
+            }
+        }
+    }
+
+    /// Batching loses, repeats and reorders nothing, and only a lone oversized event may
+    /// exceed the byte cap.
+    #[test]
+    fn batching_is_lossless_and_capped(
+        titles in prop::collection::vec("[a-z\\\\\"é ]{0,60}", 0..80),
+        max_events in 1usize..20,
+        max_bytes in 50usize..2_000,
+    ) {
+        let events: Vec<String> = titles
+            .iter()
+            .enumerate()
+            .map(|(index, title)| {
+                ServerMessage::Error { code: "x".into(), message: title.clone(), id: Some(json!(index)) }.to_json()
+            })
+            .collect();
+        let frames = batch_frames(&events, max_events, max_bytes);
+        let mut unpacked = Vec::new();
+        for frame in &frames {
+            match serde_json::from_str::<ServerMessage>(frame).unwrap() {
+                ServerMessage::Batch { events: inner } => {
+                    prop_assert!(inner.len() >= 2 && inner.len() <= max_events);
+                    prop_assert!(frame.len() <= max_bytes);
+                    unpacked.extend(inner.into_iter().map(|e| e.to_json()));
+                }
+                _ => unpacked.push(frame.clone()),
+            }
+        }
+        prop_assert_eq!(unpacked, events);
+    }
+}

@@ -1,0 +1,301 @@
+//! One frame from a client: the size cap, the per-connection rate limit, parsing, and what
+//! `typing` and `editing` do to the connection and tell the others.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Connection, Frame, Limits, Outbound, Typing};
+use crate::protocol::{close, codes, parse_client_message, ClientMessage, ServerMessage};
+
+/// A fixed one-second window counter for the rate limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateWindow {
+    pub window_start_ms: i64,
+    pub count: u32,
+    /// Consecutive windows that went over the limit.
+    pub strikes: u32,
+}
+
+/// What the rate limiter says about one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    Yes,
+    /// Over the limit: drop it; `notify` is true for the first such frame in a window.
+    Limited {
+        notify: bool,
+    },
+    /// Over the limit for too many windows in a row: close the connection.
+    Abuse,
+}
+
+impl RateWindow {
+    pub fn admit(&mut self, now_ms: i64, limits: &Limits) -> Admit {
+        if now_ms - self.window_start_ms >= 1000 {
+            let previous_went_over = self.count > limits.messages_per_sec;
+            if !previous_went_over || now_ms - self.window_start_ms >= 2000 {
+                self.strikes = 0;
+            }
+            self.window_start_ms = now_ms;
+            self.count = 0;
+        }
+        self.count += 1;
+        if self.count <= limits.messages_per_sec {
+            return Admit::Yes;
+        }
+        let first_over = self.count == limits.messages_per_sec + 1;
+        if first_over {
+            self.strikes += 1;
+        }
+        if self.strikes >= limits.max_strikes {
+            Admit::Abuse
+        } else {
+            Admit::Limited { notify: first_over }
+        }
+    }
+}
+
+/// One text or binary frame from `connection`. Mutates its attachment state.
+pub fn handle_frame(
+    connection: &mut Connection,
+    frame: Frame<'_>,
+    now_ms: i64,
+    limits: &Limits,
+) -> Vec<Outbound> {
+    let size = match frame {
+        Frame::Text(text) => text.len(),
+        Frame::Binary(len) => len,
+    };
+    if size > limits.max_frame_bytes {
+        return vec![Outbound::Close {
+            connection_id: connection.id.clone(),
+            code: close::TOO_BIG,
+            reason: format!("frames are limited to {} bytes", limits.max_frame_bytes),
+        }];
+    }
+    match connection.rate.admit(now_ms, limits) {
+        Admit::Yes => {}
+        Admit::Limited { notify: true } => {
+            return vec![Outbound::Reply(ServerMessage::error(
+                codes::RATE_LIMITED,
+                format!(
+                    "more than {} messages in a second; extra messages are dropped",
+                    limits.messages_per_sec
+                ),
+                None,
+            ))]
+        }
+        Admit::Limited { notify: false } => return Vec::new(),
+        Admit::Abuse => {
+            return vec![Outbound::Close {
+                connection_id: connection.id.clone(),
+                code: close::POLICY,
+                reason: "rate limit exceeded repeatedly".into(),
+            }]
+        }
+    }
+    let Frame::Text(text) = frame else {
+        return vec![Outbound::Reply(ServerMessage::error(
+            codes::BINARY_UNSUPPORTED,
+            "send JSON text frames",
+            None,
+        ))];
+    };
+    let message = match parse_client_message(text) {
+        Ok(message) => message,
+        Err(rejection) => return vec![Outbound::Reply(rejection.into_message())],
+    };
+    apply(connection, message, now_ms, limits)
+}
+
+fn ack(id: Option<serde_json::Value>) -> Option<Outbound> {
+    id.map(|id| Outbound::Reply(ServerMessage::Ack { id }))
+}
+
+fn apply(
+    connection: &mut Connection,
+    message: ClientMessage,
+    now_ms: i64,
+    limits: &Limits,
+) -> Vec<Outbound> {
+    let forbidden = |id| {
+        vec![Outbound::Reply(ServerMessage::error(
+            codes::FORBIDDEN,
+            "viewers can watch a room but not type or edit",
+            id,
+        ))]
+    };
+    match message {
+        ClientMessage::Ping { id } => vec![Outbound::Reply(ServerMessage::Pong { id })],
+        ClientMessage::Typing { id, .. } | ClientMessage::Editing { id, .. }
+            if !connection.can_write =>
+        {
+            forbidden(id)
+        }
+        ClientMessage::Typing { id, field, active } => {
+            let mut out = Vec::new();
+            let was = connection.typing.take();
+            if active {
+                connection.typing = Some(Typing {
+                    field: field.clone(),
+                    until_ms: now_ms + limits.typing_ttl_ms,
+                });
+            }
+            if let Some(previous) = was.filter(|t| t.field != field) {
+                out.push(Outbound::Others(ServerMessage::Typing {
+                    user_id: connection.user.id.clone(),
+                    field: previous.field,
+                    active: false,
+                }));
+            }
+            out.push(Outbound::Others(ServerMessage::Typing {
+                user_id: connection.user.id.clone(),
+                field,
+                active,
+            }));
+            out.extend(ack(id));
+            out
+        }
+        ClientMessage::Editing { id, field } => {
+            let mut out = Vec::new();
+            if connection.editing != field {
+                connection.editing = field.clone();
+                out.push(Outbound::Others(ServerMessage::Editing {
+                    user_id: connection.user.id.clone(),
+                    field,
+                }));
+            }
+            out.extend(ack(id));
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::conn;
+    use super::super::{next_alarm, on_alarm};
+    use super::*;
+    use serde_json::json;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn typing_is_broadcast_and_expires() {
+        let l = limits();
+        let mut a = conn("a1", "ana");
+        let out = handle_frame(
+            &mut a,
+            Frame::Text(r#"{"type":"typing","field":"title","active":true,"id":1}"#),
+            10,
+            &l,
+        );
+        assert_eq!(out.len(), 2);
+        assert!(matches!(
+            &out[0],
+            Outbound::Others(ServerMessage::Typing { active: true, .. })
+        ));
+        assert_eq!(out[1], Outbound::Reply(ServerMessage::Ack { id: json!(1) }));
+        assert_eq!(
+            next_alarm(std::slice::from_ref(&a), &[]),
+            Some(10 + l.typing_ttl_ms)
+        );
+        let mut connections = [a];
+        let out = on_alarm(&mut connections, &mut Vec::new(), 10 + l.typing_ttl_ms);
+        assert!(matches!(
+            &out[..],
+            [Outbound::All(ServerMessage::Typing { active: false, .. })]
+        ));
+        assert_eq!(connections[0].typing, None);
+    }
+
+    #[test]
+    fn viewers_cannot_type_or_edit() {
+        let l = limits();
+        let mut viewer = conn("v", "vic");
+        viewer.can_write = false;
+        for frame in [
+            r#"{"type":"typing","field":"title","active":true,"id":"t"}"#,
+            r#"{"type":"editing","field":"title","id":"t"}"#,
+        ] {
+            let out = handle_frame(&mut viewer, Frame::Text(frame), 0, &l);
+            match &out[..] {
+                [Outbound::Reply(ServerMessage::Error { code, id, .. })] => {
+                    assert_eq!(code, codes::FORBIDDEN);
+                    assert_eq!(id, &Some(json!("t")));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(viewer.typing, None);
+        let out = handle_frame(&mut viewer, Frame::Text(r#"{"type":"ping","id":5}"#), 0, &l);
+        assert_eq!(
+            out,
+            [Outbound::Reply(ServerMessage::Pong { id: Some(json!(5)) })]
+        );
+    }
+
+    #[test]
+    fn oversized_and_binary_frames() {
+        let l = limits();
+        let mut a = conn("a1", "ana");
+        let big = "x".repeat(l.max_frame_bytes + 1);
+        let out = handle_frame(&mut a, Frame::Text(&big), 0, &l);
+        assert!(matches!(
+            &out[..],
+            [Outbound::Close {
+                code: close::TOO_BIG,
+                ..
+            }]
+        ));
+        let out = handle_frame(&mut a, Frame::Binary(3), 0, &l);
+        assert!(matches!(
+            &out[..],
+            [Outbound::Reply(ServerMessage::Error { .. })]
+        ));
+    }
+
+    #[test]
+    fn rate_limit_warns_once_per_second_then_closes_on_sustained_abuse() {
+        let l = Limits {
+            messages_per_sec: 3,
+            max_strikes: 2,
+            ..limits()
+        };
+        let mut a = conn("a1", "ana");
+        let ping = Frame::Text(r#"{"type":"ping"}"#);
+        let mut errors = 0;
+        for _ in 0..10 {
+            for outbound in handle_frame(&mut a, ping, 0, &l) {
+                if matches!(outbound, Outbound::Reply(ServerMessage::Error { .. })) {
+                    errors += 1;
+                }
+            }
+        }
+        assert_eq!(errors, 1, "one rate_limited error per window");
+        assert_eq!(a.rate.strikes, 1);
+        // a calm second in between: the next abusive second starts counting from one again
+        handle_frame(&mut a, ping, 1500, &l);
+        let mut closed = false;
+        for _ in 0..4 {
+            closed |= handle_frame(&mut a, ping, 3000, &l)
+                .iter()
+                .any(|o| matches!(o, Outbound::Close { .. }));
+        }
+        assert!(!closed);
+        assert_eq!(a.rate.strikes, 1);
+        // two abusive seconds in a row close the connection
+        for _ in 0..4 {
+            closed |= handle_frame(&mut a, ping, 4000, &l).iter().any(|o| {
+                matches!(
+                    o,
+                    Outbound::Close {
+                        code: close::POLICY,
+                        ..
+                    }
+                )
+            });
+        }
+        assert!(closed);
+    }
+}

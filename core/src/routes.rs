@@ -1,0 +1,142 @@
+//! The REST route table: one pure function from method and path to a [`Route`].
+//!
+//! Kept apart from the handlers so that 404 versus 405 (with `Allow`) is decided in one
+//! place and unit tested.
+
+use crate::error::ApiError;
+
+/// Every REST endpoint the worker serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpenApi,
+    ListTasks,
+    CreateTask,
+    GetTask(String),
+    UpdateTask(String),
+    DeleteTask(String),
+    TaskActivity(String),
+    Analytics,
+    /// WebSocket upgrade into a task's room.
+    TaskSocket(String),
+    /// WebSocket upgrade into the workspace board.
+    BoardSocket,
+    /// Whether the local development sign-in is available.
+    DevConfig,
+    /// Local development sign-in: a token for a chosen name and role.
+    DevToken,
+}
+
+impl Route {
+    /// A low-cardinality name for logs and metrics (no ids in it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Health => "health",
+            Route::OpenApi => "openapi",
+            Route::ListTasks => "list_tasks",
+            Route::CreateTask => "create_task",
+            Route::GetTask(_) => "get_task",
+            Route::UpdateTask(_) => "update_task",
+            Route::DeleteTask(_) => "delete_task",
+            Route::TaskActivity(_) => "task_activity",
+            Route::Analytics => "analytics",
+            Route::TaskSocket(_) => "task_socket",
+            Route::BoardSocket => "board_socket",
+            Route::DevConfig => "dev_config",
+            Route::DevToken => "dev_token",
+        }
+    }
+}
+
+/// Resolves a request line. HEAD is served as GET by the runtime, so only GET is listed.
+pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let not_allowed = |allowed: &'static [&'static str]| ApiError::MethodNotAllowed { allowed };
+    match (segments.as_slice(), method) {
+        (["healthz"], "GET") => Ok(Route::Health),
+        (["healthz"], _) => Err(not_allowed(&["GET"])),
+        (["api", "openapi.json"], "GET") => Ok(Route::OpenApi),
+        (["api", "openapi.json"], _) => Err(not_allowed(&["GET"])),
+        (["api", "analytics"], "GET") => Ok(Route::Analytics),
+        (["api", "analytics"], _) => Err(not_allowed(&["GET"])),
+        (["api", "tasks"], "GET") => Ok(Route::ListTasks),
+        (["api", "tasks"], "POST") => Ok(Route::CreateTask),
+        (["api", "tasks"], _) => Err(not_allowed(&["GET", "POST"])),
+        (["api", "tasks", id], "GET") if !id.is_empty() => Ok(Route::GetTask((*id).to_owned())),
+        (["api", "tasks", id], "PATCH") if !id.is_empty() => {
+            Ok(Route::UpdateTask((*id).to_owned()))
+        }
+        (["api", "tasks", id], "DELETE") if !id.is_empty() => {
+            Ok(Route::DeleteTask((*id).to_owned()))
+        }
+        (["api", "tasks", id], _) if !id.is_empty() => {
+            Err(not_allowed(&["GET", "PATCH", "DELETE"]))
+        }
+        (["api", "tasks", id, "activity"], "GET") if !id.is_empty() => {
+            Ok(Route::TaskActivity((*id).to_owned()))
+        }
+        (["api", "tasks", id, "activity"], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
+        (["ws", "tasks", id], "GET") if !id.is_empty() => Ok(Route::TaskSocket((*id).to_owned())),
+        (["ws", "board"], "GET") => Ok(Route::BoardSocket),
+        (["ws", "tasks", id], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
+        (["ws", "board"], _) => Err(not_allowed(&["GET"])),
+        (["api", "dev", "config"], "GET") => Ok(Route::DevConfig),
+        (["api", "dev", "token"], "POST") => Ok(Route::DevToken),
+        (["api", "dev", "config"], _) => Err(not_allowed(&["GET"])),
+        (["api", "dev", "token"], _) => Err(not_allowed(&["POST"])),
+        _ => Err(ApiError::NotFound(format!("no route for {path}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_each_route() {
+        assert_eq!(route("GET", "/healthz").unwrap(), Route::Health);
+        assert_eq!(route("GET", "/api/tasks").unwrap(), Route::ListTasks);
+        assert_eq!(route("GET", "/api/tasks/").unwrap(), Route::ListTasks);
+        assert_eq!(route("POST", "/api/tasks").unwrap(), Route::CreateTask);
+        assert_eq!(
+            route("GET", "/api/tasks/x").unwrap(),
+            Route::GetTask("x".into())
+        );
+        assert_eq!(
+            route("PATCH", "/api/tasks/x").unwrap(),
+            Route::UpdateTask("x".into())
+        );
+        assert_eq!(
+            route("DELETE", "/api/tasks/x").unwrap(),
+            Route::DeleteTask("x".into())
+        );
+        assert_eq!(route("GET", "/api/analytics").unwrap(), Route::Analytics);
+        assert_eq!(route("GET", "/api/openapi.json").unwrap(), Route::OpenApi);
+        assert_eq!(
+            route("GET", "/api/tasks/x/activity").unwrap(),
+            Route::TaskActivity("x".into())
+        );
+        assert_eq!(
+            route("GET", "/ws/tasks/x").unwrap(),
+            Route::TaskSocket("x".into())
+        );
+        assert_eq!(route("GET", "/ws/board").unwrap(), Route::BoardSocket);
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_allow_and_unknown_path_is_404() {
+        let error = route("PUT", "/api/tasks/x").unwrap_err();
+        assert_eq!(error.status_code(), 405);
+        assert_eq!(error.headers()[0].1, "GET, PATCH, DELETE");
+        assert_eq!(
+            route("DELETE", "/api/tasks").unwrap_err().status_code(),
+            405
+        );
+        assert_eq!(route("GET", "/api/nope").unwrap_err().status_code(), 404);
+        assert_eq!(
+            route("GET", "/api/tasks/x/y/z").unwrap_err().status_code(),
+            404
+        );
+        assert_eq!(route("GET", "/").unwrap_err().status_code(), 404);
+    }
+}

@@ -1,0 +1,35 @@
+//! A task's history (`GET /api/tasks/{id}/activity`) and the workspace report
+//! (`GET /api/analytics`).
+
+use worker::{Request, Response};
+
+use super::request::{parse_task_id, query_pairs};
+use super::response::json_response;
+use super::RequestContext;
+use crate::runtime::now;
+use crate::store;
+use hero_core::activity::{ActivityPage, ActivityQuery};
+use hero_core::error::ApiError;
+
+pub async fn history(
+    req: &Request,
+    ctx: &RequestContext<'_>,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let id = parse_task_id(raw_id)?;
+    let pairs = query_pairs(req)?;
+    let query = ActivityQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(ApiError::Validation)?;
+    let workspace = &ctx.caller.workspace_id;
+    // A deleted task is gone from the API, history included (D1 keeps the records).
+    store::get_task(ctx.db, workspace, &id)
+        .await?
+        .ok_or_else(ApiError::task_not_found)?;
+    let rows = store::activity(ctx.db, workspace, &id, query.before, query.limit).await?;
+    json_response(200, &ActivityPage::from_rows(rows, query.limit))
+}
+
+pub async fn analytics(ctx: &RequestContext<'_>) -> Result<Response, ApiError> {
+    let report = store::analytics(ctx.db, &ctx.caller.workspace_id, now().date_naive()).await?;
+    json_response(200, &report)
+}

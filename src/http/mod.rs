@@ -1,0 +1,141 @@
+//! The HTTP layer: one request in, one response out, every error as problem+json.
+//!
+//! [`respond`] routes (the table is [`hero_core::routes`]), authenticates, and hands each
+//! route to its handler, one file per resource:
+//! - [`tasks`]: list, create, get, update, delete;
+//! - [`activity`]: a task's history and the workspace report;
+//! - [`sockets`]: WebSocket upgrades into a task's room or the board;
+//! - [`dev`]: the local development sign-in.
+//!
+//! [`request`] and [`response`] hold the plumbing they share.
+
+mod activity;
+mod dev;
+mod request;
+mod response;
+mod sockets;
+mod tasks;
+
+use serde_json::json;
+use tracing::Instrument;
+use worker::{D1Database, Env, Request, Response};
+
+use crate::room::stub::REQUEST_ID_HEADER;
+use crate::runtime::{now_ms, setting};
+use hero_core::auth::Principal;
+use hero_core::config::Config;
+use hero_core::error::ApiError;
+use hero_core::routes::{route, Route};
+use response::{json_response, problem_response};
+
+/// The OpenAPI document, checked by the e2e suite against what the server does.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// What every authenticated handler works with.
+pub struct RequestContext<'a> {
+    pub env: &'a Env,
+    pub request_id: &'a str,
+    pub db: &'a D1Database,
+    pub caller: &'a Principal,
+}
+
+/// Serves one REST request. Never fails: every error becomes a problem+json response.
+pub async fn respond(req: Request, env: &Env) -> Response {
+    hero_core::logging::apply_log_level(setting(env, "LOG_LEVEL").as_deref());
+    let started = now_ms();
+    let request_id = request::request_id(&req);
+    // The raw method: worker's Method enum folds unknown methods (QUERY, TRACE…) into GET.
+    let method = req.inner().method().to_ascii_uppercase();
+    let routed = route(&method, &req.path());
+    // Never the URL: a WebSocket URL carries the token in its query.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        route = routed.as_ref().map_or("unknown", Route::name),
+        method = %method,
+        user_id = tracing::field::Empty,
+        task_id = tracing::field::Empty,
+    );
+    async move {
+        let outcome = match routed {
+            Ok(route) => dispatch(route, req, env, &request_id).await,
+            Err(error) => Err(error),
+        };
+        let response = match outcome {
+            Ok(response) => response,
+            Err(error) => {
+                if let ApiError::Internal(cause) = &error {
+                    tracing::error!(cause = %cause, "internal error");
+                }
+                problem_response(&error, &request_id)
+            }
+        };
+        let status = response.status_code();
+        tracing::info!(
+            status,
+            duration_ms = now_ms().saturating_sub(started),
+            "request"
+        );
+        // A 101 from a room has immutable headers; the id is in its logs all the same.
+        let _ = response.headers().set(REQUEST_ID_HEADER, &request_id);
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn dispatch(
+    route: Route,
+    req: Request,
+    env: &Env,
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    match route {
+        Route::Health => json_response(200, &json!({"status": "ok"})),
+        Route::OpenApi => Response::ok(OPENAPI)
+            .and_then(|r| {
+                r.headers().set("Content-Type", "application/json")?;
+                Ok(r)
+            })
+            .map_err(ApiError::internal),
+        Route::DevConfig => dev::config(&req, env),
+        Route::DevToken => dev::token(req, env).await,
+        route => {
+            let config =
+                Config::from_lookup(|name| setting(env, name)).map_err(ApiError::internal)?;
+            let caller = request::authenticate(&req, &config)?;
+            tracing::Span::current().record("user_id", caller.user_id.as_str());
+            if let Route::GetTask(id)
+            | Route::UpdateTask(id)
+            | Route::DeleteTask(id)
+            | Route::TaskActivity(id)
+            | Route::TaskSocket(id) = &route
+            {
+                tracing::Span::current().record("task_id", id.as_str());
+            }
+            let db = env
+                .d1("DB")
+                .map_err(|e| ApiError::internal(format!("DB binding: {e}")))?;
+            let ctx = RequestContext {
+                env,
+                request_id,
+                db: &db,
+                caller: &caller,
+            };
+            match route {
+                Route::ListTasks => tasks::list(&req, &ctx).await,
+                Route::CreateTask => tasks::create(req, &ctx).await,
+                Route::GetTask(id) => tasks::get(&ctx, &id).await,
+                Route::UpdateTask(id) => tasks::update(req, &ctx, &id).await,
+                Route::DeleteTask(id) => tasks::delete(&req, &ctx, &id).await,
+                Route::TaskActivity(id) => activity::history(&req, &ctx, &id).await,
+                Route::Analytics => activity::analytics(&ctx).await,
+                Route::TaskSocket(id) => sockets::open(&req, &ctx, Some(&id)).await,
+                Route::BoardSocket => sockets::open(&req, &ctx, None).await,
+                Route::Health | Route::OpenApi | Route::DevConfig | Route::DevToken => {
+                    unreachable!("handled above")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The `Room` Durable Object's entry points: the Worker's calls (`/connect`, `/catch-up`),
+//! socket messages and closes, and the alarm.
+//!
+//! One instance per task (`task:<id>`) and one per workspace board (`board:<workspace>`).
+//! It is hibernation-safe by construction:
+//! - each connection's state is its socket attachment ([`super::sockets`]); nothing about
+//!   connections is kept in memory;
+//! - the event log, its position in D1's change log and pending departures live in the
+//!   object's SQLite ([`super::storage`]);
+//! - `{"type":"ping"}` is answered by the runtime (`set_websocket_auto_response`) without
+//!   waking the object;
+//! - the only timer is the storage alarm, set to the next time-driven job (typing expiry,
+//!   presence grace, token expiry) and cleared when there is none. (A busy room's broadcast
+//!   pacing waits inside the request that is already running; it never wakes a room.)
+//!
+//! The in-memory fields are caches and a re-entrancy guard, all safe to lose.
+
+use std::cell::{Cell, OnceCell};
+use std::panic::AssertUnwindSafe;
+
+use tracing::Instrument;
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketRequestResponsePair,
+};
+
+use super::sockets::Sockets;
+use super::storage::RoomStorage;
+use super::stub::{CATCH_UP_PATH, CONNECT_PATH, REQUEST_ID_HEADER, ROOM_HEADER};
+use crate::runtime::{now_ms, setting};
+use hero_core::config::room_limits;
+use hero_core::protocol::{codes, ServerMessage, PING_FRAME, PONG_FRAME};
+use hero_core::room::{self, Connection, Frame, Limits, Outbound, RoomKey};
+
+#[durable_object]
+pub struct Room {
+    pub(super) state: State,
+    pub(super) env: Env,
+    pub(super) storage: RoomStorage,
+    limits: AssertUnwindSafe<OnceCell<Limits>>,
+    /// The room's name for logs, read once from storage.
+    name: AssertUnwindSafe<OnceCell<String>>,
+    /// True while a catch-up is reading D1; a second caller sets `catch_up_again` instead
+    /// of starting a parallel one that could apply the same changes twice.
+    pub(super) catching_up: AssertUnwindSafe<Cell<bool>>,
+    pub(super) catch_up_again: AssertUnwindSafe<Cell<bool>>,
+    /// When the last durable events went out, and to how many sockets: paces the next
+    /// broadcast. Losing it only means one unpaced broadcast.
+    pub(super) last_broadcast: AssertUnwindSafe<Cell<Option<(i64, usize)>>>,
+}
+
+fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()
+}
+
+impl DurableObject for Room {
+    fn new(state: State, env: Env) -> Self {
+        hero_core::logging::apply_log_level(setting(&env, "LOG_LEVEL").as_deref());
+        let storage = RoomStorage::open(state.storage().sql());
+        if let Ok(pair) = WebSocketRequestResponsePair::new(PING_FRAME, PONG_FRAME) {
+            state.set_websocket_auto_response(&pair);
+        }
+        Room {
+            state,
+            env,
+            storage,
+            limits: AssertUnwindSafe(OnceCell::new()),
+            name: AssertUnwindSafe(OnceCell::new()),
+            catching_up: AssertUnwindSafe(Cell::new(false)),
+            catch_up_again: AssertUnwindSafe(Cell::new(false)),
+            last_broadcast: AssertUnwindSafe(Cell::new(None)),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let key: RoomKey = match req
+            .headers()
+            .get(ROOM_HEADER)?
+            .map(|raw| serde_json::from_str(&raw))
+        {
+            Some(Ok(key)) => key,
+            _ => return Response::error("missing room identity", 400),
+        };
+        self.storage.remember(&key)?;
+        let request_id = req.headers().get(REQUEST_ID_HEADER)?.unwrap_or_default();
+        let span = tracing::info_span!(
+            "room",
+            room = %key.object_name(),
+            request_id = %request_id,
+            connection_id = tracing::field::Empty,
+            user_id = tracing::field::Empty,
+        );
+        async {
+            match req.path().as_str() {
+                CATCH_UP_PATH => {
+                    self.catch_up(&key).await?;
+                    Response::empty().map(|r| r.with_status(204))
+                }
+                CONNECT_PATH => self.accept_connection(&req, &key).await,
+                _ => Response::error("unknown room call", 404),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let Some(mut connection) = ws.deserialize_attachment::<Connection>()? else {
+            return Ok(()); // already closed by us
+        };
+        let span = self.connection_span(&connection);
+        async move {
+            let frame = match &message {
+                WebSocketIncomingMessage::String(text) => Frame::Text(text),
+                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
+            };
+            let typing_before = connection.typing.clone();
+            let outbounds = room::handle_frame(&mut connection, frame, now_ms(), self.limits());
+            ws.serialize_attachment(&connection)?;
+            self.dispatch(Some((&connection.id, &ws)), outbounds);
+            if let Some(typing) = connection
+                .typing
+                .as_ref()
+                .filter(|t| Some(*t) != typing_before.as_ref())
+            {
+                self.alarm_no_later_than(typing.until_ms).await?;
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> Result<()> {
+        let _ = ws.close(Some(1000), Some("closed"));
+        let span = match ws.deserialize_attachment::<Connection>() {
+            Ok(Some(connection)) => self.connection_span(&connection),
+            _ => tracing::Span::none(),
+        };
+        async {
+            tracing::info!(event = "disconnected", code, "room event");
+            self.forget(&ws).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.forget(&ws).await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let span = tracing::info_span!("room", room = %self.name());
+        async {
+            tracing::debug!(event = "alarm", "room event");
+            let sockets = Sockets::of(&self.state).all();
+            let mut connections: Vec<Connection> = sockets.iter().map(|(_, c)| c.clone()).collect();
+            let mut departures = self.storage.departures()?;
+            let outbounds = room::on_alarm(&mut connections, &mut departures, now_ms());
+            for ((ws, before), after) in sockets.iter().zip(&connections) {
+                if before != after {
+                    ws.serialize_attachment(after)?;
+                }
+            }
+            self.storage.save_departures(&departures)?;
+            self.dispatch(None, outbounds);
+            self.schedule_alarm().await?;
+            Response::empty()
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl Room {
+    /// This room's name for logs, from storage (the key is recorded on first contact).
+    fn name(&self) -> String {
+        if let Some(name) = self.name.get() {
+            return name.clone();
+        }
+        match self.storage.key() {
+            Some(key) => self.name.get_or_init(|| key.object_name()).clone(),
+            None => "unknown".to_owned(),
+        }
+    }
+
+    fn connection_span(&self, connection: &Connection) -> tracing::Span {
+        tracing::info_span!(
+            "room",
+            room = %self.name(),
+            connection_id = %connection.id,
+            user_id = %connection.user.id,
+        )
+    }
+
+    pub(super) fn limits(&self) -> &Limits {
+        self.limits.get_or_init(|| {
+            room_limits(|name| setting(&self.env, name)).unwrap_or_else(|error| {
+                tracing::error!(cause = %error, "room limits invalid; using defaults");
+                Limits::default()
+            })
+        })
+    }
+
+    /// Carries out what the state machine decided. `sender` is the connection the event
+    /// came from, if any.
+    pub(super) fn dispatch(&self, sender: Option<(&str, &WebSocket)>, outbounds: Vec<Outbound>) {
+        let sockets = Sockets::of(&self.state);
+        for outbound in outbounds {
+            log_outbound(&outbound);
+            match outbound {
+                Outbound::Reply(message) => {
+                    if let Some((_, ws)) = sender {
+                        let _ = ws.send_with_str(message.to_json());
+                    }
+                }
+                Outbound::ReplyFrame(frame) => {
+                    if let Some((_, ws)) = sender {
+                        let _ = ws.send_with_str(frame);
+                    }
+                }
+                Outbound::Others(message) => {
+                    sockets.broadcast(&message.to_json(), sender.map(|(id, _)| id));
+                }
+                Outbound::All(message) => {
+                    sockets.broadcast(&message.to_json(), None);
+                }
+                Outbound::Close {
+                    connection_id,
+                    code,
+                    reason,
+                } => self.close_connection(&connection_id, code, &reason),
+            }
+        }
+    }
+
+    /// Closes one connection from our side and lets the room know it is gone at once,
+    /// without waiting for the client's close frame (a dead client never sends one).
+    fn close_connection(&self, connection_id: &str, code: u16, reason: &str) {
+        for ws in Sockets::of(&self.state).by_connection_id(connection_id) {
+            let _ = ws.close(Some(code), Some(reason));
+            if let Err(error) = self.leave(&ws) {
+                tracing::error!(cause = %error, "room leave after close");
+            }
+        }
+    }
+
+    /// Runs the departure logic for `ws` once, and clears its attachment so it is not
+    /// counted again. Touches only the leaving user's sockets and departure row unless they
+    /// still have another tab open, so a thousand sockets closing at once is linear work.
+    /// Returns when the user's `user_left` is due, if they are gone.
+    fn leave(&self, ws: &WebSocket) -> Result<Option<i64>> {
+        let Some(gone) = ws.deserialize_attachment::<Connection>()? else {
+            return Ok(None);
+        };
+        ws.serialize_attachment(())?;
+        let sockets = Sockets::of(&self.state);
+        let still_here = sockets
+            .connections_of(&gone.user.id)
+            .into_iter()
+            .any(|c| c.id != gone.id);
+        // The full list is only needed for the `presence` a remaining tab causes.
+        let remaining: Vec<Connection> = match still_here {
+            true => sockets
+                .connections()
+                .into_iter()
+                .filter(|c| c.id != gone.id)
+                .collect(),
+            false => Vec::new(),
+        };
+        let mut departures = Vec::new();
+        let outbounds = room::leave(&remaining, &mut departures, &gone, now_ms(), self.limits());
+        self.storage.save_departure_of(&gone.user.id, &departures)?;
+        self.dispatch(Some((&gone.id, ws)), outbounds);
+        Ok(departures.iter().map(|d| d.due_ms).min())
+    }
+
+    async fn forget(&self, ws: &WebSocket) -> Result<()> {
+        // A departure only adds a deadline (its `user_left`); nothing else can come sooner.
+        match self.leave(ws)? {
+            Some(due_ms) => self.alarm_no_later_than(due_ms).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the one alarm to the next time-driven job, or clears it when there is none.
+    async fn schedule_alarm(&self) -> Result<()> {
+        let connections = Sockets::of(&self.state).connections();
+        let departures = self.storage.departures()?;
+        let storage = self.state.storage();
+        match room::next_alarm(&connections, &departures) {
+            Some(at_ms) => storage.set_alarm(alarm_time(at_ms)).await,
+            None => storage.delete_alarm().await,
+        }
+    }
+
+    /// Moves the alarm earlier if `at_ms` comes first. A join or a keystroke only ever adds a
+    /// deadline, so the hot path need not re-read every socket's attachment; an alarm that
+    /// fires early finds nothing due and reschedules from the full state.
+    pub(super) async fn alarm_no_later_than(&self, at_ms: i64) -> Result<()> {
+        let storage = self.state.storage();
+        if storage
+            .get_alarm()
+            .await?
+            .is_some_and(|current| current <= at_ms)
+        {
+            return Ok(());
+        }
+        storage.set_alarm(alarm_time(at_ms)).await
+    }
+}
+
+/// The log line for what a room is about to do, where it is worth one.
+fn log_outbound(outbound: &Outbound) {
+    match outbound {
+        Outbound::Close {
+            connection_id,
+            code,
+            reason,
+        } => {
+            tracing::info!(event = "closed", closed_connection = %connection_id, code, reason = %reason, "room event");
+        }
+        Outbound::Reply(ServerMessage::Error { code, .. }) if code == codes::RATE_LIMITED => {
+            tracing::warn!(event = "rate_limited", "room event");
+        }
+        Outbound::Reply(ServerMessage::Error { code, .. }) => {
+            tracing::debug!(event = "bad_frame", code = %code, "room event");
+        }
+        Outbound::Others(ServerMessage::UserJoined { user, connections }) => {
+            tracing::info!(event = "joined", joined_user = %user.id, connections, "room event");
+        }
+        Outbound::All(ServerMessage::UserLeft { user_id }) => {
+            tracing::info!(event = "left", left_user = %user_id, "room event");
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,111 @@
+//! The room's WebSockets: accepting them with their tags and attachment, finding them, and
+//! sending to them.
+//!
+//! Nothing about a connection is kept in memory: its state is the socket's attachment (a
+//! [`Connection`]), and its tags find it without reading anyone else's: the first tag is its
+//! connection id, the second `user:<id>` finds a user's other tabs.
+
+use wasm_bindgen::JsCast;
+use worker::{Result, State, WebSocket};
+
+use hero_core::room::Connection;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A WebSocket seen only for its `send`. `send_with_str` takes a Rust `&str` and copies
+    /// it into a fresh JS string on every call; a broadcast converts its frame once and hands
+    /// the same JS string to every socket through this binding.
+    type TextSocket;
+
+    #[wasm_bindgen(method, catch, js_name = send)]
+    fn send(
+        this: &TextSocket,
+        frame: &wasm_bindgen::JsValue,
+    ) -> std::result::Result<(), wasm_bindgen::JsValue>;
+}
+
+/// User ids are at most 128 bytes; tags may be 256.
+fn user_tag(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+/// The sockets of one room, through its Durable Object state.
+pub struct Sockets<'a> {
+    state: &'a State,
+}
+
+impl<'a> Sockets<'a> {
+    pub fn of(state: &'a State) -> Self {
+        Sockets { state }
+    }
+
+    /// Accepts `ws` for hibernation, tagged and with `connection` as its attachment.
+    pub fn accept(&self, ws: &WebSocket, connection: &Connection) -> Result<()> {
+        self.state.accept_websocket_with_tags(
+            ws,
+            &[connection.id.as_str(), &user_tag(&connection.user.id)],
+        );
+        ws.serialize_attachment(connection)
+    }
+
+    /// Every live connection with its state. A socket we closed has no attachment.
+    pub fn all(&self) -> Vec<(WebSocket, Connection)> {
+        self.state
+            .get_websockets()
+            .into_iter()
+            .filter_map(|ws| match ws.deserialize_attachment::<Connection>() {
+                Ok(Some(connection)) => Some((ws, connection)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn connections(&self) -> Vec<Connection> {
+        self.all().into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// How many sockets the runtime holds for the room (closing ones included).
+    pub fn count(&self) -> usize {
+        self.state.get_websockets().len()
+    }
+
+    /// The live connections of one user, without reading anyone else's attachment.
+    pub fn connections_of(&self, user_id: &str) -> Vec<Connection> {
+        self.state
+            .get_websockets_with_tag(&user_tag(user_id))
+            .into_iter()
+            .filter_map(|ws| ws.deserialize_attachment::<Connection>().ok().flatten())
+            .collect()
+    }
+
+    /// The socket(s) of one connection id.
+    pub fn by_connection_id(&self, connection_id: &str) -> Vec<WebSocket> {
+        self.state.get_websockets_with_tag(connection_id)
+    }
+
+    /// Sends one frame to every connection, except `skip`. The frame is converted to a JS
+    /// string once, however many sockets there are. Returns how many sockets there were.
+    pub fn broadcast(&self, frame: &str, skip: Option<&str>) -> usize {
+        let frame = wasm_bindgen::JsValue::from_str(frame);
+        let sockets = self.state.get_websockets();
+        let count = sockets.len();
+        for ws in sockets {
+            if let Some(skip) = skip {
+                if self.state.get_tags(&ws).first().map(String::as_str) == Some(skip) {
+                    continue;
+                }
+            }
+            // A socket that is closing may refuse; its close handler cleans up.
+            let _ = ws.as_ref().unchecked_ref::<TextSocket>().send(&frame);
+        }
+        count
+    }
+
+    /// Closes every socket and clears its attachment, so nothing counts it any more.
+    pub fn close_all(&self, code: u16, reason: &str) {
+        for ws in self.state.get_websockets() {
+            let _ = ws.close(Some(code), Some(reason));
+            let _ = ws.serialize_attachment(());
+        }
+    }
+}

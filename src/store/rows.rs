@@ -1,0 +1,109 @@
+//! The columns Hero reads, written once, and how a row becomes a core type.
+//!
+//! Rows were validated on the way in; a row that fails here means the table was edited by
+//! hand, which is reported as [`StoreError::Corrupt`] rather than served half-parsed.
+
+use serde::Deserialize;
+
+use super::StoreError;
+use hero_core::task::{Change, ChangeKind, Priority, Status, Tags, Task, TaskId, Title};
+
+/// The `tasks` columns every task query selects, in [`TaskRow`] order.
+macro_rules! task_columns {
+    () => {
+        "id, workspace_id, title, description, status, priority, assignee_id, due_date, tags, \
+         created_by, created_at, updated_at, completed_at, version"
+    };
+}
+pub(super) use task_columns;
+
+/// The `task_changes` columns every change query selects, in [`ChangeRow`] order.
+macro_rules! change_columns {
+    () => {
+        "id, kind, changed, previous_status, actor_id, actor_name, at, task"
+    };
+}
+pub(super) use change_columns;
+
+/// A `tasks` row as D1 returns it.
+#[derive(Debug, Deserialize)]
+pub(super) struct TaskRow {
+    id: String,
+    workspace_id: String,
+    title: String,
+    description: String,
+    status: String,
+    priority: String,
+    assignee_id: Option<String>,
+    due_date: Option<String>,
+    tags: String,
+    created_by: String,
+    created_at: String,
+    updated_at: String,
+    completed_at: Option<String>,
+    version: f64,
+}
+
+impl TaskRow {
+    pub(super) fn into_task(self) -> Result<Task, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("task {} has a bad {what}", self.id));
+        let tags: Vec<serde_json::Value> =
+            serde_json::from_str(&self.tags).map_err(|_| corrupt("tags"))?;
+        Ok(Task {
+            id: TaskId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
+            title: Title::parse(&self.title).map_err(|_| corrupt("title"))?,
+            status: Status::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            priority: Priority::parse(&self.priority).ok_or_else(|| corrupt("priority"))?,
+            tags: Tags::parse(&tags).map_err(|_| corrupt("tags"))?,
+            due_date: match self.due_date.as_deref() {
+                None => None,
+                Some(text) => Some(
+                    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                        .map_err(|_| corrupt("due_date"))?,
+                ),
+            },
+            workspace_id: self.workspace_id,
+            description: self.description,
+            assignee_id: self.assignee_id,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+            version: self.version as i64,
+        })
+    }
+}
+
+/// A `task_changes` row as D1 returns it.
+#[derive(Debug, Deserialize)]
+pub(super) struct ChangeRow {
+    id: f64,
+    kind: String,
+    changed: String,
+    previous_status: Option<String>,
+    actor_id: String,
+    actor_name: String,
+    at: String,
+    task: String,
+}
+
+impl ChangeRow {
+    pub(super) fn into_change(self) -> Result<(i64, Change), StoreError> {
+        let id = self.id as i64;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("change {id} has a bad {what}"));
+        let change = Change {
+            kind: ChangeKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
+            task: serde_json::from_str(&self.task).map_err(|_| corrupt("task"))?,
+            changed: serde_json::from_str(&self.changed).map_err(|_| corrupt("changed"))?,
+            previous_status: match self.previous_status.as_deref() {
+                None => None,
+                Some(raw) => Some(Status::parse(raw).ok_or_else(|| corrupt("previous_status"))?),
+            },
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            at: self.at,
+        };
+        Ok((id, change))
+    }
+}
