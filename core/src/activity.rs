@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::listing::MAX_LIMIT;
+use crate::listing::{bad_cursor, parse_limit};
 use crate::protocol::Actor;
 use crate::task::{Change, ChangeKind, FieldError, Status, Task};
 
@@ -30,19 +30,13 @@ impl ActivityQuery {
         let mut errors = Vec::new();
         for (name, value) in pairs {
             match name {
-                "limit" => match value.parse::<u32>() {
-                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => query.limit = n,
-                    _ => errors.push(FieldError::new(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIMIT}"),
-                    )),
+                "limit" => match parse_limit(value) {
+                    Ok(limit) => query.limit = limit,
+                    Err(error) => errors.push(error),
                 },
                 "cursor" => match value.parse::<i64>() {
                     Ok(n) if n > 0 => query.before = Some(n),
-                    _ => errors.push(FieldError::new(
-                        "cursor",
-                        "is not a cursor returned by this API",
-                    )),
+                    _ => errors.push(bad_cursor()),
                 },
                 _ => {}
             }

@@ -35,6 +35,22 @@ impl Cursor {
     }
 }
 
+/// A page size: 1 to [`MAX_LIMIT`], for every paged list of the API.
+pub(crate) fn parse_limit(value: &str) -> Result<u32, FieldError> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+        .ok_or_else(|| {
+            FieldError::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
+        })
+}
+
+/// A `cursor` that this API did not hand out (or that was tampered with).
+pub(crate) fn bad_cursor() -> FieldError {
+    FieldError::new("cursor", "is not a cursor returned by this API")
+}
+
 /// Validated list filters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
@@ -78,19 +94,13 @@ impl ListQuery {
                     }
                     query.search = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
                 }
-                "limit" => match value.parse::<u32>() {
-                    Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => query.limit = limit,
-                    _ => errors.push(FieldError::new(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIMIT}"),
-                    )),
+                "limit" => match parse_limit(value) {
+                    Ok(limit) => query.limit = limit,
+                    Err(error) => errors.push(error),
                 },
                 "cursor" => match Cursor::decode(value) {
                     Some(cursor) => query.after = Some(cursor),
-                    None => errors.push(FieldError::new(
-                        "cursor",
-                        "is not a cursor returned by this API",
-                    )),
+                    None => errors.push(bad_cursor()),
                 },
                 _ => {}
             }
