@@ -23,7 +23,7 @@ help:
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
 	@echo "make deploy   wrangler deploy (see README: D1 database and JWT_SECRET first)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings for host and wasm32"
-	@echo "make bench    Hero vs the old design (Node ws + Redis); writes bench/results/latest.{json,md} (~15 min)"
+	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (~15 min)"
 	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
 	@echo "make fuzz     cargo-fuzz on client frames and request bodies (FUZZ_SECONDS=60 per target)"
@@ -47,6 +47,7 @@ build: build/worker/shim.mjs
 build/worker/shim.mjs: $(WORKER_SOURCES) $(SETUP_ENV)
 	@echo "build: worker-build --release (wasm32)"
 	@$(WITH_ENV) $(WASM_CARGO) worker-build --release
+	@node scripts/strip-wasm-names.mjs build/index_bg.wasm
 
 migrate: setup
 	@echo "migrate: applying D1 migrations to the local database in $(STATE_DIR)"
