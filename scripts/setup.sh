@@ -4,7 +4,7 @@
 #
 # Usage: [HERO_WASM_ROUTE=auto|debian] scripts/setup.sh [build|test|bench]
 #   build  toolchain for the wasm worker, wrangler, .dev.vars   (make dev, make build)
-#   bench  build + redis-server and the Node baseline's packages (make bench)
+#   bench  build + redis-server, postgresql and the Node baseline's packages (make bench)
 #   test   bench + Chromium and its driver for the browser tests (make test, which runs
 #          the quick benchmark too)
 #
@@ -200,6 +200,14 @@ if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then
     skip "bench/baseline/node_modules is current"
   else
     (cd bench/baseline && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  # The old design's store. Only the binaries are needed (initdb, postgres, psql): the bench
+  # starts its own server on a throwaway data directory, never the package's cluster.
+  step "postgresql (Debian) for the Node baseline's store"
+  if ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/postgres /usr/lib/postgresql/*/bin/psql >/dev/null 2>&1; then
+    skip "postgresql present ($(ls -d /usr/lib/postgresql/*/ | xargs -n1 basename | sort -n | tail -1))"
+  else
+    apt_install postgresql
   fi
 fi
 

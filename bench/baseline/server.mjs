@@ -1,28 +1,34 @@
 // The OLD Hero Tasks live-update design, kept only as a benchmark baseline:
-// one Node process = node:http REST + a `ws` WebSocket server, tasks in an in-memory Map,
-// fan-out through Redis pub/sub (channel `task:<id>`). Run several processes on different
-// PORTs against one Redis to scale horizontally. See README.md.
+// one Node process = node:http REST + a `ws` WebSocket server, fan-out through Redis pub/sub
+// (channel `task:<id>`), tasks in Postgres (STORE=postgres, the design's real store) or in an
+// in-memory Map (STORE=memory, the default). Run several processes on different PORTs
+// against one Redis (and one Postgres) to scale horizontally. See README.md.
 import http from 'node:http';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { createClient } from 'redis';
+import pg from 'pg';
 
 const PORT = Number(process.env.PORT);
 const JWT_SECRET = process.env.JWT_SECRET;
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ACCEPT_REMOTE_TASKS = process.env.ACCEPT_REMOTE_TASKS === '1';
+const STORE = process.env.STORE || 'memory';
+const DATABASE_URL = process.env.DATABASE_URL;
 const JWT_LEEWAY_SECS = 30; // same default as the Rust worker
 const MAX_BODY_BYTES = 64 * 1024;
 
-if (!Number.isInteger(PORT) || PORT <= 0 || !JWT_SECRET) {
-  console.error('usage: PORT=<port> JWT_SECRET=<secret> [REDIS_URL=redis://127.0.0.1:6379] [ACCEPT_REMOTE_TASKS=1] node server.mjs');
+if (!Number.isInteger(PORT) || PORT <= 0 || !JWT_SECRET ||
+    !['memory', 'postgres'].includes(STORE) || (STORE === 'postgres' && !DATABASE_URL)) {
+  console.error('usage: PORT=<port> JWT_SECRET=<secret> [REDIS_URL=redis://127.0.0.1:6379] [STORE=memory | STORE=postgres DATABASE_URL=postgres://…] [ACCEPT_REMOTE_TASKS=1] node server.mjs');
   process.exit(2);
 }
 
 const STATUSES = ['todo', 'in_progress', 'in_review', 'done', 'blocked'];
-const PRIORITIES = ['low', 'medium', 'high', 'urgent'];
+const PRIORITIES = ['low', 'medium', 'high', 'critical'];
 const ROLES = ['viewer', 'member', 'admin'];
 const FIELDS = ['title', 'description', 'status', 'priority', 'assignee_id', 'due_date', 'tags'];
+const DESCRIPTION_MAX_CHARS = 10000;
 
 // ---------- errors ----------
 
@@ -103,16 +109,165 @@ function bearer(req) {
   return verifyToken(match[1]);
 }
 
-// ---------- storage: an in-memory Map in this process ----------
+// ---------- storage ----------
+//
+// Both stores answer the same four calls; everything else in this file is shared.
+//   create(task)                        stores a new task
+//   get(workspaceId, id)                the task, or null
+//   list(workspaceId, limit)            newest first
+//   update(workspaceId, id, changes)    null (no such task) or { task, changed, from }:
+//                                       the merge patch applied, the version bumped when
+//                                       something changed
 
-const tasks = new Map(); // id -> task
-const seqs = new Map(); // id -> last event seq (per task, in this process)
-const byWorkspace = new Map(); // workspace id -> array of task ids, oldest first
-
-function findTask(workspaceId, id) {
-  const task = tasks.get(id);
-  return task && task.workspace_id === workspaceId ? task : null;
+/** The merge patch `changes` applied to `task` at `now`: the new task and what changed. */
+function applyChanges(task, changes, now) {
+  const changed = Object.keys(changes).filter(
+    (k) => JSON.stringify(task[k]) !== JSON.stringify(changes[k]),
+  );
+  const from = task.status;
+  if (changed.length === 0) return { task, changed, from };
+  const next = { ...task, ...changes, version: task.version + 1, updated_at: now };
+  if (next.status !== from) next.completed_at = next.status === 'done' ? now : null;
+  return { task: next, changed, from };
 }
+
+/** Tasks in an in-memory Map in this process: nothing persists, nothing is shared. */
+function memoryStore() {
+  const tasks = new Map(); // id -> task
+  const byWorkspace = new Map(); // workspace id -> array of task ids, oldest first
+  const find = (workspaceId, id) => {
+    const task = tasks.get(id);
+    return task && task.workspace_id === workspaceId ? task : null;
+  };
+  return {
+    async create(task) {
+      tasks.set(task.id, task);
+      let list = byWorkspace.get(task.workspace_id);
+      if (!list) byWorkspace.set(task.workspace_id, (list = []));
+      list.push(task.id);
+    },
+    async get(workspaceId, id) {
+      return find(workspaceId, id);
+    },
+    async list(workspaceId, limit) {
+      const ids = byWorkspace.get(workspaceId) || [];
+      const out = [];
+      for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) out.push(tasks.get(ids[i]));
+      return out;
+    },
+    async update(workspaceId, id, changes) {
+      const task = find(workspaceId, id);
+      if (!task) return null;
+      const result = applyChanges(task, changes, new Date().toISOString());
+      if (result.changed.length > 0) tasks.set(id, result.task);
+      return result;
+    },
+    async close() {},
+  };
+}
+
+/**
+ * Tasks in Postgres (schema.sql), through node-postgres's Pool (default size, 10 connections
+ * per process), as the old design kept them in Supabase: a create is an INSERT, a read a
+ * SELECT, and a PATCH one transaction that locks the row, applies the merge patch and writes
+ * it back only if the version is still the one it read.
+ */
+function postgresStore(url) {
+  // `date` as its YYYY-MM-DD text (node-postgres would make it a local-midnight Date).
+  pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+  const pool = new pg.Pool({ connectionString: url });
+  pool.on('error', (err) => console.error('postgres pool error:', err.message));
+  const COLUMNS = 'id, workspace_id, title, description, status, priority, assignee_id, due_date, tags, ' +
+    'created_by, created_at, updated_at, completed_at, version';
+  const iso = (value) => (value === null ? null : new Date(value).toISOString());
+  const fromRow = (row) => ({
+    ...row,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    completed_at: iso(row.completed_at),
+  });
+  // The id column is a uuid: anything else names no task (instead of a cast error).
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+  return {
+    async create(task) {
+      await pool.query(
+        `INSERT INTO tasks (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [task.id, task.workspace_id, task.title, task.description, task.status, task.priority,
+          task.assignee_id, task.due_date, JSON.stringify(task.tags), task.created_by,
+          task.created_at, task.updated_at, task.completed_at, task.version],
+      );
+    },
+    async get(workspaceId, id) {
+      if (!UUID.test(id)) return null;
+      const { rows } = await pool.query(
+        `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND workspace_id = $2`,
+        [id, workspaceId],
+      );
+      return rows.length ? fromRow(rows[0]) : null;
+    },
+    async list(workspaceId, limit) {
+      const { rows } = await pool.query(
+        `SELECT ${COLUMNS} FROM tasks WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [workspaceId, limit],
+      );
+      return rows.map(fromRow);
+    },
+    async update(workspaceId, id, changes) {
+      if (!UUID.test(id)) return null;
+      const client = await pool.connect();
+      let broken = null;
+      try {
+        await client.query('BEGIN');
+        const read = await client.query(
+          `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND workspace_id = $2 FOR UPDATE`,
+          [id, workspaceId],
+        );
+        if (read.rows.length === 0) {
+          await client.query('ROLLBACK');
+          return null;
+        }
+        const result = applyChanges(fromRow(read.rows[0]), changes, new Date().toISOString());
+        if (result.changed.length === 0) {
+          await client.query('ROLLBACK');
+          return result;
+        }
+        const t = result.task;
+        const written = await client.query(
+          'UPDATE tasks SET title = $4, description = $5, status = $6, priority = $7, assignee_id = $8, ' +
+            'due_date = $9, tags = $10, updated_at = $11, completed_at = $12, version = version + 1 ' +
+            `WHERE id = $1 AND workspace_id = $2 AND version = $3 RETURNING ${COLUMNS}`,
+          [id, workspaceId, t.version - 1, t.title, t.description, t.status, t.priority,
+            t.assignee_id, t.due_date, JSON.stringify(t.tags), t.updated_at, t.completed_at],
+        );
+        if (written.rowCount !== 1) {
+          await client.query('ROLLBACK');
+          throw new HttpError(409, 'Conflict', 'the task changed during the update; retry');
+        }
+        await client.query('COMMIT');
+        return { ...result, task: fromRow(written.rows[0]) };
+      } catch (err) {
+        if (!(err instanceof HttpError)) {
+          // Leave no transaction open on a connection that goes back to the pool.
+          await client.query('ROLLBACK').catch((rollback) => {
+            broken = rollback;
+          });
+        }
+        throw err;
+      } finally {
+        client.release(broken || undefined);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+const store = STORE === 'postgres' ? postgresStore(DATABASE_URL) : memoryStore();
+
+// The per-task event `seq` counter, in this process's memory (the old design had no log).
+const seqs = new Map(); // id -> last event seq
 
 function nextSeq(id) {
   const seq = (seqs.get(id) || 0) + 1;
@@ -147,6 +302,9 @@ function validateChanges(body, creating) {
   if ('description' in body) {
     const d = body.description;
     if (d !== null && typeof d !== 'string') throw invalid('description', 'must be a string');
+    if (d !== null && [...d].length > DESCRIPTION_MAX_CHARS) {
+      throw invalid('description', `must be at most ${DESCRIPTION_MAX_CHARS} characters`);
+    }
     out.description = d ?? '';
   }
   if ('status' in body) {
@@ -342,10 +500,7 @@ async function createTask(req, res, principal) {
     completed_at: changes.status === 'done' ? now : null,
     version: 1,
   };
-  tasks.set(task.id, task);
-  let list = byWorkspace.get(task.workspace_id);
-  if (!list) byWorkspace.set(task.workspace_id, (list = []));
-  list.push(task.id);
+  await store.create(task);
   sendJson(res, 201, task);
   publish(task.id, {
     type: 'task_created',
@@ -358,21 +513,13 @@ async function createTask(req, res, principal) {
 
 async function patchTask(req, res, principal, id) {
   requireWriter(principal);
-  const task = findTask(principal.workspaceId, id);
-  const body = await readJson(req);
-  if (!task) throw new HttpError(404, 'Not Found', 'no such task');
-  const changes = validateChanges(body, false);
-  const changed = Object.keys(changes).filter(
-    (k) => JSON.stringify(task[k]) !== JSON.stringify(changes[k]),
-  );
-  if (changed.length === 0) return sendJson(res, 200, task);
-  const from = task.status;
-  const now = new Date().toISOString();
-  Object.assign(task, changes);
-  task.version += 1;
-  task.updated_at = now;
-  if (task.status !== from) task.completed_at = task.status === 'done' ? now : null;
+  const changes = validateChanges(await readJson(req), false);
+  const result = await store.update(principal.workspaceId, id, changes);
+  if (!result) throw new HttpError(404, 'Not Found', 'no such task');
+  const { task, changed, from } = result;
   sendJson(res, 200, task);
+  if (changed.length === 0) return;
+  const now = task.updated_at;
   const actor = { id: principal.id, name: principal.name };
   publish(id, { type: 'task_updated', seq: nextSeq(id), at: now, actor, task, changed });
   if (task.status !== from) {
@@ -380,7 +527,7 @@ async function patchTask(req, res, principal, id) {
   }
 }
 
-function listTasks(res, principal, url) {
+async function listTasks(res, principal, url) {
   const raw = url.searchParams.get('limit');
   let limit = 50;
   if (raw !== null) {
@@ -388,10 +535,8 @@ function listTasks(res, principal, url) {
     if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', 'must be a positive integer');
     limit = Math.min(limit, 100);
   }
-  const ids = byWorkspace.get(principal.workspaceId) || [];
-  const out = [];
-  for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) out.push(tasks.get(ids[i]));
-  sendJson(res, 200, { tasks: out, next_cursor: null });
+  const tasks = await store.list(principal.workspaceId, limit);
+  sendJson(res, 200, { tasks, next_cursor: null });
 }
 
 async function handle(req, res) {
@@ -409,7 +554,7 @@ async function handle(req, res) {
     const principal = bearer(req);
     const id = decodeURIComponent(m[1]);
     if (req.method === 'GET') {
-      const task = findTask(principal.workspaceId, id);
+      const task = await store.get(principal.workspaceId, id);
       if (!task) throw new HttpError(404, 'Not Found', 'no such task');
       return sendJson(res, 200, task);
     }
@@ -443,29 +588,36 @@ function rejectUpgrade(socket, err) {
   );
 }
 
+async function upgrade(req, socket, head) {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const m = /^\/ws\/tasks\/([^/]+)$/.exec(url.pathname);
+  if (!m) throw new HttpError(404, 'Not Found', `no route for ${url.pathname}`);
+  const principal = verifyToken(url.searchParams.get('token') || '');
+  const id = decodeURIComponent(m[1]);
+  // `since` is ignored: the old design had no replay.
+  if (!ACCEPT_REMOTE_TASKS && !(await store.get(principal.workspaceId, id))) {
+    throw new HttpError(404, 'Not Found', 'no such task');
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    joinRoom(ws, id, principal);
+  });
+}
+
 server.on('upgrade', (req, socket, head) => {
   socket.on('error', () => {});
-  try {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    const m = /^\/ws\/tasks\/([^/]+)$/.exec(url.pathname);
-    if (!m) throw new HttpError(404, 'Not Found', `no route for ${url.pathname}`);
-    const principal = verifyToken(url.searchParams.get('token') || '');
-    const id = decodeURIComponent(m[1]);
-    // `since` is ignored: the old design had no replay.
-    if (!ACCEPT_REMOTE_TASKS && !findTask(principal.workspaceId, id)) {
-      throw new HttpError(404, 'Not Found', 'no such task');
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      joinRoom(ws, id, principal);
-    });
-  } catch (err) {
+  upgrade(req, socket, head).catch((err) => {
+    if (!(err instanceof HttpError)) console.error(err);
     rejectUpgrade(socket, err instanceof HttpError ? err : new HttpError(500, 'Internal Server Error'));
-  }
+  });
 });
 
 // ---------- start / stop ----------
 
 await Promise.all([publisher.connect(), subscriber.connect()]);
+if (STORE === 'postgres') {
+  // Fails here, before `listening on`, if the database or its schema is missing.
+  await store.list('', 1);
+}
 server.listen(PORT, '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${PORT}`);
 });
@@ -473,7 +625,7 @@ server.listen(PORT, '127.0.0.1', () => {
 function shutdown() {
   for (const ws of wss.clients) ws.terminate();
   server.close();
-  Promise.allSettled([publisher.quit(), subscriber.quit()]).then(() => process.exit(0));
+  Promise.allSettled([publisher.quit(), subscriber.quit(), store.close()]).then(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 }
 process.on('SIGTERM', shutdown);

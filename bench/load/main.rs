@@ -1,14 +1,17 @@
-//! `make bench`: Hero Tasks against the design it replaces (Node `ws` + Redis pub/sub), with
-//! two reference points (a bare tokio-tungstenite broadcast server and a bare JavaScript
-//! Durable Object relay), in one run on this machine.
+//! `make bench`: Hero Tasks against the design it replaces (Node `ws` + Redis pub/sub, tasks
+//! in Postgres), with three reference points (the same Node design over an in-memory Map, a
+//! bare tokio-tungstenite broadcast server and a bare JavaScript Durable Object relay), in
+//! one run on this machine.
 //!
-//! It starts every server itself on loopback ports, runs bounded loops against them, stops
-//! them, and writes `bench/results/latest.{json,md}` (`--quick`: `quick.{json,md}`, a
-//! one-minute smoke run that `make test` uses). Timing goals are reported, never asserted;
-//! the run fails only when something is broken: a system that will not start, updates that
-//! error, or Hero delivering less than every event exactly once and in order.
+//! It starts every server itself (Postgres and Redis too) on loopback ports, runs bounded
+//! loops against them, stops them, and writes `bench/results/latest.{json,md}` (`--quick`:
+//! `quick.{json,md}`, a one-minute smoke run that `make test` uses). Timing goals are
+//! reported, never asserted; the run fails only when something is broken: a system that
+//! will not start, updates that error, or Hero delivering less than every event exactly once
+//! and in order (under churn, and to the watcher of a task that many writers PATCH at once).
 
 mod client;
+mod postgres;
 mod raw_server;
 mod report;
 mod scenarios;
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use report::{Report, SystemReport};
 use scenarios::{Driver, Footprint, Room};
-use systems::{Kind, System};
+use systems::{Kind, Store, System, IN_MEMORY, OLD_DESIGN, OLD_DESIGN_2};
 
 /// How big and how long each scenario is.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,6 +44,9 @@ pub struct Plan {
     /// Scenario 4.
     pub crud_concurrency: usize,
     pub crud_seconds: f64,
+    /// Scenario 6: writers PATCHing one task at once, and for how long.
+    pub hot_writers: usize,
+    pub hot_seconds: f64,
     /// Only the systems whose name contains this, when given.
     pub only: Option<String>,
 }
@@ -61,6 +67,8 @@ impl Plan {
             churn_seconds: 15.0,
             crud_concurrency: 16,
             crud_seconds: 4.0,
+            hot_writers: 16,
+            hot_seconds: 10.0,
             only: None,
         }
     }
@@ -80,6 +88,8 @@ impl Plan {
             churn_seconds: 3.0,
             crud_concurrency: 4,
             crud_seconds: 0.5,
+            hot_writers: 4,
+            hot_seconds: 1.5,
             only: None,
         }
     }
@@ -98,7 +108,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let mut plan = if quick { Plan::quick() } else { Plan::full() };
-    // `--only <text>`: just the systems whose name contains it (for profiling one system);
+    // `--only <text>`: just the systems whose name contains it, case-sensitively (for
+    // profiling one system; `--only Postgres` is the old design's two rows);
     // such a partial run writes `partial.{json,md}`.
     let only = args
         .iter()
@@ -112,10 +123,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    // Ctrl-C: the servers run in their own process groups, so stop them before leaving.
+    // Ctrl-C: the servers run in their own process groups, so stop them before leaving
+    // (Postgres first with a fast shutdown, and its data directory removed).
     runtime.spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
+            postgres::interrupt_all();
             hero_testkit::process::kill_every_group();
+            postgres::remove_all();
             std::process::exit(130);
         }
     });
@@ -152,12 +166,9 @@ async fn run(plan: Plan, progress: &Progress) -> Report {
     let mut lineup: Vec<(&str, Start, bool)> = vec![
         ("hero (wrangler dev)", System::hero_wrangler_dev, true),
         ("hero (workerd)", System::hero_workerd, true),
-        ("Node ws + Redis (1 process)", || System::baseline(1), true),
-        (
-            "Node ws + Redis (2 processes)",
-            || System::baseline(2),
-            false,
-        ),
+        (OLD_DESIGN, || System::baseline(1, Store::Postgres), true),
+        (OLD_DESIGN_2, || System::baseline(2, Store::Postgres), false),
+        (IN_MEMORY, || System::baseline(1, Store::Memory), true),
         ("bare tokio-tungstenite", System::raw_tokio, false),
         ("JS DO relay (workerd)", System::relay_workerd, false),
     ];
@@ -322,5 +333,30 @@ async fn measure(
             crud.errors
         ));
     }
+
+    say(&format!(
+        "{}: scenario 6, {} writers PATCH one task for {} s",
+        system.name, plan.hot_writers, plan.hot_seconds
+    ));
+    let hot = scenarios::hot_task(&driver, plan.hot_writers, plan.hot_seconds).await?;
+    say(&format!(
+        "  {:.0} PATCH/s, p50 {:.1} ms, p99 {:.1} ms; 2xx {} / 409 {} / 5xx {} / other {}; watcher: {} of {} versions exactly once in order ({} missing, {} duplicates, {} out of order){}",
+        hot.patches_per_sec,
+        hot.latency.p50_ms,
+        hot.latency.p99_ms,
+        hot.ok,
+        hot.conflicts,
+        hot.server_errors,
+        hot.other,
+        hot.watcher_exactly_once_in_order,
+        hot.committed_versions,
+        hot.watcher_missing,
+        hot.watcher_duplicates,
+        hot.watcher_out_of_order,
+        hot.error_samples
+            .first()
+            .map_or(String::new(), |e| format!("; first error: {e:.160}"))
+    ));
+    result.hot_task = Some(hot);
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use crate::scenarios::{Churn, ColdStart, Crud, Delivery, Footprint, Saturation};
-use crate::systems::{project_root, Kind, System};
+use crate::scenarios::{Churn, ColdStart, Crud, Delivery, Footprint, HotTask, Saturation};
+use crate::systems::{project_root, Kind, System, OLD_DESIGN, OLD_DESIGN_2};
 use crate::Plan;
 
 #[derive(Debug, Serialize)]
@@ -22,6 +22,7 @@ pub struct SystemReport {
     pub saturation: Option<Saturation>,
     pub churn: Option<Churn>,
     pub crud: Vec<Crud>,
+    pub hot_task: Option<HotTask>,
     /// How long after the fan-out test a task could be created again.
     pub recovery_ms: Option<u64>,
     pub error: Option<String>,
@@ -40,6 +41,7 @@ impl SystemReport {
             saturation: None,
             churn: None,
             crud: Vec::new(),
+            hot_task: None,
             recovery_ms: None,
             error: None,
             kind_tag: Some(system.kind),
@@ -160,6 +162,16 @@ fn versions() -> Vec<(String, String)> {
             "redis (baseline client)".into(),
             package_version("bench/baseline/node_modules/redis"),
         ),
+        (
+            "postgres (baseline store)".into(),
+            crate::postgres::bin_dir().map_or("not installed".into(), |bin| {
+                command_output(&bin.join("postgres").to_string_lossy(), &["--version"])
+            }),
+        ),
+        (
+            "pg (baseline client)".into(),
+            package_version("bench/baseline/node_modules/pg"),
+        ),
     ]
 }
 
@@ -229,15 +241,22 @@ fn row(md: &mut String, cells: &[&dyn std::fmt::Display]) {
     md.push('\n');
 }
 
+/// Hero (workerd)'s PATCH req/s before the write path's rewrite (scenario 4, 16 clients: the
+/// issue's figure); the hot task's goal is three times it.
+const HOT_TASK_PATCH_PER_SEC_BEFORE: u32 = 277;
+
 const NOTES: &[&str] = &[
     "Everything runs on this one machine, loopback only: the load generator, every server and Redis share its cores, so absolute numbers are this machine's, and the ratios are the point.",
     "Local `wrangler dev` and Miniflare run every Durable Object in one workerd process, so these numbers are one room on one process: they do not show the multi-room scale-out of the edge, where each room is its own object.",
     "`wrangler dev` puts its dev proxy (a second workerd) in front of the worker, and every frame crosses both; `workerd` rows run the same build through Miniflare, one workerd process, no proxy.",
     "Hero runs with LOG_LEVEL=warn here (the deployed default is info): under the dev server a log line per event costs more than the event.",
-    "An update is a REST PATCH of the task's description for Hero and the baseline (D1 write + room notification vs. in-memory Map + Redis PUBLISH); the reference relays get the same event JSON posted (JS relay) or sent on a socket (tokio).",
-    "The baseline keeps tasks in an in-memory Map per process; with two processes, REST goes to the first and subscribers alternate between them, all through one Redis.",
+    "An update is a REST PATCH of the task's description for Hero and the baseline (D1 write + room notification vs. a Postgres transaction + Redis PUBLISH); the reference relays get the same event JSON posted (JS relay) or sent on a socket (tokio).",
+    "The old design, every ratio and goal's baseline, is Node `ws` + Redis pub/sub with its real store, Postgres (as Supabase held the tasks): a PostgreSQL the bench starts on a throwaway data directory with the server's defaults (fsync and synchronous_commit on), the Worker's `tasks` table and indexes (bench/baseline/schema.sql), node-postgres with its default pool of 10 connections per process. A create is an INSERT, a read a SELECT, a PATCH one transaction (SELECT … FOR UPDATE, merge, UPDATE … WHERE version = the version read, COMMIT), then the PUBLISH. The database starts before the baseline's clock does, as D1's migrations are applied before Hero's. The baseline's RSS is its Node processes and Redis, not Postgres (each backend would count the shared buffers it touched, and the pool's connections open as the sockets' task lookups arrive).",
+    "With two processes, REST goes to the first and subscribers alternate between them, all through one Redis and one Postgres.",
+    "`Node ws + Redis, in-memory Map (1 process)` is the same server over a hash map in its own memory (nothing durable): what the old design's sockets and fan-out cost without a database. No ratio uses it.",
     "The baseline has no resume (the old design had none): in the churn scenario its clients reconnect fresh, so events sent while they were away are lost. Hero clients resume with `since`.",
     "Hero coalesces events that pile up while a room is busy into `batch` frames (docs/protocol.md), so its frames/s can be far below its events/s; the others send one frame per event.",
+    "The hot task (scenario 6): writers PATCH one task back to back with no If-Match, each a new description. A version is committed when a 2xx answer reports it with that write in the body; the watcher, one socket in the task's room, should see every committed version exactly once and in ascending order. 409s and speed are reported, never failed; for Hero a 5xx, a missed, repeated or reordered version fails the run.",
 ];
 
 impl Report {
@@ -261,12 +280,12 @@ impl Report {
 
     /// Ratios against the baseline and the relays, and the goals.
     pub fn finish(&mut self) {
-        let baseline = "Node ws + Redis (1 process)";
+        let baseline = OLD_DESIGN;
         let pairs = [
             ("hero (wrangler dev)", baseline),
             ("hero (workerd)", baseline),
-            ("hero (wrangler dev)", "Node ws + Redis (2 processes)"),
-            ("hero (workerd)", "Node ws + Redis (2 processes)"),
+            ("hero (wrangler dev)", OLD_DESIGN_2),
+            ("hero (workerd)", OLD_DESIGN_2),
             ("hero (wrangler dev)", "JS DO relay (wrangler dev)"),
             ("hero (workerd)", "JS DO relay (workerd)"),
         ];
@@ -320,6 +339,16 @@ impl Report {
                     );
                 }
             }
+            if let (Some(h), Some(o)) = (&hero.hot_task, &other.hot_task) {
+                push(
+                    format!(
+                        "{hero_name} ÷ {other_name}: PATCH/s, {} writers on one task",
+                        h.writers
+                    ),
+                    h.patches_per_sec,
+                    o.patches_per_sec,
+                );
+            }
             if let (Some(h), Some(o)) = (&hero.footprint, &other.footprint) {
                 push(
                     format!("{hero_name} ÷ {other_name}: RSS per 1,000 idle sockets"),
@@ -362,6 +391,30 @@ impl Report {
                 }
             }
         }
+        for hero_name in ["hero (wrangler dev)", "hero (workerd)"] {
+            let Some(hot) = self.system(hero_name).and_then(|s| s.hot_task.as_ref()) else {
+                continue;
+            };
+            goals.push(Goal {
+                what: format!(
+                    "{hero_name}: hot task, {} writers on one task: no 409",
+                    hot.writers
+                ),
+                met: hot.conflicts == 0,
+                detail: format!("{} × 409 of {} PATCHes", hot.conflicts, hot.requests),
+            });
+            goals.push(Goal {
+                what: format!(
+                    "{hero_name}: hot task: ≥ 3 × {HOT_TASK_PATCH_PER_SEC_BEFORE} = {} PATCH/s",
+                    3 * HOT_TASK_PATCH_PER_SEC_BEFORE
+                ),
+                met: hot.patches_per_sec >= 3.0 * HOT_TASK_PATCH_PER_SEC_BEFORE as f64,
+                detail: format!(
+                    "{:.0} PATCH/s, p99 {:.1} ms",
+                    hot.patches_per_sec, hot.latency.p99_ms
+                ),
+            });
+        }
         self.goals = goals;
     }
 
@@ -381,6 +434,35 @@ impl Report {
                     problems.push(format!(
                         "{}: only {} of {} events exactly once and in order under churn",
                         system.name, churn.exactly_once_in_order, churn.expected
+                    ));
+                }
+            }
+            if let Some(hot) = system.hot_task.as_ref().filter(|_| is_hero) {
+                if hot.requests == 0 {
+                    problems.push(format!("{}: hot task: no PATCH was sent", system.name));
+                }
+                if hot.server_errors > 0 {
+                    problems.push(format!(
+                        "{}: hot task: {} of {} PATCHes answered 5xx (first non-2xx answers: {})",
+                        system.name,
+                        hot.server_errors,
+                        hot.requests,
+                        hot.error_samples.join(" | ")
+                    ));
+                }
+                if !hot.every_version_once_in_order {
+                    problems.push(format!(
+                        "{}: hot task: the watcher saw {} of {} committed versions exactly once and in order ({} missing, {} duplicates, {} out of order, {} versions answered to two writers){}",
+                        system.name,
+                        hot.watcher_exactly_once_in_order,
+                        hot.committed_versions,
+                        hot.watcher_missing,
+                        hot.watcher_duplicates,
+                        hot.watcher_out_of_order,
+                        hot.repeated_versions,
+                        hot.watcher_failure
+                            .as_ref()
+                            .map_or(String::new(), |f| format!("; watcher: {f}"))
                     ));
                 }
             }
@@ -618,13 +700,47 @@ impl Report {
         let b = &self.bundle;
         let _ = writeln!(
             md,
-            "\nWorker bundle (`wrangler deploy --dry-run --outdir`): wasm {:.0} KiB raw, {:.0} KiB gzipped. The baseline: server.mjs {:.1} KiB plus {:.0} KiB of node_modules (ws, redis), on a Node runtime and a Redis server.{}",
+            "\nWorker bundle (`wrangler deploy --dry-run --outdir`): wasm {:.0} KiB raw, {:.0} KiB gzipped. The baseline: server.mjs {:.1} KiB plus {:.0} KiB of node_modules (ws, redis, pg), on a Node runtime, a Redis server and a PostgreSQL server.{}",
             b.wasm_bytes as f64 / 1024.0,
             b.wasm_gzip_bytes as f64 / 1024.0,
             b.baseline_source_bytes as f64 / 1024.0,
             b.baseline_node_modules_bytes as f64 / 1024.0,
             b.error.as_ref().map_or(String::new(), |e| format!(" (bundle error: {e})"))
         );
+
+        let _ = writeln!(
+            md,
+            "\n## 6. One hot task\n\n{} writers PATCH one task back to back for {} s (no If-Match, a new description each), while one socket in its room records every `task_updated`. PATCH/s and latency are of the committed (2xx) PATCHes; the watcher should see every committed version exactly once, in order.\n\n| system | PATCH/s | p50 ms | p99 ms | 2xx | 409 | 5xx | other | committed versions | watcher: exactly once, in order | missing | duplicates | out of order | extra | every version once, in order |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            self.plan.hot_writers, self.plan.hot_seconds
+        );
+        for system in &self.systems {
+            if let Some(h) = &system.hot_task {
+                row(
+                    &mut md,
+                    &[
+                        &system.name,
+                        &h.patches_per_sec,
+                        &h.latency.p50_ms,
+                        &h.latency.p99_ms,
+                        &h.ok,
+                        &h.conflicts,
+                        &h.server_errors,
+                        &h.other,
+                        &h.committed_versions,
+                        &h.watcher_exactly_once_in_order,
+                        &h.watcher_missing,
+                        &h.watcher_duplicates,
+                        &h.watcher_out_of_order,
+                        &h.watcher_extra,
+                        &if h.every_version_once_in_order {
+                            "yes"
+                        } else {
+                            "**no**"
+                        },
+                    ],
+                );
+            }
+        }
 
         let _ = writeln!(md, "\n## Ratios (Hero ÷ other)\n\n| comparison | Hero | other | ratio |\n|---|---:|---:|---:|");
         for r in &self.ratios {

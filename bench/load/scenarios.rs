@@ -1,4 +1,4 @@
-//! The five scenarios of the report. Each takes a running [`System`] and returns figures;
+//! The six scenarios of the report. Each takes a running [`System`] and returns figures;
 //! none asserts anything about speed (the report does the comparing).
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, histogram, Audience, Publisher, SentTimes};
-use crate::score::tally;
+use crate::score::{check_versions, tally, VersionCheck};
 use crate::systems::{token, Kind, System};
 
 /// Percentiles in milliseconds.
@@ -532,6 +532,238 @@ pub async fn crud(
         });
     }
     Ok(results)
+}
+
+/// Scenario 6: many writers on one task, and one watcher in its room.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotTask {
+    pub writers: usize,
+    pub seconds: f64,
+    /// PATCHes sent, and how they were answered.
+    pub requests: u64,
+    pub ok: u64,
+    pub conflicts: u64,
+    pub server_errors: u64,
+    /// Any other answer: another 4xx, a transport error, or a 2xx without this write in it.
+    pub other: u64,
+    /// The first few non-2xx answers, as the client saw them.
+    pub error_samples: Vec<String>,
+    /// Committed PATCHes (2xx) per second, and their latency.
+    pub patches_per_sec: f64,
+    pub latency: Latency,
+    /// The watcher against the committed versions.
+    pub committed_versions: u64,
+    pub watcher_events: u64,
+    pub watcher_exactly_once_in_order: u64,
+    pub watcher_missing: u64,
+    pub watcher_duplicates: u64,
+    pub watcher_out_of_order: u64,
+    /// Versions the watcher saw that no 2xx answer reported.
+    pub watcher_extra: u64,
+    /// 2xx answers that reported a version another 2xx answer had already reported.
+    pub repeated_versions: u64,
+    pub watcher_failure: Option<String>,
+    pub every_version_once_in_order: bool,
+}
+
+/// One writer's answers.
+#[derive(Default)]
+struct WriterTally {
+    requests: u64,
+    ok: u64,
+    conflicts: u64,
+    server_errors: u64,
+    other: u64,
+    samples: Vec<String>,
+    versions: Vec<u64>,
+}
+
+impl WriterTally {
+    fn sample(&mut self, what: String) {
+        if self.samples.len() < 3 {
+            self.samples.push(what);
+        }
+    }
+}
+
+/// Reads the room until aborted, keeping the `task.version` of every `task_updated` for
+/// `task_id` (unpacking `batch` frames).
+async fn watch_versions(
+    mut ws: client::Ws,
+    task_id: String,
+    versions: Arc<std::sync::Mutex<Vec<u64>>>,
+    failure: Arc<std::sync::Mutex<Option<String>>>,
+) {
+    let ended = loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                let events = match frame["type"].as_str() {
+                    Some("batch") => frame["events"].as_array().cloned().unwrap_or_default(),
+                    _ => vec![frame],
+                };
+                let mut versions = versions.lock().unwrap();
+                for event in events {
+                    if event["type"] == "task_updated" && event["task"]["id"] == task_id.as_str() {
+                        if let Some(version) = event["task"]["version"].as_u64() {
+                            versions.push(version);
+                        }
+                    }
+                }
+            }
+            Some(Ok(Message::Close(frame))) => break format!("closed by the server: {frame:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => break format!("socket error: {error}"),
+            None => break "socket ended".to_owned(),
+        }
+    };
+    *failure.lock().unwrap() = Some(ended);
+}
+
+/// Scenario 6: `writers` clients PATCH one task back to back for `seconds` (no `If-Match`,
+/// each PATCH a new description), while one socket in the task's room records every
+/// `task_updated`. Versions committed are the versions of the 2xx answers; the watcher
+/// should see each exactly once, in order.
+pub async fn hot_task(
+    driver: &Driver<'_>,
+    writers: usize,
+    seconds: f64,
+) -> Result<HotTask, String> {
+    /// Bounds each writer's loop by count as well as by time.
+    const MAX_PATCHES_PER_WRITER: usize = 100_000;
+    let task_id = driver.create_room("hot task").await?;
+    let viewer = token("hot-watcher", Role::Viewer, &driver.workspace);
+    let ws = client::connect(&driver.system.room_url(0, &task_id, &viewer)).await?;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let watcher = tokio::spawn(watch_versions(
+        ws,
+        task_id.clone(),
+        seen.clone(),
+        failure.clone(),
+    ));
+
+    let url = format!("{}/api/tasks/{task_id}", driver.system.http);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let runs = (0..writers).map(|writer| {
+        let (http, url, token) = (driver.http.clone(), url.clone(), driver.writer.clone());
+        async move {
+            let mut tally = WriterTally::default();
+            let mut latency = histogram();
+            for n in 0..MAX_PATCHES_PER_WRITER {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                // A description no other PATCH writes, the size of the other scenarios'.
+                let description = client::description(writer * MAX_PATCHES_PER_WRITER + n);
+                tally.requests += 1;
+                let begun = Instant::now();
+                let response = http
+                    .patch(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "description": description }))
+                    .send()
+                    .await;
+                let response = match response {
+                    Ok(response) => response,
+                    Err(error) => {
+                        tally.other += 1;
+                        tally.sample(error.to_string());
+                        continue;
+                    }
+                };
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                let elapsed = begun.elapsed();
+                if status.is_success() {
+                    let task: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    match task["version"].as_u64() {
+                        Some(version) if task["description"] == description.as_str() => {
+                            tally.ok += 1;
+                            tally.versions.push(version);
+                            let _ = latency.record(elapsed.as_micros().max(1) as u64);
+                        }
+                        _ => {
+                            tally.other += 1;
+                            tally.sample(format!("HTTP {status} without this write: {body:.200}"));
+                        }
+                    }
+                } else {
+                    match status.as_u16() {
+                        409 => tally.conflicts += 1,
+                        500..=599 => tally.server_errors += 1,
+                        _ => tally.other += 1,
+                    }
+                    tally.sample(format!("HTTP {status}: {body:.200}"));
+                }
+            }
+            (tally, latency)
+        }
+    });
+    let finished = futures::future::join_all(runs).await;
+    let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+
+    let mut total = WriterTally::default();
+    let mut latency = histogram();
+    for (tally, writer_latency) in finished {
+        latency.add(&writer_latency).expect("same bounds");
+        total.requests += tally.requests;
+        total.ok += tally.ok;
+        total.conflicts += tally.conflicts;
+        total.server_errors += tally.server_errors;
+        total.other += tally.other;
+        total.versions.extend(tally.versions);
+        for sample in tally.samples {
+            total.sample(sample);
+        }
+    }
+
+    // Give the watcher until it has the last committed version (or ten seconds).
+    let last = total.versions.iter().copied().max().unwrap_or(0);
+    let settle = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < settle
+        && failure.lock().unwrap().is_none()
+        && !seen.lock().unwrap().contains(&last)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Anything still on its way after the last one would be a duplicate: a moment for it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    watcher.abort();
+    let received = std::mem::take(&mut *seen.lock().unwrap());
+    let watcher_failure = failure.lock().unwrap().take();
+    let check = check_versions(&received, &total.versions);
+    let every_version_once_in_order = check.every_version_once_in_order();
+    let VersionCheck {
+        tally: score,
+        repeated_answers,
+        extra,
+    } = check;
+    Ok(HotTask {
+        writers,
+        seconds,
+        requests: total.requests,
+        ok: total.ok,
+        conflicts: total.conflicts,
+        server_errors: total.server_errors,
+        other: total.other,
+        error_samples: total.samples,
+        patches_per_sec: (total.ok as f64 / elapsed).round(),
+        latency: Latency::of(&latency),
+        committed_versions: score.expected,
+        watcher_events: received.len() as u64,
+        watcher_exactly_once_in_order: score.exactly_once_in_order,
+        watcher_missing: score.missing,
+        watcher_duplicates: score.duplicates,
+        watcher_out_of_order: score.out_of_order,
+        watcher_extra: extra,
+        repeated_versions: repeated_answers,
+        watcher_failure,
+        every_version_once_in_order,
+    })
 }
 
 /// Scenario 5 (sockets): memory for idle connections.

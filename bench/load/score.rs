@@ -1,5 +1,6 @@
-//! The pure scoring of the load generator: finding update markers in frames, and judging a
-//! client's received sequence. Also built as its own test target (`bench-score` in
+//! The pure scoring of the load generator: finding update markers in frames, judging a
+//! client's received sequence, and checking a watcher against the versions writers
+//! committed. Also built as its own test target (`bench-score` in
 //! Cargo.toml), since the bench binary itself has no test harness.
 
 /// The numbers `n` of every `bench#<n>#` marker in a frame, in order.
@@ -20,9 +21,9 @@ pub struct Tally {
     pub out_of_order: u64,
 }
 
-/// Scores one client's received seqs against the range it should have seen: a seq counts
-/// when it arrived exactly once and after every seq before it.
-pub fn tally(received: &[u64], expected: std::ops::RangeInclusive<u64>) -> Tally {
+/// Scores one client's received seqs against the ones it should have seen (ascending): a
+/// seq counts when it arrived exactly once and after every seq before it.
+pub fn tally(received: &[u64], expected: impl IntoIterator<Item = u64>) -> Tally {
     let mut counts = std::collections::HashMap::<u64, u64>::new();
     let mut in_order = std::collections::HashSet::new();
     let mut highest = 0;
@@ -50,6 +51,39 @@ pub fn tally(received: &[u64], expected: std::ops::RangeInclusive<u64>) -> Tally
         }
     }
     tally
+}
+
+/// A watcher's `task_updated` versions against the versions that PATCHes were told they
+/// committed (the `version` of each 2xx answer).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct VersionCheck {
+    /// Distinct committed versions, and the watcher's score against them.
+    pub tally: Tally,
+    /// 2xx answers beyond the first that reported an already reported version: two writes
+    /// told they committed the same version (one of them lost).
+    pub repeated_answers: u64,
+    /// Versions the watcher saw that no 2xx answer reported (a write whose answer was
+    /// lost on the way, say); not an error by themselves.
+    pub extra: u64,
+}
+
+impl VersionCheck {
+    /// Every committed version exactly once, in order, nothing reordered, no version
+    /// reported to two writers.
+    pub fn every_version_once_in_order(&self) -> bool {
+        self.repeated_answers == 0
+            && self.tally.exactly_once_in_order == self.tally.expected
+            && self.tally.out_of_order == 0
+    }
+}
+
+pub fn check_versions(received: &[u64], committed: &[u64]) -> VersionCheck {
+    let distinct: std::collections::BTreeSet<u64> = committed.iter().copied().collect();
+    VersionCheck {
+        tally: tally(received, distinct.iter().copied()),
+        repeated_answers: (committed.len() - distinct.len()) as u64,
+        extra: received.iter().filter(|v| !distinct.contains(v)).count() as u64,
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +120,58 @@ mod tests {
                 out_of_order: 2,
             }
         );
+    }
+
+    #[test]
+    fn every_committed_version_once_in_order_passes() {
+        // Writers learn their versions in any order; the watcher must see them ascending.
+        let check = super::check_versions(&[2, 3, 4, 5], &[4, 2, 5, 3]);
+        assert!(check.every_version_once_in_order());
+        assert_eq!(check.tally.expected, 4);
+        assert_eq!(check.extra, 0);
+    }
+
+    #[test]
+    fn an_uncommitted_version_seen_in_order_is_extra_not_wrong() {
+        // 3 committed but its writer never got the answer.
+        let check = super::check_versions(&[2, 3, 4], &[2, 4]);
+        assert!(check.every_version_once_in_order());
+        assert_eq!(check.extra, 1);
+    }
+
+    #[test]
+    fn a_missed_version_fails() {
+        let check = super::check_versions(&[2, 4], &[2, 3, 4]);
+        assert!(!check.every_version_once_in_order());
+        assert_eq!(check.tally.missing, 1);
+    }
+
+    #[test]
+    fn a_duplicated_version_fails() {
+        let check = super::check_versions(&[2, 3, 3, 4], &[2, 3, 4]);
+        assert!(!check.every_version_once_in_order());
+        assert_eq!(check.tally.duplicates, 1);
+    }
+
+    #[test]
+    fn a_reordered_version_fails() {
+        let check = super::check_versions(&[2, 4, 3], &[2, 3, 4]);
+        assert!(!check.every_version_once_in_order());
+        assert_eq!(check.tally.out_of_order, 1);
+        assert_eq!(check.tally.missing, 0);
+    }
+
+    #[test]
+    fn one_version_answered_to_two_writers_fails() {
+        let check = super::check_versions(&[2, 3], &[2, 3, 3]);
+        assert!(!check.every_version_once_in_order());
+        assert_eq!(check.repeated_answers, 1);
+    }
+
+    #[test]
+    fn nothing_committed_and_nothing_seen_is_vacuously_fine() {
+        let check = super::check_versions(&[], &[]);
+        assert!(check.every_version_once_in_order());
+        assert_eq!(check.tally.expected, 0);
     }
 }

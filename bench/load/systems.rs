@@ -9,6 +9,8 @@ use hero_testkit::process::{free_port, http_ok, ProcessGroup};
 pub use hero_testkit::wrangler::project_root;
 use hero_testkit::wrangler::{apply_migrations, dev_command, scratch_dir};
 
+use crate::postgres::Postgres;
+
 /// The secret every system verifies tokens with; a bench-only value, never deployed.
 pub const SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
 
@@ -16,12 +18,26 @@ pub const SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
 pub enum Kind {
     /// This project's worker: REST + D1 + Room Durable Objects.
     Hero,
-    /// The old design: Node `ws` + Redis pub/sub, in-memory storage.
+    /// The old design: Node `ws` + Redis pub/sub, tasks in Postgres (or, as an extra row, in
+    /// an in-memory Map).
     Baseline,
     /// A bare JavaScript Durable Object relay (reference point).
     JsRelay,
     /// A bare tokio-tungstenite broadcast server (reference point).
     RawTokio,
+}
+
+/// The old design with its real store: every ratio and goal is against the 1-process row.
+pub const OLD_DESIGN: &str = "Node ws + Redis + Postgres (1 process)";
+pub const OLD_DESIGN_2: &str = "Node ws + Redis + Postgres (2 processes)";
+/// The old design's sockets and fan-out over a hash map instead of a database.
+pub const IN_MEMORY: &str = "Node ws + Redis, in-memory Map (1 process)";
+
+/// Where the Node baseline keeps its tasks (`STORE` in bench/baseline/server.mjs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    Memory,
+    Postgres,
 }
 
 pub struct System {
@@ -35,6 +51,8 @@ pub struct System {
     pub startup_ms: f64,
     groups: Vec<ProcessGroup>,
     state_dir: Option<PathBuf>,
+    /// The baseline's database, stopped after its servers.
+    postgres: Option<Postgres>,
 }
 
 /// A token for `user` in `workspace`, signed with [`SECRET`] (the same claims for all).
@@ -72,11 +90,11 @@ fn wait_ready(
 }
 
 /// Each server logs to a file named after its port, so readiness can look for a line.
-fn log_path(port: u16) -> PathBuf {
+pub fn log_path(port: u16) -> PathBuf {
     std::env::temp_dir().join(format!("hero-bench-{port}.log"))
 }
 
-fn spawn(command: Command, port: u16) -> ProcessGroup {
+pub fn spawn(command: Command, port: u16) -> ProcessGroup {
     let _ = std::fs::remove_file(log_path(port));
     ProcessGroup::spawn(command, &log_path(port))
 }
@@ -136,6 +154,7 @@ impl System {
             startup_ms: started.elapsed().as_secs_f64() * 1e3,
             groups: vec![group],
             state_dir: Some(state_dir),
+            postgres: None,
         }
     }
 
@@ -191,14 +210,20 @@ impl System {
         Self::one_process(name, kind, command, port, Some("ready http"), state_dir)
     }
 
-    /// The old design: `processes` Node servers sharing one `redis-server`. REST goes to
-    /// the first; subscribers are spread over all of them.
-    pub fn baseline(processes: usize) -> System {
-        let name = if processes == 1 {
-            "Node ws + Redis (1 process)"
-        } else {
-            "Node ws + Redis (2 processes)"
+    /// The old design: `processes` Node servers sharing one `redis-server` and, with
+    /// [`Store::Postgres`], one PostgreSQL. REST goes to the first; subscribers are spread
+    /// over all of them.
+    pub fn baseline(processes: usize, store: Store) -> System {
+        let name = match (store, processes) {
+            (Store::Postgres, 1) => OLD_DESIGN,
+            (Store::Postgres, 2) => OLD_DESIGN_2,
+            (Store::Memory, 1) => IN_MEMORY,
+            _ => unreachable!("no such baseline: {processes} processes, {store:?}"),
         };
+        // The database is there before the clock starts, as D1's migrations are for Hero
+        // (a deployment's database is already running).
+        let postgres = (store == Store::Postgres)
+            .then(|| Postgres::start(&project_root().join("bench/baseline/schema.sql")));
         let redis_port = free_port();
         let mut redis = Command::new("redis-server");
         redis.args([
@@ -226,8 +251,17 @@ impl System {
                 .arg("server.mjs")
                 .env("PORT", port.to_string())
                 .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}"))
-                .env("JWT_SECRET", SECRET)
-                .env("ACCEPT_REMOTE_TASKS", if index > 0 { "1" } else { "0" });
+                .env("JWT_SECRET", SECRET);
+            match &postgres {
+                // Every process reads the shared store, so every one can check a task.
+                Some(postgres) => node
+                    .env("STORE", "postgres")
+                    .env("DATABASE_URL", postgres.url()),
+                // Only the first holds tasks; the others relay for ids they do not know.
+                None => node
+                    .env("STORE", "memory")
+                    .env("ACCEPT_REMOTE_TASKS", if index > 0 { "1" } else { "0" }),
+            };
             let mut group = spawn(node, port);
             wait_ready(
                 &mut group,
@@ -250,6 +284,7 @@ impl System {
             startup_ms: started.elapsed().as_secs_f64() * 1e3,
             groups,
             state_dir: None,
+            postgres,
         }
     }
 
@@ -265,10 +300,13 @@ impl System {
             startup_ms: started.elapsed().as_secs_f64() * 1e3,
             groups: Vec::new(),
             state_dir: None,
+            postgres: None,
         }
     }
 
-    /// Resident memory of every process this system runs, in KiB.
+    /// Resident memory of every server process this system runs, in KiB: not the
+    /// baseline's Postgres, whose backends would each count the shared buffers they touch
+    /// (and whose pool opens as the sockets' lookups arrive), which is not socket memory.
     pub fn rss_kib(&self) -> u64 {
         self.groups.iter().map(ProcessGroup::rss_kib).sum()
     }
@@ -284,8 +322,12 @@ impl System {
     }
 
     pub fn stop(mut self) {
-        for group in &mut self.groups {
+        // The servers before what they use (Redis, the database).
+        for group in self.groups.iter_mut().rev() {
             group.stop();
+        }
+        if let Some(mut postgres) = self.postgres.take() {
+            postgres.stop();
         }
         if let Some(dir) = self.state_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
