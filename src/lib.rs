@@ -46,6 +46,6 @@ fn write_log_line(level: tracing::Level, line: &str) {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(http::respond(req, &env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(http::respond(req, &env, &ctx).await)
 }

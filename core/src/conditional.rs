@@ -6,7 +6,8 @@ pub fn etag(version: i64) -> String {
 }
 
 /// A parsed `If-Match` header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum IfMatch {
     /// `*`: the task must exist, any version.
     Any,

@@ -4,12 +4,16 @@
 //! HTTP glue renders the error once. Internal errors carry their cause for the log only: the
 //! body says "internal error" and nothing more.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::task::{FieldError, Task};
 
 /// Every way a request can fail, with the status code it maps to.
-#[derive(Debug)]
+///
+/// It crosses from a room to the Worker as JSON (a room refuses a write with it), so it is
+/// a tagged serde enum like every other message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 pub enum ApiError {
     /// 400: the request could not be parsed (malformed JSON, a bad cursor or header).
     BadRequest(String),
@@ -19,7 +23,9 @@ pub enum ApiError {
     Forbidden(String),
     /// 404: no such route, or no such task in the caller's workspace.
     NotFound(String),
-    /// 405: the route exists, the method does not.
+    /// 405: the route exists, the method does not. Decided by the Worker's route table
+    /// only, so it never travels between Worker and room.
+    #[serde(skip)]
     MethodNotAllowed { allowed: &'static [&'static str] },
     /// 409: the write lost against concurrent writers too many times in a row.
     Conflict(String),

@@ -18,6 +18,7 @@
 //! The API around it:
 //! - [`auth`]: bearer tokens in Supabase's claim layout, roles, development tokens.
 //! - [`conditional`]: `ETag` and `If-Match`.
+//! - [`cost`]: what a request costs in D1 calls, rows and room calls, counted.
 //! - [`routes`]: method and path → route (404 versus 405 is decided here).
 //! - [`error`]: the one error type, and its problem+json body.
 //! - [`config`]: typed settings from vars and secrets.
@@ -36,6 +37,7 @@ pub mod analytics;
 pub mod auth;
 pub mod conditional;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod fuzzing;
 pub mod listing;

@@ -252,7 +252,7 @@ proptest! {
                 prop_assert_eq!(entry.connections, real);
                 prop_assert!(entry.connections > 0);
             }
-            if let Some(at) = room::next_alarm(&connections, &departures) {
+            if let Some(at) = room::next_alarm(&connections, &departures, None) {
                 prop_assert!(at >= now - limits.typing_ttl_ms.max(limits.grace_ms));
             }
         }

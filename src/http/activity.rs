@@ -7,7 +7,6 @@ use super::request::{parse_task_id, query_pairs};
 use super::response::json_response;
 use super::RequestContext;
 use crate::runtime::now;
-use crate::store;
 use hero_core::activity::{ActivityPage, ActivityQuery};
 use hero_core::error::ApiError;
 
@@ -22,14 +21,21 @@ pub async fn history(
         .map_err(ApiError::Validation)?;
     let workspace = &ctx.caller.workspace_id;
     // A deleted task is gone from the API, history included (D1 keeps the records).
-    store::get_task(ctx.db, workspace, &id)
+    ctx.store
+        .get_task(workspace, &id)
         .await?
         .ok_or_else(ApiError::task_not_found)?;
-    let rows = store::activity(ctx.db, workspace, &id, query.before, query.limit).await?;
+    let rows = ctx
+        .store
+        .activity(workspace, &id, query.before, query.limit)
+        .await?;
     json_response(200, &ActivityPage::from_rows(rows, query.limit))
 }
 
 pub async fn analytics(ctx: &RequestContext<'_>) -> Result<Response, ApiError> {
-    let report = store::analytics(ctx.db, &ctx.caller.workspace_id, now().date_naive()).await?;
+    let report = ctx
+        .store
+        .analytics(&ctx.caller.workspace_id, now().date_naive())
+        .await?;
     json_response(200, &report)
 }

@@ -16,14 +16,18 @@ mod response;
 mod sockets;
 mod tasks;
 
+use std::cell::Cell;
+
 use serde_json::json;
 use tracing::Instrument;
-use worker::{D1Database, Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use crate::room::stub::REQUEST_ID_HEADER;
 use crate::runtime::{now_ms, setting};
+use crate::store::Store;
 use hero_core::auth::Principal;
 use hero_core::config::Config;
+use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
 use hero_core::routes::{route, Route};
 use response::{json_response, problem_response};
@@ -34,13 +38,24 @@ const OPENAPI: &str = include_str!("openapi.json");
 /// What every authenticated handler works with.
 pub struct RequestContext<'a> {
     pub env: &'a Env,
+    /// For work that may finish after the response (telling the board of a create).
+    pub worker: &'a Context,
     pub request_id: &'a str,
-    pub db: &'a D1Database,
+    pub store: &'a Store,
     pub caller: &'a Principal,
+    /// What the rooms this request called spent (the store counts its own).
+    pub room_cost: Cell<Cost>,
+}
+
+impl RequestContext<'_> {
+    /// Adds a room call, after whatever this request did before it.
+    pub fn record_room_call(&self, cost: Cost) {
+        self.room_cost.set(self.room_cost.get().then(cost));
+    }
 }
 
 /// Serves one REST request. Never fails: every error becomes a problem+json response.
-pub async fn respond(req: Request, env: &Env) -> Response {
+pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
     hero_core::logging::apply_log_level(setting(env, "LOG_LEVEL").as_deref());
     let started = now_ms();
     let request_id = request::request_id(&req);
@@ -57,8 +72,9 @@ pub async fn respond(req: Request, env: &Env) -> Response {
         task_id = tracing::field::Empty,
     );
     async move {
+        let cost = Cell::new(Cost::default());
         let outcome = match routed {
-            Ok(route) => dispatch(route, req, env, &request_id).await,
+            Ok(route) => dispatch(route, req, env, worker, &request_id, &cost).await,
             Err(error) => Err(error),
         };
         let response = match outcome {
@@ -78,17 +94,21 @@ pub async fn respond(req: Request, env: &Env) -> Response {
         );
         // A 101 from a room has immutable headers; the id is in its logs all the same.
         let _ = response.headers().set(REQUEST_ID_HEADER, &request_id);
+        let _ = response.headers().set(COST_HEADER, &cost.get().to_header());
         response
     }
     .instrument(span)
     .await
 }
 
+/// Runs the route; `cost` collects what the request spent in D1 and rooms.
 async fn dispatch(
     route: Route,
     req: Request,
     env: &Env,
+    worker: &Context,
     request_id: &str,
+    cost: &Cell<Cost>,
 ) -> Result<Response, ApiError> {
     match route {
         Route::Health => json_response(200, &json!({"status": "ok"})),
@@ -113,16 +133,16 @@ async fn dispatch(
             {
                 tracing::Span::current().record("task_id", id.as_str());
             }
-            let db = env
-                .d1("DB")
-                .map_err(|e| ApiError::internal(format!("DB binding: {e}")))?;
+            let store = Store::open(env)?;
             let ctx = RequestContext {
                 env,
+                worker,
                 request_id,
-                db: &db,
+                store: &store,
                 caller: &caller,
+                room_cost: Cell::new(Cost::default()),
             };
-            match route {
+            let outcome = match route {
                 Route::ListTasks => tasks::list(&req, &ctx).await,
                 Route::CreateTask => tasks::create(req, &ctx).await,
                 Route::GetTask(id) => tasks::get(&ctx, &id).await,
@@ -135,7 +155,10 @@ async fn dispatch(
                 Route::Health | Route::OpenApi | Route::DevConfig | Route::DevToken => {
                     unreachable!("handled above")
                 }
-            }
+            };
+            // The request's own D1 calls come first; a room call (if any) followed them.
+            cost.set(store.cost().then(ctx.room_cost.get()));
+            outcome
         }
     }
 }

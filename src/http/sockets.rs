@@ -1,14 +1,15 @@
 //! WebSocket upgrades into a task's room (`/ws/tasks/{id}`) or the workspace board
 //! (`/ws/board`). Every check that can fail happens before the upgrade, in this order, so
 //! each gets a plain HTTP error: the token (401/403, in [`super::dispatch`]), `Upgrade:
-//! websocket` (426), `since` (400), and for a task room the task itself (404).
+//! websocket` (426), `since` (400), the task id's form (404), and, in the task's room, the
+//! task itself (404: the room is named after the caller's workspace, so a task of another
+//! workspace is not found there).
 
 use worker::{Request, Response};
 
 use super::request::{header, parse_task_id, query_pairs};
 use super::RequestContext;
 use crate::room::stub;
-use crate::store;
 use hero_core::error::ApiError;
 use hero_core::room::RoomKey;
 
@@ -34,16 +35,10 @@ pub async fn open(
     };
     let workspace_id = ctx.caller.workspace_id.clone();
     let key = match task {
-        Some(raw_id) => {
-            let id = parse_task_id(raw_id)?;
-            store::get_task(ctx.db, &workspace_id, &id)
-                .await?
-                .ok_or_else(ApiError::task_not_found)?;
-            RoomKey::Task {
-                workspace_id,
-                task_id: id,
-            }
-        }
+        Some(raw_id) => RoomKey::Task {
+            workspace_id,
+            task_id: parse_task_id(raw_id)?,
+        },
         None => RoomKey::Board { workspace_id },
     };
     stub::connect(ctx.env, &key, ctx.caller, since, ctx.request_id).await

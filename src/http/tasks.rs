@@ -1,7 +1,10 @@
 //! `/api/tasks`: list, create, get, update (JSON merge patch) and delete.
 //!
-//! Writes commit the task and its change record in one D1 batch, then tell the task's room
-//! and the board (see [`crate::room::stub::announce`]).
+//! A create commits here, the task and its change record in one D1 batch, and the board is
+//! told afterwards (`wait_until`). An update or a delete goes to the task's room, its one
+//! writer, which commits it and broadcasts it: the Worker authenticates and parses, and the
+//! room does the rest (see `room::write`). Either way the response waits only for the
+//! commit.
 
 use worker::{Request, Response};
 
@@ -10,25 +13,19 @@ use super::response::{json_response, no_content, task_response};
 use super::RequestContext;
 use crate::room::stub;
 use crate::runtime::now;
-use crate::store;
 use hero_core::error::ApiError;
 use hero_core::listing::{ListQuery, TaskPage};
-use hero_core::task::{
-    decide_delete, decide_update, format_timestamp, Change, ChangeKind, Stamp, Task, TaskChanges,
-    TaskId, UpdateOutcome,
-};
-
-/// How many times a write re-reads and decides again after losing a version race.
-/// Retries go at once: a writer that lost has just seen the winner's version, and waiting
-/// only widens the window for the next collision (measured: a jittered back-off turned 1 in
-/// 400 conflicts at 80 writes/s on one task into 270).
-const WRITE_ATTEMPTS: usize = 10;
+use hero_core::room::{ChangeNotice, RoomKey, WriteOp, WriteReply, WriteRequest};
+use hero_core::task::{format_timestamp, Change, ChangeKind, Stamp, Task, TaskChanges, TaskId};
 
 pub async fn list(req: &Request, ctx: &RequestContext<'_>) -> Result<Response, ApiError> {
     let pairs = query_pairs(req)?;
     let query = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(ApiError::Validation)?;
-    let rows = store::list_tasks(ctx.db, &ctx.caller.workspace_id, &query).await?;
+    let rows = ctx
+        .store
+        .list_tasks(&ctx.caller.workspace_id, &query)
+        .await?;
     json_response(200, &TaskPage::from_rows(rows, query.limit))
 }
 
@@ -52,19 +49,29 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
         actor_name: caller.name.clone(),
         at,
     };
-    store::insert_task(ctx.db, &created).await?;
-    stub::announce(ctx.env, &created, ctx.request_id).await;
+    let ids = ctx.store.insert_task(&created).await?;
     let response = task_response(201, &created.task)?;
     response
         .headers()
         .set("Location", &format!("/api/tasks/{}", created.task.id))
         .map_err(ApiError::internal)?;
+    // Nobody can be in the room of a task that did not exist: only the board hears of it.
+    let env = ctx.env.clone();
+    let request_id = ctx.request_id.to_owned();
+    let notice = ChangeNotice {
+        ids,
+        change: created,
+    };
+    ctx.worker
+        .wait_until(async move { stub::tell_board(&env, notice, &request_id).await });
     Ok(response)
 }
 
 pub async fn get(ctx: &RequestContext<'_>, raw_id: &str) -> Result<Response, ApiError> {
     let id = parse_task_id(raw_id)?;
-    let task = store::get_task(ctx.db, &ctx.caller.workspace_id, &id)
+    let task = ctx
+        .store
+        .get_task(&ctx.caller.workspace_id, &id)
         .await?
         .ok_or_else(ApiError::task_not_found)?;
     task_response(200, &task)
@@ -83,19 +90,12 @@ pub async fn update(
         &["application/json", "application/merge-patch+json"],
     )
     .await?;
-    let changes = TaskChanges::for_patch(&body).map_err(ApiError::Validation)?;
-    let outcome = write_against_current(ctx, &id, &|current, at| {
-        decide_update(current, &changes, precondition.as_ref(), ctx.caller, at).map(|outcome| {
-            match outcome {
-                UpdateOutcome::Unchanged => None,
-                UpdateOutcome::Write(change) => Some(*change),
-            }
-        })
-    })
-    .await?;
-    match outcome {
-        Written::Unchanged(task) => task_response(200, &task),
-        Written::Committed(change) => task_response(200, &change.task),
+    // Validated here, so a bad body never reaches the room.
+    TaskChanges::for_patch(&body).map_err(ApiError::Validation)?;
+    match write_in_room(ctx, id, precondition, WriteOp::Update { patch: body }).await? {
+        WriteReply::Committed { change, .. } => task_response(200, &change.task),
+        WriteReply::Unchanged { task } => task_response(200, &task),
+        WriteReply::Refused { error } => Err(error),
     }
 }
 
@@ -106,50 +106,30 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let id = parse_task_id(raw_id)?;
     let precondition = if_match(req)?;
-    write_against_current(ctx, &id, &|current, at| {
-        decide_delete(current, precondition.as_ref(), ctx.caller, at).map(Some)
-    })
-    .await?;
-    no_content()
-}
-
-/// Given the task as it is now and the instant of the write: the change to commit, `None`
-/// to write nothing, or why the write is refused.
-type Decision<'a> = &'a dyn Fn(&Task, &str) -> Result<Option<Change>, ApiError>;
-
-/// What a write against the current row came to.
-enum Written {
-    /// The decision was to write nothing; the task as it is.
-    Unchanged(Task),
-    Committed(Change),
-}
-
-/// Reads the task, asks `decide` what to write at this instant, and commits it only if the
-/// row still has the version decided on; a write that lost a race reads and decides again.
-/// A committed change is announced to the rooms.
-async fn write_against_current(
-    ctx: &RequestContext<'_>,
-    id: &TaskId,
-    decide: Decision<'_>,
-) -> Result<Written, ApiError> {
-    for _ in 0..WRITE_ATTEMPTS {
-        let current = store::get_task(ctx.db, &ctx.caller.workspace_id, id)
-            .await?
-            .ok_or_else(ApiError::task_not_found)?;
-        let at = format_timestamp(now());
-        let Some(change) = decide(&current, &at)? else {
-            return Ok(Written::Unchanged(current));
-        };
-        let committed = match change.kind {
-            ChangeKind::Deleted => store::delete_task(ctx.db, &change, current.version).await?,
-            _ => store::update_task(ctx.db, &change, current.version).await?,
-        };
-        if committed {
-            stub::announce(ctx.env, &change, ctx.request_id).await;
-            return Ok(Written::Committed(change));
-        }
+    match write_in_room(ctx, id, precondition, WriteOp::Delete).await? {
+        WriteReply::Refused { error } => Err(error),
+        WriteReply::Committed { .. } | WriteReply::Unchanged { .. } => no_content(),
     }
-    Err(ApiError::Conflict(
-        "the task is being changed by others; retry".into(),
-    ))
+}
+
+/// Hands a write to the task's room: the room named after the caller's workspace and the
+/// task, so a task of another workspace is simply not found there.
+async fn write_in_room(
+    ctx: &RequestContext<'_>,
+    task_id: TaskId,
+    precondition: Option<hero_core::conditional::IfMatch>,
+    op: WriteOp,
+) -> Result<WriteReply, ApiError> {
+    let key = RoomKey::Task {
+        workspace_id: ctx.caller.workspace_id.clone(),
+        task_id,
+    };
+    let request = WriteRequest {
+        caller: ctx.caller.clone(),
+        precondition,
+        op,
+    };
+    let (reply, cost) = stub::write(ctx.env, &key, &request, ctx.request_id).await?;
+    ctx.record_room_call(cost);
+    Ok(reply)
 }

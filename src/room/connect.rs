@@ -1,17 +1,26 @@
-//! A new connection: the room catches up, applies its cap, accepts the socket with its
-//! attachment and tags, and sends the first frames in the order [`greeting`] fixes.
+//! A new connection: a task room checks that its task exists in this workspace (a 404
+//! otherwise, before any upgrade), a board counts its workspace if it never has; the room
+//! catches up, applies its cap, accepts the socket with its attachment and tags, and sends
+//! the first frames in the order [`greeting`] fixes.
 
 use worker::{Request, Response, Result, WebSocketPair};
 
-use super::object::Room;
+use super::object::{refuse, Room};
 use super::sockets::Sockets;
 use super::stub::PRINCIPAL_HEADER;
+use crate::store::Store;
 use hero_core::auth::Principal;
+use hero_core::error::ApiError;
 use hero_core::protocol::UserInfo;
 use hero_core::room::{self, admission, greeting, Connection, RateWindow, Resume, RoomKey};
 
 impl Room {
-    pub(super) async fn accept_connection(&self, req: &Request, key: &RoomKey) -> Result<Response> {
+    pub(super) async fn accept_connection(
+        &self,
+        req: &Request,
+        key: &RoomKey,
+        store: &Store,
+    ) -> Result<Response> {
         let principal: Principal = match req
             .headers()
             .get(PRINCIPAL_HEADER)?
@@ -25,8 +34,19 @@ impl Room {
             .query_pairs()
             .find(|(name, _)| name == "since")
             .and_then(|(_, value)| value.parse::<u64>().ok());
+        if key.is_board() {
+            self.storage.remember(key)?;
+            self.ensure_board_counted(key, store).await?;
+        } else {
+            let turn = self.turn.lock().await;
+            let exists = self.current_task(key, store, &turn).await?.is_some();
+            drop(turn);
+            if !exists {
+                return refuse(&ApiError::task_not_found(), store.cost());
+            }
+        }
         // Catch up first, so a resuming client replays everything committed so far.
-        if let Err(error) = self.catch_up(key).await {
+        if let Err(error) = self.catch_up(key, store).await {
             tracing::error!(cause = %error, "room catch-up from D1 failed");
         }
         let pair = WebSocketPair::new()?;
@@ -89,8 +109,10 @@ impl Room {
             .save_departure_of(&connection.user.id, &departures)?;
         self.dispatch(Some((&connection.id, &server)), first_frames);
         if key.is_board() {
-            if let Ok(db) = self.env.d1("DB") {
-                self.send_analytics(&db, key, Some(&server)).await;
+            self.send_analytics(Some(&server));
+            // While watched, the board's figures are refreshed when the day turns.
+            if let Some(day_turn) = room::board_day_turn(crate::runtime::now_ms(), true) {
+                self.alarm_no_later_than(day_turn).await?;
             }
         }
         // Joining removes departures and adds only this token's expiry.

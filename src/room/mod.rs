@@ -2,16 +2,23 @@
 //!
 //! - [`stub`]: the Worker's side, the typed client for Worker → room calls;
 //! - [`object`]: the `Room` Durable Object's entry points (calls, socket events, the alarm);
-//! - [`connect`]: a new connection, from catch-up to its first frames;
-//! - [`catch_up`]: reading committed changes from D1 into the log, and broadcasting them;
-//! - [`storage`]: the room's SQLite (its log, its position, pending departures);
+//! - [`write`]: a task room commits its task's writes, one at a time;
+//! - [`board`]: the workspace board counts its workspace and takes change notices;
+//! - [`connect`]: a new connection, from the existence check to its first frames;
+//! - [`catch_up`]: reading committed changes from D1 into the log;
+//! - [`publish`]: the log and the paced flush of its events to the sockets;
+//! - [`storage`]: the room's SQLite (its log and position, its task or its counts,
+//!   pending departures);
 //! - [`sockets`]: tags, attachments and fan-out.
 
+mod board;
 mod catch_up;
 mod connect;
 mod object;
+mod publish;
 mod sockets;
 mod storage;
 pub mod stub;
+mod write;
 
 pub use object::Room;

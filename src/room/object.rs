@@ -15,8 +15,11 @@
 //!
 //! The in-memory fields are caches and a re-entrancy guard, all safe to lose.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::panic::AssertUnwindSafe;
+
+use futures::lock::Mutex;
+use serde::de::DeserializeOwned;
 
 use tracing::Instrument;
 use worker::{
@@ -26,11 +29,16 @@ use worker::{
 
 use super::sockets::Sockets;
 use super::storage::RoomStorage;
-use super::stub::{CATCH_UP_PATH, CONNECT_PATH, REQUEST_ID_HEADER, ROOM_HEADER};
+use super::stub::{CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, WRITE_PATH};
 use crate::runtime::{now_ms, setting};
+use crate::store::Store;
 use hero_core::config::room_limits;
+use hero_core::cost::{Cost, COST_HEADER};
+use hero_core::error::ApiError;
 use hero_core::protocol::{codes, ServerMessage, PING_FRAME, PONG_FRAME};
-use hero_core::room::{self, Connection, Frame, Limits, Outbound, RoomKey};
+use hero_core::room::{
+    self, board_day_turn, day_number, Connection, Frame, Limits, Outbound, RoomKey,
+};
 
 #[durable_object]
 pub struct Room {
@@ -40,6 +48,10 @@ pub struct Room {
     limits: AssertUnwindSafe<OnceCell<Limits>>,
     /// The room's name for logs, read once from storage.
     name: AssertUnwindSafe<OnceCell<String>>,
+    /// Writes to a task (and a board's first count of its workspace) take turns, one at a
+    /// time, so each is decided against the row the one before it left. An in-memory
+    /// queue: after eviction it starts empty, and the task's row is in storage.
+    pub(super) turn: AssertUnwindSafe<Mutex<()>>,
     /// True while a catch-up is reading D1; a second caller sets `catch_up_again` instead
     /// of starting a parallel one that could apply the same changes twice.
     pub(super) catching_up: AssertUnwindSafe<Cell<bool>>,
@@ -47,6 +59,30 @@ pub struct Room {
     /// When the last durable events went out, and to how many sockets: paces the next
     /// broadcast. Losing it only means one unpaced broadcast.
     pub(super) last_broadcast: AssertUnwindSafe<Cell<Option<(i64, usize)>>>,
+    /// Events in the log that the next flush sends ([`super::publish`]).
+    pub(super) unsent: AssertUnwindSafe<RefCell<Vec<String>>>,
+    /// True while a flush waits for the room's frame budget; later events go with it.
+    pub(super) flush_waiting: AssertUnwindSafe<Cell<bool>>,
+    /// The task was deleted: every socket closes once the last events are out.
+    pub(super) close_after_flush: AssertUnwindSafe<Cell<bool>>,
+}
+
+/// A room's answer as JSON, with what answering cost in D1.
+fn reply<T: serde::Serialize>(status: u16, body: &T, cost: Cost) -> Result<Response> {
+    let response = Response::from_json(body)?.with_status(status);
+    response.headers().set(COST_HEADER, &cost.to_header())?;
+    Ok(response)
+}
+
+/// A refusal the Worker turns back into the error (see `stub::refusal`).
+pub(super) fn refuse(error: &ApiError, cost: Cost) -> Result<Response> {
+    reply(error.status_code(), error, cost)
+}
+
+async fn body<T: DeserializeOwned>(mut req: Request) -> std::result::Result<T, ApiError> {
+    req.json::<T>()
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("room call body: {e}")))
 }
 
 fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
@@ -66,9 +102,13 @@ impl DurableObject for Room {
             storage,
             limits: AssertUnwindSafe(OnceCell::new()),
             name: AssertUnwindSafe(OnceCell::new()),
+            turn: AssertUnwindSafe(Mutex::new(())),
             catching_up: AssertUnwindSafe(Cell::new(false)),
             catch_up_again: AssertUnwindSafe(Cell::new(false)),
             last_broadcast: AssertUnwindSafe(Cell::new(None)),
+            unsent: AssertUnwindSafe(RefCell::new(Vec::new())),
+            flush_waiting: AssertUnwindSafe(Cell::new(false)),
+            close_after_flush: AssertUnwindSafe(Cell::new(false)),
         }
     }
 
@@ -81,7 +121,6 @@ impl DurableObject for Room {
             Some(Ok(key)) => key,
             _ => return Response::error("missing room identity", 400),
         };
-        self.storage.remember(&key)?;
         let request_id = req.headers().get(REQUEST_ID_HEADER)?.unwrap_or_default();
         let span = tracing::info_span!(
             "room",
@@ -91,13 +130,39 @@ impl DurableObject for Room {
             user_id = tracing::field::Empty,
         );
         async {
-            match req.path().as_str() {
-                CATCH_UP_PATH => {
-                    self.catch_up(&key).await?;
-                    Response::empty().map(|r| r.with_status(204))
-                }
-                CONNECT_PATH => self.accept_connection(&req, &key).await,
-                _ => Response::error("unknown room call", 404),
+            let store = match Store::open(&self.env) {
+                Ok(store) => store,
+                Err(error) => return refuse(&ApiError::internal(error), Cost::default()),
+            };
+            match (req.path().as_str(), key.is_board()) {
+                (CONNECT_PATH, _) => self.accept_connection(&req, &key, &store).await,
+                (WRITE_PATH, false) => match body(req).await {
+                    Ok(write) => {
+                        let answer = self.write(&key, &store, write, &request_id).await?;
+                        reply(200, &answer, store.cost())
+                    }
+                    Err(error) => refuse(&error, store.cost()),
+                },
+                (NOTICE_PATH, true) => match body(req).await {
+                    Ok(notice) => {
+                        self.storage.remember(&key)?;
+                        self.take_notice(&key, &store, notice).await?;
+                        let cost = store.cost();
+                        tracing::info!(
+                            event = "notice",
+                            d1_calls = cost.d1_calls,
+                            d1_queries = cost.d1_queries,
+                            rows_read = cost.rows_read,
+                            "room event"
+                        );
+                        reply(200, &serde_json::json!({}), cost)
+                    }
+                    Err(error) => refuse(&error, store.cost()),
+                },
+                _ => refuse(
+                    &ApiError::NotFound("unknown room call".into()),
+                    Cost::default(),
+                ),
             }
         }
         .instrument(span)
@@ -174,6 +239,13 @@ impl DurableObject for Room {
             }
             self.storage.save_departures(&departures)?;
             self.dispatch(None, outbounds);
+            // A board's figures move with the calendar: resend them when the day turned.
+            if self.storage.board_counted()?
+                && !connections.is_empty()
+                && self.storage.analytics_day()? != day_number(now_ms())
+            {
+                self.send_analytics(None);
+            }
             self.schedule_alarm().await?;
             Response::empty()
         }
@@ -297,8 +369,10 @@ impl Room {
     async fn schedule_alarm(&self) -> Result<()> {
         let connections = Sockets::of(&self.state).connections();
         let departures = self.storage.departures()?;
+        let watched_board = self.storage.board_counted()? && !connections.is_empty();
+        let day_turn = board_day_turn(now_ms(), watched_board);
         let storage = self.state.storage();
-        match room::next_alarm(&connections, &departures) {
+        match room::next_alarm(&connections, &departures, day_turn) {
             Some(at_ms) => storage.set_alarm(alarm_time(at_ms)).await,
             None => storage.delete_alarm().await,
         }

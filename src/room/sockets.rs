@@ -64,11 +64,6 @@ impl<'a> Sockets<'a> {
         self.all().into_iter().map(|(_, c)| c).collect()
     }
 
-    /// How many sockets the runtime holds for the room (closing ones included).
-    pub fn count(&self) -> usize {
-        self.state.get_websockets().len()
-    }
-
     /// The live connections of one user, without reading anyone else's attachment.
     pub fn connections_of(&self, user_id: &str) -> Vec<Connection> {
         self.state

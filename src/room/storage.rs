@@ -6,7 +6,9 @@
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
+use hero_core::analytics::{Bucket, TaskFacts};
 use hero_core::room::{AppendPlan, Departure, LogPosition, RoomKey};
+use hero_core::task::{Task, TaskId};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS room_state (
@@ -22,6 +24,30 @@ CREATE TABLE IF NOT EXISTS room_events (
 CREATE TABLE IF NOT EXISTS room_departures (
     user_id TEXT    PRIMARY KEY,
     due_ms  INTEGER NOT NULL                   -- when user_left goes out unless they return
+);
+-- A task room: the task as the room last committed or loaded it. No row: not loaded yet.
+CREATE TABLE IF NOT EXISTS room_task (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    state       TEXT    NOT NULL DEFAULT 'unknown'
+                CHECK (state IN ('unknown', 'current', 'gone')),
+    task        TEXT,                          -- the Task as JSON while 'current'
+    log_version INTEGER NOT NULL DEFAULT 0     -- the version of the last change in the log
+);
+-- A board: whether it has counted its workspace (its room_state.change_cursor is then a
+-- ws_seq), and the UTC day of the analytics it last sent.
+CREATE TABLE IF NOT EXISTS board_state (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    analytics_day INTEGER NOT NULL DEFAULT 0
+);
+-- A board's compact copy of its workspace: the facts it counts, per task...
+CREATE TABLE IF NOT EXISTS board_tasks (
+    task_id TEXT PRIMARY KEY,
+    facts   TEXT NOT NULL                      -- TaskFacts as JSON
+);
+-- ...and the counters, one per bucket (status:todo, due:2026-01-02, ...).
+CREATE TABLE IF NOT EXISTS board_counts (
+    bucket TEXT    PRIMARY KEY,
+    n      INTEGER NOT NULL
 );";
 
 #[derive(Deserialize)]
@@ -43,6 +69,43 @@ struct OldestRow {
 #[derive(Deserialize)]
 struct FrameRow {
     frame: String,
+}
+
+#[derive(Deserialize)]
+struct TaskStateRow {
+    state: String,
+    task: Option<String>,
+    log_version: f64,
+}
+
+#[derive(Deserialize)]
+struct FactsRow {
+    facts: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    bucket: String,
+    n: f64,
+}
+
+#[derive(Deserialize)]
+struct DayRow {
+    analytics_day: f64,
+}
+
+/// What a task room knows of its task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KnownTask {
+    /// Not loaded from D1 yet (a new room, or one that found its copy stale).
+    Unknown,
+    /// Deleted: the room answers 404 without asking D1 again.
+    Gone,
+    Current(Box<Task>),
+}
+
+fn storage_error(error: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(error.to_string())
 }
 
 #[derive(Deserialize)]
@@ -128,6 +191,16 @@ impl RoomStorage {
         Ok(rows.into_iter().map(|row| row.frame).collect())
     }
 
+    /// Sets where the log stands in the change log (a board that has just counted its
+    /// workspace starts from there).
+    pub fn set_change_cursor(&self, cursor: i64) -> Result<()> {
+        self.sql.exec(
+            "UPDATE room_state SET change_cursor = ? WHERE id = 1",
+            vec![int(cursor)],
+        )?;
+        Ok(())
+    }
+
     /// Stores what [`hero_core::room::plan_append`] decided: the new events, the new
     /// position, and the log trimmed to its size.
     pub fn append(&self, plan: &AppendPlan) -> Result<()> {
@@ -148,7 +221,157 @@ impl RoomStorage {
             "DELETE FROM room_events WHERE seq <= ?",
             vec![int(plan.trim_through as i64)],
         )?;
+        if let Some(version) = plan.last_version {
+            self.sql.exec(
+                "INSERT INTO room_task (id, log_version) VALUES (1, ?) \
+                 ON CONFLICT (id) DO UPDATE SET log_version = excluded.log_version",
+                vec![int(version)],
+            )?;
+        }
         Ok(())
+    }
+
+    /// What this task room knows of its task, and the version of the last change in its log.
+    pub fn task(&self) -> Result<(KnownTask, i64)> {
+        let rows: Vec<TaskStateRow> = self
+            .sql
+            .exec(
+                "SELECT state, task, log_version FROM room_task WHERE id = 1",
+                None,
+            )?
+            .to_array()?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok((KnownTask::Unknown, 0));
+        };
+        let known = match (row.state.as_str(), row.task.as_deref()) {
+            ("current", Some(json)) => {
+                KnownTask::Current(Box::new(serde_json::from_str(json).map_err(storage_error)?))
+            }
+            ("gone", _) => KnownTask::Gone,
+            _ => KnownTask::Unknown,
+        };
+        Ok((known, row.log_version as i64))
+    }
+
+    /// Remembers the task as it is now (`None`: deleted).
+    pub fn save_task(&self, task: Option<&Task>) -> Result<()> {
+        let (state, json) = match task {
+            Some(task) => (
+                "current",
+                serde_json::to_string(task).map_err(storage_error)?.into(),
+            ),
+            None => ("gone", SqlStorageValue::Null),
+        };
+        self.sql.exec(
+            "INSERT INTO room_task (id, state, task) VALUES (1, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, task = excluded.task",
+            vec![state.into(), json],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the task, so the next write loads it from D1 again.
+    pub fn forget_task(&self) -> Result<()> {
+        self.sql.exec(
+            "UPDATE room_task SET state = 'unknown', task = NULL WHERE id = 1",
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// Whether this board has counted its workspace.
+    pub fn board_counted(&self) -> Result<bool> {
+        let rows: Vec<DayRow> = self
+            .sql
+            .exec("SELECT analytics_day FROM board_state WHERE id = 1", None)?
+            .to_array()?;
+        Ok(!rows.is_empty())
+    }
+
+    pub fn mark_board_counted(&self) -> Result<()> {
+        self.sql.exec(
+            "INSERT OR IGNORE INTO board_state (id, analytics_day) VALUES (1, 0)",
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// The UTC day (days since the epoch) of the analytics the board last sent.
+    pub fn analytics_day(&self) -> Result<i64> {
+        let rows: Vec<DayRow> = self
+            .sql
+            .exec("SELECT analytics_day FROM board_state WHERE id = 1", None)?
+            .to_array()?;
+        Ok(rows.first().map_or(0, |row| row.analytics_day as i64))
+    }
+
+    pub fn set_analytics_day(&self, day: i64) -> Result<()> {
+        self.sql.exec(
+            "UPDATE board_state SET analytics_day = ? WHERE id = 1",
+            vec![int(day)],
+        )?;
+        Ok(())
+    }
+
+    /// The facts the board holds for one task, if it holds the task.
+    pub fn board_facts(&self, task_id: &TaskId) -> Result<Option<TaskFacts>> {
+        let rows: Vec<FactsRow> = self
+            .sql
+            .exec(
+                "SELECT facts FROM board_tasks WHERE task_id = ?",
+                vec![task_id.as_str().into()],
+            )?
+            .to_array()?;
+        rows.first()
+            .map(|row| serde_json::from_str(&row.facts).map_err(storage_error))
+            .transpose()
+    }
+
+    /// Records a task's facts (`None`: gone) and moves the counters by `deltas`.
+    pub fn count_board_task(
+        &self,
+        task_id: &TaskId,
+        facts: Option<&TaskFacts>,
+        deltas: &[(Bucket, i64)],
+    ) -> Result<()> {
+        match facts {
+            Some(facts) => {
+                let json = serde_json::to_string(facts).map_err(storage_error)?;
+                self.sql.exec(
+                    "INSERT INTO board_tasks (task_id, facts) VALUES (?, ?) \
+                     ON CONFLICT (task_id) DO UPDATE SET facts = excluded.facts",
+                    vec![task_id.as_str().into(), json.into()],
+                )?;
+            }
+            None => {
+                self.sql.exec(
+                    "DELETE FROM board_tasks WHERE task_id = ?",
+                    vec![task_id.as_str().into()],
+                )?;
+            }
+        }
+        for (bucket, delta) in deltas {
+            self.sql.exec(
+                "INSERT INTO board_counts (bucket, n) VALUES (?, ?) \
+                 ON CONFLICT (bucket) DO UPDATE SET n = n + excluded.n",
+                vec![bucket.key().into(), int(*delta)],
+            )?;
+        }
+        self.sql
+            .exec("DELETE FROM board_counts WHERE n = 0", None)?;
+        Ok(())
+    }
+
+    /// Every counter the board keeps.
+    pub fn board_counts(&self) -> Result<Vec<(Bucket, u64)>> {
+        let rows: Vec<CountRow> = self
+            .sql
+            .exec("SELECT bucket, n FROM board_counts", None)?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| Some((Bucket::parse(&row.bucket)?, row.n.max(0.0) as u64)))
+            .collect())
     }
 
     /// Every pending departure.

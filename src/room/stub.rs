@@ -6,12 +6,13 @@
 //! is handed in internal headers, which only the Worker can send (a Durable Object has no
 //! public address).
 
+use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use hero_core::auth::Principal;
+use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
-use hero_core::room::RoomKey;
-use hero_core::task::Change;
+use hero_core::room::{ChangeNotice, RoomKey, WriteReply, WriteRequest};
 
 /// Internal header carrying the room's identity as JSON.
 pub const ROOM_HEADER: &str = "X-Hero-Room";
@@ -22,7 +23,10 @@ pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
 /// The room's paths.
 pub const CONNECT_PATH: &str = "/connect";
-pub const CATCH_UP_PATH: &str = "/catch-up";
+/// A task room: commit a write ([`WriteRequest`] → [`WriteReply`]).
+pub const WRITE_PATH: &str = "/write";
+/// A board: take a committed change ([`ChangeNotice`]).
+pub const NOTICE_PATH: &str = "/changes";
 
 fn room_request(
     key: &RoomKey,
@@ -30,6 +34,7 @@ fn room_request(
     path: &str,
     headers: Headers,
     request_id: &str,
+    body: Option<String>,
 ) -> Result<Request, ApiError> {
     let key_json = serde_json::to_string(key).map_err(ApiError::internal)?;
     headers
@@ -40,7 +45,30 @@ fn room_request(
         .map_err(ApiError::internal)?;
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(JsValue::from_str(&body)));
+    }
     Request::new_with_init(&format!("https://room{path}"), &init).map_err(ApiError::internal)
+}
+
+/// What a room spent answering, from its cost header.
+pub fn cost_of(response: &Response) -> Cost {
+    let header = response.headers().get(COST_HEADER).ok().flatten();
+    Cost::room_call(
+        header
+            .map(|text| Cost::parse_header(&text))
+            .unwrap_or_default(),
+    )
+}
+
+/// Turns a room's refusal (a non-101, non-2xx answer carrying an [`ApiError`]) back into
+/// the error.
+async fn refusal(mut response: Response, key: &RoomKey) -> ApiError {
+    let status = response.status_code();
+    match response.json::<ApiError>().await {
+        Ok(error) => error,
+        Err(_) => ApiError::internal(format!("room {} answered {status}", key.object_name())),
+    }
 }
 
 async fn call(env: &Env, key: &RoomKey, request: Request) -> Result<Response, ApiError> {
@@ -57,6 +85,8 @@ async fn call(env: &Env, key: &RoomKey, request: Request) -> Result<Response, Ap
 }
 
 /// Hands a WebSocket upgrade to the room; the room's 101 response goes back to the client.
+/// A room that refuses (a task room whose task does not exist in this workspace) answers
+/// with the error instead.
 pub async fn connect(
     env: &Env,
     key: &RoomKey,
@@ -76,46 +106,75 @@ pub async fn connect(
         Some(since) => format!("{CONNECT_PATH}?since={since}"),
         None => CONNECT_PATH.to_owned(),
     };
-    call(
-        env,
-        key,
-        room_request(key, Method::Get, &path, headers, request_id)?,
-    )
-    .await
-}
-
-/// Tells a room that new changes are committed. The room reads them from D1 itself, in
-/// commit order, so a lost call delays events until the next one but loses none.
-pub async fn catch_up(env: &Env, key: &RoomKey, request_id: &str) -> Result<(), ApiError> {
-    let request = room_request(key, Method::Post, CATCH_UP_PATH, Headers::new(), request_id)?;
+    let request = room_request(key, Method::Get, &path, headers, request_id, None)?;
     let response = call(env, key, request).await?;
     match response.status_code() {
-        200..=299 => Ok(()),
-        status => Err(ApiError::internal(format!(
-            "room {} answered {status} to catch-up",
-            key.object_name()
-        ))),
+        101 => Ok(response),
+        _ => Err(refusal(response, key).await),
     }
 }
 
-/// Tells the task's room and the workspace board about a committed change.
-///
-/// The change is already durable in D1 (with its `task_changes` record) and the rooms
-/// read it from there, so a failed call is retried once and then only logged: the rooms
-/// pick the change up, in order, on their next call or connection.
-pub async fn announce(env: &Env, change: &Change, request_id: &str) {
-    let workspace_id = change.task.workspace_id.clone();
-    let task_room = RoomKey::Task {
-        workspace_id: workspace_id.clone(),
-        task_id: change.task.id.clone(),
+/// Hands a write to the task's room, which commits it; returns its answer and what the
+/// call cost (the room's D1 batch included).
+pub async fn write(
+    env: &Env,
+    key: &RoomKey,
+    write: &WriteRequest,
+    request_id: &str,
+) -> Result<(WriteReply, Cost), ApiError> {
+    let body = serde_json::to_string(write).map_err(ApiError::internal)?;
+    let request = room_request(
+        key,
+        Method::Post,
+        WRITE_PATH,
+        Headers::new(),
+        request_id,
+        Some(body),
+    )?;
+    let mut response = call(env, key, request).await?;
+    if response.status_code() != 200 {
+        return Err(refusal(response, key).await);
+    }
+    let cost = cost_of(&response);
+    let reply = response
+        .json::<WriteReply>()
+        .await
+        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
+    Ok((reply, cost))
+}
+
+/// Tells the workspace board about a committed change. Called off the critical path
+/// (`wait_until`): the change is durable in D1, and a board that misses it reads it from
+/// there when the next one shows the gap, or on its next connection. So a failure is
+/// retried once and then only logged.
+pub async fn tell_board(env: &Env, notice: ChangeNotice, request_id: &str) {
+    let key = RoomKey::Board {
+        workspace_id: notice.change.task.workspace_id.clone(),
     };
-    let board = RoomKey::Board { workspace_id };
-    let tell = |key: RoomKey| async move {
-        if catch_up(env, &key, request_id).await.is_err() {
-            if let Err(error) = catch_up(env, &key, request_id).await {
-                tracing::error!(room = %key.object_name(), cause = %error, "room catch-up call failed; the room catches up on its next call");
-            }
+    let Ok(body) = serde_json::to_string(&notice) else {
+        return;
+    };
+    for attempt in 1..=2 {
+        let sent = match room_request(
+            &key,
+            Method::Post,
+            NOTICE_PATH,
+            Headers::new(),
+            request_id,
+            Some(body.clone()),
+        ) {
+            Ok(request) => call(env, &key, request).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(response) if response.status_code() < 300 => return,
+            Ok(response) => tracing::warn!(
+                attempt,
+                status = response.status_code(),
+                "board notice refused"
+            ),
+            Err(error) => tracing::warn!(attempt, cause = %error, "board notice failed"),
         }
-    };
-    futures::join!(tell(task_room), tell(board));
+    }
+    tracing::error!(room = %key.object_name(), "board notice failed twice; the board catches up on the next change or connection");
 }

@@ -8,21 +8,88 @@
 //! - [`tasks`]: read, insert, conditional update and delete, list;
 //! - [`changes`]: the change log, for the rooms' catch-up and the activity history;
 //! - [`analytics`]: the workspace report's aggregates;
+//! - [`board`]: what a new board reads to count the workspace;
 //! - [`rows`]: the column lists and how a row becomes a core type.
 //!
-//! Failures are a [`StoreError`]; the HTTP layer decides what each means to a client.
+//! Everything goes through a [`Store`], which counts what it costs ([`Cost`]: calls, queries,
+//! rows read and written, from D1's own result meta). Failures are a [`StoreError`]; the HTTP
+//! layer decides what each means to a client.
 
 mod analytics;
+mod board;
 mod changes;
 mod rows;
 mod tasks;
 
-pub use analytics::analytics;
-pub use changes::{activity, changes_after};
-pub use tasks::{delete_task, get_task, insert_task, list_tasks, update_task};
+use std::cell::Cell;
 
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::D1PreparedStatement;
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+
+use hero_core::cost::Cost;
+
+/// D1, with a running count of what it cost.
+pub struct Store {
+    db: D1Database,
+    cost: Cell<Cost>,
+}
+
+impl Store {
+    /// The `DB` binding.
+    pub fn open(env: &Env) -> StoreResult<Store> {
+        let db = env
+            .d1("DB")
+            .map_err(|e| StoreError::Failed(format!("DB binding: {e}")))?;
+        Ok(Store {
+            db,
+            cost: Cell::new(Cost::default()),
+        })
+    }
+
+    /// What this store has cost since it was opened (or since the last [`Store::take_cost`]).
+    pub fn cost(&self) -> Cost {
+        self.cost.get()
+    }
+
+    pub fn take_cost(&self) -> Cost {
+        self.cost.take()
+    }
+
+    fn prepare(&self, sql: &str, values: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        Ok(self.db.prepare(sql).bind(values)?)
+    }
+
+    /// Counts one round trip and what its statements read and wrote.
+    fn record(&self, results: &[D1Result]) {
+        let (mut read, mut written) = (0, 0);
+        for result in results {
+            if let Ok(Some(meta)) = result.meta() {
+                read += meta.rows_read.unwrap_or(0) as u64;
+                written += meta.rows_written.unwrap_or(0) as u64;
+            }
+        }
+        let call = Cost::d1(results.len() as u32, read, written);
+        self.cost.set(self.cost.get().then(call));
+    }
+
+    /// Runs one statement and returns its rows.
+    async fn rows<T: DeserializeOwned>(
+        &self,
+        statement: D1PreparedStatement,
+    ) -> StoreResult<Vec<T>> {
+        let result = statement.all().await?;
+        self.record(std::slice::from_ref(&result));
+        Ok(result.results()?)
+    }
+
+    /// Runs statements as one batch (one transaction, one round trip).
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> StoreResult<Vec<D1Result>> {
+        let results = self.db.batch(statements).await?;
+        self.record(&results);
+        Ok(results)
+    }
+}
 
 /// Why a D1 call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +143,6 @@ fn number(value: i64) -> JsValue {
     JsValue::from_f64(value as f64)
 }
 
-fn bind(statement: D1PreparedStatement, values: &[JsValue]) -> StoreResult<D1PreparedStatement> {
-    Ok(statement.bind(values)?)
-}
-
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Failed(e.to_string()))
 }
@@ -92,10 +155,11 @@ mod tests {
             super::tasks::STATEMENTS,
             super::changes::STATEMENTS,
             super::analytics::STATEMENTS,
+            super::board::STATEMENTS,
         ];
         for sql in all.concat() {
             assert!(sql.contains("workspace_id = ?1"), "{sql}");
         }
-        assert_eq!(all.concat().len(), 10);
+        assert_eq!(all.concat().len(), 13);
     }
 }

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::StoreError;
+use hero_core::room::LogIds;
 use hero_core::task::{Change, ChangeKind, Priority, Status, Tags, Task, TaskId, Title};
 
 /// The `tasks` columns every task query selects, in [`TaskRow`] order.
@@ -20,7 +21,7 @@ pub(super) use task_columns;
 /// The `task_changes` columns every change query selects, in [`ChangeRow`] order.
 macro_rules! change_columns {
     () => {
-        "id, kind, changed, previous_status, actor_id, actor_name, at, task"
+        "id, ws_seq, kind, changed, previous_status, actor_id, actor_name, at, task"
     };
 }
 pub(super) use change_columns;
@@ -79,6 +80,8 @@ impl TaskRow {
 #[derive(Debug, Deserialize)]
 pub(super) struct ChangeRow {
     id: f64,
+    /// NULL only in rows written before migration 0003 and not renumbered by it (none).
+    ws_seq: Option<f64>,
     kind: String,
     changed: String,
     previous_status: Option<String>,
@@ -89,8 +92,12 @@ pub(super) struct ChangeRow {
 }
 
 impl ChangeRow {
-    pub(super) fn into_change(self) -> Result<(i64, Change), StoreError> {
+    pub(super) fn into_change(self) -> Result<(LogIds, Change), StoreError> {
         let id = self.id as i64;
+        let ids = LogIds {
+            change_id: id,
+            ws_seq: self.ws_seq.map_or(0, |seq| seq as i64),
+        };
         let corrupt = |what: &str| StoreError::Corrupt(format!("change {id} has a bad {what}"));
         let change = Change {
             kind: ChangeKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
@@ -104,6 +111,6 @@ impl ChangeRow {
             actor_name: self.actor_name,
             at: self.at,
         };
-        Ok((id, change))
+        Ok((ids, change))
     }
 }

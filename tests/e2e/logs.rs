@@ -81,15 +81,39 @@ pub async fn a_request_id_ties_the_response_to_worker_and_room_logs(ctx: &'stati
     assert_eq!(request["status"], 201);
     assert_eq!(request["user_id"], "ana");
     assert!(request["duration_ms"].is_u64());
-    let rooms: Vec<String> = wait_for_lines(ctx, "the rooms", |l| {
-        l["request_id"] == request_id.as_str() && l["room"].is_string()
-    })
-    .await
-    .iter()
-    .map(|l| l["room"].as_str().unwrap().to_owned())
-    .collect();
-    assert!(rooms.contains(&format!("task:{task_id}")), "{rooms:?}");
+    // A create reaches the board; an update goes through the task's room, which tells the
+    // board in turn: the id follows the request into every room it reaches.
+    let rooms_of = |request_id: String| async move {
+        wait_for_lines(ctx, "the rooms", |l| {
+            l["request_id"] == request_id.as_str() && l["room"].is_string()
+        })
+        .await
+        .iter()
+        .map(|l| l["room"].as_str().unwrap().to_owned())
+        .collect::<Vec<String>>()
+    };
+    let rooms = rooms_of(request_id).await;
     assert!(rooms.contains(&format!("board:{workspace}")), "{rooms:?}");
+    let patched = api
+        .patch(
+            &format!("/api/tasks/{task_id}"),
+            &json!({"title": "traced again"}),
+            None,
+        )
+        .await
+        .expect(200);
+    let patch_id = patched.header("x-request-id").unwrap().to_owned();
+    let task_room = format!("task:{workspace}:{task_id}");
+    let board = format!("board:{workspace}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rooms = rooms_of(patch_id.clone()).await;
+        if rooms.contains(&task_room) && rooms.contains(&board) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{rooms:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // an error's body names its request id, and so does its log line
     let missing = api
@@ -111,7 +135,7 @@ pub async fn rate_limited_clients_leave_a_room_event(ctx: &'static Ctx) {
         socket.send_json(&json!({"type": "ping", "id": i})).await;
     }
     socket.expect("error").await;
-    let room = format!("task:{task_id}");
+    let room = format!("task:{}:{task_id}", scene.workspace);
     let lines = wait_for_lines(ctx, "rate_limited", |l| {
         l["event"] == "rate_limited" && l["room"] == room.as_str()
     })

@@ -37,6 +37,7 @@ mod rest;
 mod rooms;
 mod schema;
 mod soak;
+mod writes;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -109,6 +110,7 @@ fn main() {
         rooms::tests(),
         browser::tests(),
         soak::tests(),
+        writes::tests(),
     ]
     .into_iter()
     .flatten()

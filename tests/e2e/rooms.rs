@@ -723,8 +723,9 @@ pub async fn a_change_committed_without_notification_is_delivered_later(ctx: &'s
         snapshot["version"] = json!(version);
         inserts.push_str(&format!(
             "INSERT INTO task_changes (workspace_id, task_id, version, kind, changed, actor_id, \
-             actor_name, at, task) VALUES ('{workspace}', '{id}', {version}, 'updated', \
-             '[\"title\"]', 'ana', 'ANA', '2030-01-01T00:00:00.000Z', '{snapshot}');",
+             actor_name, at, task, ws_seq) SELECT '{workspace}', '{id}', {version}, 'updated', \
+             '[\"title\"]', 'ana', 'ANA', '2030-01-01T00:00:00.000Z', '{snapshot}', \
+             COALESCE(MAX(ws_seq), 0) + 1 FROM task_changes WHERE workspace_id = '{workspace}';",
             id = id_of(&task),
             snapshot = snapshot.to_string().replace('\'', "''"),
         ));

@@ -197,7 +197,7 @@ mod tests {
         ));
         assert_eq!(out[1], Outbound::Reply(ServerMessage::Ack { id: json!(1) }));
         assert_eq!(
-            next_alarm(std::slice::from_ref(&a), &[]),
+            next_alarm(std::slice::from_ref(&a), &[], None),
             Some(10 + l.typing_ttl_ms)
         );
         let mut connections = [a];

@@ -19,10 +19,16 @@ pub enum RoomKey {
 }
 
 impl RoomKey {
-    /// The Durable Object name. Task ids are random UUIDs, unique across workspaces.
+    /// The Durable Object name. A task room is named after its workspace and its task, so
+    /// a task id from another workspace names a different, empty room: the room finds no
+    /// such task in its workspace and answers 404, without the Worker reading D1 first.
+    /// (The task id, a UUID, ends the name, so the name splits back one way only.)
     pub fn object_name(&self) -> String {
         match self {
-            RoomKey::Task { task_id, .. } => format!("task:{task_id}"),
+            RoomKey::Task {
+                workspace_id,
+                task_id,
+            } => format!("task:{workspace_id}:{task_id}"),
             RoomKey::Board { workspace_id } => format!("board:{workspace_id}"),
         }
     }
@@ -56,7 +62,12 @@ mod tests {
             workspace_id: "ws".into(),
             task_id: id.clone(),
         };
-        assert_eq!(task.object_name(), format!("task:{id}"));
+        assert_eq!(task.object_name(), format!("task:ws:{id}"));
+        let elsewhere = RoomKey::Task {
+            workspace_id: "other".into(),
+            task_id: id.clone(),
+        };
+        assert_ne!(elsewhere.object_name(), task.object_name());
         assert_eq!(task.task_id(), Some(&id));
         let board = RoomKey::Board {
             workspace_id: "ws".into(),

@@ -6,7 +6,7 @@
 //! the room's own `seq`, so a client resumes with `?since=<seq>` whatever else the database
 //! holds. [`plan_append`] decides it all; the Durable Object stores and sends what it says.
 
-use crate::protocol::{batch_frames, Actor, ServerMessage, BATCH_MAX_BYTES, BATCH_MAX_EVENTS};
+use crate::protocol::{Actor, ServerMessage};
 use crate::task::{Change, ChangeKind};
 
 /// The durable events one committed change produces, numbered from `next_seq`. An update
@@ -70,20 +70,23 @@ pub struct LogPosition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendPlan {
     /// The new events, numbered and serialized, in `seq` order: stored in the log as they
-    /// are, so a replay sends exactly what the live sockets got.
+    /// are, so a replay sends exactly what the live sockets got. (They go out in `batch`
+    /// frames when several are waiting: see [`crate::protocol::batch_frames`].)
     pub events: Vec<(u64, String)>,
-    /// The frames that carry them to the sockets: one per event, or `batch` frames.
-    pub frames: Vec<String>,
     pub position: LogPosition,
+    /// The task's version after the last change applied (`None` when nothing was): a task
+    /// room knows from it whether the next change it commits follows on directly.
+    pub last_version: Option<i64>,
     /// Events at or below this `seq` leave the log: it keeps the last `log_size`.
     pub trim_through: u64,
     /// A task room whose task was deleted closes every socket (4004) once the event is out.
     pub close_everyone: bool,
 }
 
-/// Plans the append of `changes` (as `(task_changes.id, change)`, in id order) to a log at
-/// `position`. Changes at or below the cursor were applied already and are skipped, so
-/// reading an overlapping range twice never sends an event twice.
+/// Plans the append of `changes` to a log at `position`. Each change comes with its cursor
+/// value (a task room's is `task_changes.id`, a board's the workspace's `ws_seq`), in that
+/// order. Changes at or below the cursor were applied already and are skipped, so reading
+/// an overlapping range twice never sends an event twice.
 pub fn plan_append(
     position: LogPosition,
     changes: Vec<(i64, Change)>,
@@ -96,6 +99,7 @@ pub fn plan_append(
     } = position;
     let mut events = Vec::new();
     let mut close_everyone = false;
+    let mut last_version = None;
     for (change_id, change) in changes {
         if change_id <= cursor {
             continue;
@@ -105,18 +109,37 @@ pub fn plan_append(
             events.push((seq, event.to_json()));
         }
         cursor = change_id;
+        last_version = Some(change.task.version);
         close_everyone |= !is_board && change.kind == ChangeKind::Deleted;
     }
-    let serialized: Vec<String> = events.iter().map(|(_, frame)| frame.clone()).collect();
     AppendPlan {
-        frames: batch_frames(&serialized, BATCH_MAX_EVENTS, BATCH_MAX_BYTES),
         events,
+        last_version,
         position: LogPosition {
             seq,
             change_cursor: cursor,
         },
         trim_through: seq.saturating_sub(log_size),
         close_everyone,
+    }
+}
+
+/// What a board does with a change it is told about, given the last `ws_seq` it applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeAction {
+    /// Applied already (a repeat, or read from D1 meanwhile): nothing.
+    Stale,
+    /// The very next one: apply it as it is, without reading D1.
+    Next,
+    /// One or more before it are missing (lost, or still on their way): read them from D1.
+    Gap,
+}
+
+pub fn notice_action(cursor: i64, ws_seq: i64) -> NoticeAction {
+    match ws_seq - cursor {
+        i64::MIN..=0 => NoticeAction::Stale,
+        1 => NoticeAction::Next,
+        _ => NoticeAction::Gap,
     }
 }
 
@@ -185,8 +208,7 @@ mod tests {
                 change_cursor: 9
             }
         );
-        assert_eq!(plan.frames.len(), 1, "three events leave as one batch");
-        assert!(plan.frames[0].starts_with(r#"{"type":"batch""#));
+        assert_eq!(plan.last_version, Some(1));
         assert!(!plan.close_everyone);
         assert_eq!(plan.trim_through, 0);
     }
@@ -204,7 +226,17 @@ mod tests {
         let board = plan_append(position, deleted, true, 5);
         assert!(!board.close_everyone);
         let nothing_new = plan_append(position, Vec::new(), false, 5);
-        assert!(nothing_new.events.is_empty() && nothing_new.frames.is_empty());
+        assert!(nothing_new.events.is_empty());
+        assert_eq!(nothing_new.last_version, None);
         assert_eq!(nothing_new.position, position);
+    }
+
+    #[test]
+    fn a_board_applies_only_the_next_change_as_told() {
+        assert_eq!(notice_action(7, 8), NoticeAction::Next);
+        assert_eq!(notice_action(7, 7), NoticeAction::Stale);
+        assert_eq!(notice_action(7, 3), NoticeAction::Stale);
+        assert_eq!(notice_action(7, 9), NoticeAction::Gap);
+        assert_eq!(notice_action(0, 1), NoticeAction::Next);
     }
 }

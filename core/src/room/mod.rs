@@ -8,6 +8,7 @@
 //! closes, attachment and storage writes) and schedules its one alarm at [`next_alarm`].
 //!
 //! - [`key`]: which room ([`RoomKey`]) and its Durable Object name;
+//! - [`calls`]: what the Worker and the rooms say to each other (writes, change notices);
 //! - [`presence`]: joins, leaves and the presence list;
 //! - [`frames`]: one client frame: size cap, rate limit, parse, typing and editing;
 //! - [`log`]: the event log plan: seq numbering, cursor skip, trimming, what a delete closes;
@@ -16,6 +17,7 @@
 //! - [`pacing`]: how long a busy room's broadcast waits so it keeps to its frame budget.
 
 mod accept;
+mod calls;
 mod frames;
 mod key;
 mod log;
@@ -24,12 +26,15 @@ mod presence;
 mod timers;
 
 pub use accept::{admission, greeting, resume, Resume};
+pub use calls::{ChangeNotice, LogIds, WriteOp, WriteReply, WriteRequest};
 pub use frames::{handle_frame, Admit, RateWindow};
 pub use key::RoomKey;
-pub use log::{events_for_change, plan_append, AppendPlan, LogPosition};
+pub use log::{
+    events_for_change, notice_action, plan_append, AppendPlan, LogPosition, NoticeAction,
+};
 pub use pacing::{broadcast_delay_ms, MAX_BROADCAST_DELAY_MS};
 pub use presence::{join, leave, presence};
-pub use timers::{next_alarm, on_alarm};
+pub use timers::{board_day_turn, day_number, next_alarm, on_alarm};
 
 use serde::{Deserialize, Serialize};
 

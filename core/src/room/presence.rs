@@ -153,7 +153,7 @@ mod tests {
                 due_ms: 100 + l.grace_ms
             }]
         );
-        assert_eq!(next_alarm(&[], &departures), Some(100 + l.grace_ms));
+        assert_eq!(next_alarm(&[], &departures, None), Some(100 + l.grace_ms));
         // before the grace period: nothing
         assert!(on_alarm(&mut [], &mut departures, 100 + l.grace_ms - 1).is_empty());
         // after it: user_left once

@@ -44,13 +44,34 @@ pub fn on_alarm(
 }
 
 /// When the room next has time-driven work, if ever. Nothing else wakes an idle room.
-pub fn next_alarm(connections: &[Connection], departures: &[Departure]) -> Option<i64> {
+/// `day_turn_ms` is when a board's analytics next change by the calendar alone
+/// ([`board_day_turn`]).
+pub fn next_alarm(
+    connections: &[Connection],
+    departures: &[Departure],
+    day_turn_ms: Option<i64>,
+) -> Option<i64> {
     let typing = connections
         .iter()
         .filter_map(|c| c.typing.as_ref().map(|t| t.until_ms));
     let expiry = connections.iter().map(|c| c.expires_at_ms);
     let leaving = departures.iter().map(|d| d.due_ms);
-    typing.chain(expiry).chain(leaving).min()
+    typing.chain(expiry).chain(leaving).chain(day_turn_ms).min()
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A board's analytics change with the calendar ("overdue" at midnight UTC, "this week" on
+/// Mondays) even when nothing is written. While someone is watching, the board wakes at the
+/// next midnight to send them fresh figures; with nobody watching it sleeps through.
+pub fn board_day_turn(now_ms: i64, watched: bool) -> Option<i64> {
+    watched.then(|| (now_ms.div_euclid(DAY_MS) + 1) * DAY_MS)
+}
+
+/// The UTC day of an instant, as days since the epoch: a board sends analytics again when
+/// this moves.
+pub fn day_number(now_ms: i64) -> i64 {
+    now_ms.div_euclid(DAY_MS)
 }
 
 #[cfg(test)]
@@ -62,7 +83,7 @@ mod tests {
     fn expired_tokens_are_closed_with_4001() {
         let mut connections = [conn("a1", "ana")];
         connections[0].expires_at_ms = 50;
-        assert_eq!(next_alarm(&connections, &[]), Some(50));
+        assert_eq!(next_alarm(&connections, &[], None), Some(50));
         let out = on_alarm(&mut connections, &mut Vec::new(), 50);
         assert!(matches!(
             &out[..],
@@ -74,8 +95,22 @@ mod tests {
     }
 
     #[test]
+    fn a_watched_board_wakes_at_midnight_utc_only() {
+        let noon = 1_800_000_000_000 - 1_800_000_000_000 % DAY_MS + DAY_MS / 2;
+        let midnight = noon + DAY_MS / 2;
+        assert_eq!(board_day_turn(noon, true), Some(midnight));
+        assert_eq!(board_day_turn(midnight, true), Some(midnight + DAY_MS));
+        assert_eq!(board_day_turn(noon, false), None);
+        assert_eq!(
+            next_alarm(&[], &[], board_day_turn(noon, true)),
+            Some(midnight)
+        );
+        assert_eq!(day_number(midnight) - day_number(noon), 1);
+    }
+
+    #[test]
     fn an_idle_room_sets_no_alarm() {
-        assert_eq!(next_alarm(&[], &[]), None);
+        assert_eq!(next_alarm(&[], &[], None), None);
         let mut typing = conn("a1", "ana");
         typing.typing = Some(super::super::Typing {
             field: "title".into(),
@@ -85,6 +120,6 @@ mod tests {
             user_id: "bo".into(),
             due_ms: 30,
         }];
-        assert_eq!(next_alarm(&[typing], &departures), Some(30));
+        assert_eq!(next_alarm(&[typing], &departures, None), Some(30));
     }
 }

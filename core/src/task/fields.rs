@@ -104,7 +104,9 @@ macro_rules! string_enum {
         $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)?
     }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+        )]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
