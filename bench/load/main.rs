@@ -11,6 +11,7 @@
 //! and in order (under churn, and to the watcher of a task that many writers PATCH at once).
 
 mod client;
+mod costs;
 mod postgres;
 mod raw_server;
 mod report;
@@ -160,6 +161,26 @@ async fn run(plan: Plan, progress: &Progress) -> Report {
     if plan.only.is_none() {
         progress.say("measuring the worker bundle (wrangler deploy --dry-run)");
         report.bundle = report::bundle_sizes();
+    }
+    if plan
+        .only
+        .as_ref()
+        .is_none_or(|only| "costs".contains(only.as_str()))
+    {
+        progress.say("counting what each operation costs (hero on workerd, info logs)");
+        let system = tokio::task::spawn_blocking(System::hero_workerd_counting)
+            .await
+            .expect("start a system");
+        match costs::count(&system).await {
+            Ok(rows) => report.costs = rows,
+            Err(error) => {
+                progress.say(&format!("cost table FAILED: {error}"));
+                report.costs_error = Some(error);
+            }
+        }
+        tokio::task::spawn_blocking(move || system.stop())
+            .await
+            .expect("stop a system");
     }
 
     type Start = fn() -> System;

@@ -91,6 +91,9 @@ pub struct Report {
     pub notes: Vec<String>,
     pub bundle: Bundle,
     pub systems: Vec<SystemReport>,
+    /// What each operation costs Hero, counted (empty when not run).
+    pub costs: Vec<crate::costs::OperationCost>,
+    pub costs_error: Option<String>,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
 }
@@ -269,6 +272,8 @@ impl Report {
             notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
             bundle: Bundle::default(),
             systems: Vec::new(),
+            costs: Vec::new(),
+            costs_error: None,
             ratios: Vec::new(),
             goals: Vec::new(),
         }
@@ -415,6 +420,7 @@ impl Report {
                 ),
             });
         }
+        goals.extend(crate::costs::goals(&self.costs));
         self.goals = goals;
     }
 
@@ -423,6 +429,9 @@ impl Report {
         let mut problems = Vec::new();
         if let Some(error) = &self.bundle.error {
             problems.push(format!("bundle: {error}"));
+        }
+        if let Some(error) = &self.costs_error {
+            problems.push(format!("cost table: {error}"));
         }
         for system in &self.systems {
             if let Some(error) = &system.error {
@@ -535,6 +544,7 @@ impl Report {
             );
         }
 
+        md.push_str(&crate::costs::markdown(&self.costs));
         let _ = writeln!(
             md,
             "\n## 1. Update → delivery latency\n\nA PATCH every {:.0} ms for {:.0} s; latency from sending the PATCH to each socket having the event.\n\n| system | sockets | updates | events | frames | missing | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

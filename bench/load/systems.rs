@@ -170,6 +170,34 @@ impl System {
         )
     }
 
+    /// This worker in workerd with info-level logs, for the cost table only: the board
+    /// reports what a change cost it in a log line (a change reaches it after the response).
+    pub fn hero_workerd_counting() -> System {
+        let migrations = project_root().join("migrations");
+        let vars: Vec<(&str, &str)> = HERO_VARS
+            .iter()
+            .map(|&(name, value)| {
+                if name == "LOG_LEVEL" {
+                    (name, "info")
+                } else {
+                    (name, value)
+                }
+            })
+            .collect();
+        Self::miniflare(
+            "hero (workerd, counting)",
+            Kind::Hero,
+            &project_root().join("wrangler.toml"),
+            Some(&migrations),
+            &vars,
+        )
+    }
+
+    /// Everything the system's processes printed so far.
+    pub fn log(&self) -> String {
+        self.groups.iter().map(ProcessGroup::log).collect()
+    }
+
     /// The bare JS relay in workerd through Miniflare.
     pub fn relay_workerd() -> System {
         Self::miniflare(

@@ -92,7 +92,6 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
             duration_ms = now_ms().saturating_sub(started),
             "request"
         );
-        // A 101 from a room has immutable headers; the id is in its logs all the same.
         let _ = response.headers().set(REQUEST_ID_HEADER, &request_id);
         let _ = response.headers().set(COST_HEADER, &cost.get().to_header());
         response

@@ -41,5 +41,7 @@ pub async fn open(
         },
         None => RoomKey::Board { workspace_id },
     };
-    stub::connect(ctx.env, &key, ctx.caller, since, ctx.request_id).await
+    let (upgraded, cost) = stub::connect(ctx.env, &key, ctx.caller, since, ctx.request_id).await?;
+    ctx.record_room_call(cost);
+    Ok(upgraded)
 }

@@ -61,7 +61,7 @@ impl Room {
             );
             server.accept()?;
             server.close(Some(code), Some(reason))?;
-            return Response::from_websocket(pair.client);
+            return upgraded(pair.client, store);
         }
         let connection = Connection {
             id: uuid::Uuid::new_v4().to_string(),
@@ -117,6 +117,15 @@ impl Room {
         }
         // Joining removes departures and adds only this token's expiry.
         self.alarm_no_later_than(connection.expires_at_ms).await?;
-        Response::from_websocket(pair.client)
+        upgraded(pair.client, store)
     }
+}
+
+/// The 101 that hands the client its socket, with what accepting it cost.
+fn upgraded(client: worker::WebSocket, store: &Store) -> Result<Response> {
+    let response = Response::from_websocket(client)?;
+    response
+        .headers()
+        .set(hero_core::cost::COST_HEADER, &store.cost().to_header())?;
+    Ok(response)
 }

@@ -93,7 +93,7 @@ pub async fn connect(
     principal: &Principal,
     since: Option<u64>,
     request_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<(Response, Cost), ApiError> {
     let headers = Headers::new();
     headers
         .set("Upgrade", "websocket")
@@ -108,10 +108,17 @@ pub async fn connect(
     };
     let request = room_request(key, Method::Get, &path, headers, request_id, None)?;
     let response = call(env, key, request).await?;
-    match response.status_code() {
-        101 => Ok(response),
-        _ => Err(refusal(response, key).await),
+    if response.status_code() != 101 {
+        return Err(refusal(response, key).await);
     }
+    // The room's 101 arrives with immutable headers: a fresh one around the same socket
+    // can carry the request id and the cost like every other response.
+    let cost = cost_of(&response);
+    let socket = response
+        .websocket()
+        .ok_or_else(|| ApiError::internal("a 101 from the room without its socket"))?;
+    let upgraded = Response::from_websocket(socket).map_err(ApiError::internal)?;
+    Ok((upgraded, cost))
 }
 
 /// Hands a write to the task's room, which commits it; returns its answer and what the
