@@ -6,7 +6,7 @@
 
 import { restClient } from "/hero-client.js";
 import { byId } from "/ui/dom.js";
-import { createSession } from "/ui/session.js";
+import { createSession, describeUser } from "/ui/session.js";
 import { createRoomSlot } from "/ui/connection.js";
 import { createRouter } from "/ui/router.js";
 import { createSignInView } from "/ui/signin-view.js";
@@ -27,6 +27,11 @@ const slot = createRoomSlot({
     } else if (reason && code !== 1000) {
       byId("task-notice").textContent = `Disconnected: ${reason}.`;
     }
+  },
+  // The server's name for us (its rule, cleaned) is better than our reading of the claims.
+  onWelcome(welcome) {
+    session.rememberServerUser(welcome.user);
+    byId("whoami").textContent = describeUser(session.claims, session.serverName);
   },
 });
 

@@ -1,21 +1,32 @@
 // Hero Tasks browser client: live rooms with reconnect and resume, and a small REST helper.
 // An ES module with no build step and no third-party dependencies; types are in
-// hero-client.d.ts. Its one import, the presence reducer, is served next to it
-// (./state/presence.js), and is relative so it resolves from the browser and from node.
+// hero-client.d.ts. Its imports, the presence reducer and the token decoder, are served
+// next to it (./state/), and are relative so they resolve from the browser and from node.
 //
 //   import { connectTask, connectBoard, restClient } from "/hero-client.js";
 //   const room = connectTask(taskId, { getToken: () => myToken });
 //   room.on("event", (e) => …);           // task_created | task_updated | task_status_changed | task_deleted
 //   room.on("presence", (list) => …);     // [{user, connections, editing}]
 //   room.on("status", (s) => …);          // connecting | open | reconnecting | offline | closed
+//   room.on("token", (t) => …);           // refreshing | refreshed | failed (refresh in place)
+//
+// The token never goes in the URL (proxies log URLs): the socket offers two subprotocols,
+// `hero-tasks.v1` and `bearer.<token>`, and the server selects `hero-tasks.v1`.
 //
 // Reconnect: exponential backoff with full jitter. The n-th retry waits a random time in
-// [0, min(CAP, START * FACTOR^n)], with START = 500 ms, FACTOR = 2, CAP = 30 s. A connection
-// that stayed open for 10 s resets the count. Each reconnect asks getToken() again and
-// resumes with ?since=<last seq seen>, so nothing is missed or doubled; on `resync` the
-// client reloads over REST and emits one "reloaded" event.
+// [0, min(CAP, START * FACTOR^n)], with START = 500 ms, FACTOR = 2, CAP = 30 s, plus a
+// floor for the close codes that ask for a pause (RETRY_FLOOR_MS: 4029, 1008, 1013). A
+// connection that stayed open for 10 s resets the count. Each reconnect asks getToken()
+// again and resumes with ?since=<last seq seen>, so nothing is missed or doubled; on
+// `resync` the client reloads over REST and emits one "reloaded" event.
+//
+// Refresh in place (protocol 2): with getToken(), a timer asks for a new token shortly
+// before the current one's `exp` (see REFRESH) and sends it as `{"type":"auth"}` on the open
+// socket, so a long session is never closed with 4001. If no newer token can be had, it
+// backs off and, once the token has expired, the server's 4001 ends the room as before.
 
 import { applyPresence } from "./state/presence.js";
+import { tokenExpiresAt } from "./state/claims.js";
 
 export { applyPresence };
 
@@ -24,16 +35,56 @@ export const BACKOFF = Object.freeze({ startMs: 500, factor: 2, capMs: 30_000 })
 export const KEEPALIVE_MS = 20_000;
 export const PONG_TIMEOUT_MS = 10_000;
 const STABLE_MS = 10_000;
+/** The subprotocol the server selects; the token rides beside it as `bearer.<token>`. */
+export const SUBPROTOCOL = "hero-tasks.v1";
+const BEARER_PREFIX = "bearer.";
+// What a subprotocol may contain (an RFC 7230 token): a JWT's base64url parts and dots fit.
+const SUBPROTOCOL_SAFE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * Close codes after which reconnecting cannot help. The server closes with 1008, 1009,
- * 1013, 4001 and 4004 (the Rust protocol module's `close` codes); the first three are worth a retry with
- * backoff. A forbidden user is refused before the upgrade (HTTP 403, found by diagnose()).
+ * 1013, 4001, 4003, 4004 and 4029 (the Rust protocol module's `close` codes); 1008, 1009,
+ * 1013 and 4029 are worth a retry with backoff. A forbidden user is refused before the
+ * upgrade (HTTP 403, found by diagnose()).
  */
 export const TERMINAL_CLOSE_CODES = Object.freeze({
   4001: "token expired",
+  4003: "token for another user or workspace",
   4004: "task deleted",
 });
+/**
+ * Retryable close codes that ask for a pause: the reconnect waits at least this long (plus
+ * the usual jittered backoff). 4029: too many connections or connects for this user in
+ * this room; 1008: rate-limit abuse; 1013: the room is full.
+ */
+export const RETRY_FLOOR_MS = Object.freeze({
+  1008: 10_000,
+  1013: 5_000,
+  4029: 10_000,
+});
+/**
+ * Refresh in place. A refresh is due `leadMs` before the token's `exp`, or, for a token
+ * with less than leadMs / (1 - lifetimeShare) left (5 min), after `lifetimeShare` (80%) of
+ * what is left; never sooner than `minDelayMs`. A failed attempt (getToken() threw or gave
+ * no newer token, `bad_token`, no answer within `answerTimeoutMs`) is retried after
+ * retryStartMs, doubling up to retryCapMs, while the current token is still valid. A new
+ * token is only sent if it expires later than the current one and has at least
+ * `minLifetimeMs` left.
+ */
+export const REFRESH = Object.freeze({
+  leadMs: 60_000,
+  lifetimeShare: 0.8,
+  minDelayMs: 1_000,
+  retryStartMs: 5_000,
+  retryCapMs: 60_000,
+  answerTimeoutMs: 10_000,
+  minLifetimeMs: 10_000,
+});
+/** The first protocol version whose rooms take `auth` (refresh in place). */
+const AUTH_PROTOCOL = 2;
 const DURABLE_TYPES = new Set(["task_created", "task_updated", "task_status_changed", "task_deleted"]);
+// Durable too (counted for `since`), but carries no fields: an event about a task that has
+// since been deleted, replayed on the board. Not an "event"; announced as "task_redacted".
+const REDACTED = "task_redacted";
 
 /**
  * The messages one frame carries. A busy room coalesces durable events into
@@ -117,11 +168,26 @@ export function restClient(options = {}) {
   };
 }
 
-/** The delay before the n-th reconnect attempt (n from 0), with full jitter. */
-export function backoffDelay(attempt, random = Math.random) {
+/** The delay before the n-th reconnect attempt (n from 0), with full jitter, never under `floorMs`. */
+export function backoffDelay(attempt, random = Math.random, floorMs = 0) {
   const ceiling = Math.min(BACKOFF.capMs, BACKOFF.startMs * BACKOFF.factor ** attempt);
-  return Math.round(random() * ceiling);
+  return floorMs + Math.round(random() * ceiling);
 }
+
+/** When a refresh of a token expiring at `expiresAt` is due, as a delay from `now` (ms). */
+export function refreshDelay(expiresAt, now) {
+  const remaining = expiresAt - now;
+  const lead = Math.min(REFRESH.leadMs, remaining * (1 - REFRESH.lifetimeShare));
+  return Math.max(REFRESH.minDelayMs, Math.round(remaining - lead));
+}
+
+const defaultTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (id) => globalThis.clearTimeout(id),
+  setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+  clearInterval: (id) => globalThis.clearInterval(id),
+};
 
 function createEmitter() {
   const handlers = new Map();
@@ -143,9 +209,11 @@ function createEmitter() {
   };
 }
 
-function connectRoom(path, options, reload) {
+function connectRoom(path, options, reload, { board = false } = {}) {
   const base = baseOf(options);
   const wsBase = base.replace(/^http/, "ws");
+  const timers = { ...defaultTimers, ...options.timers };
+  const random = options.random ?? Math.random;
   const emitter = createEmitter();
   let socket = null;
   let status = "connecting";
@@ -157,6 +225,14 @@ function connectRoom(path, options, reload) {
   let stableTimer = null;
   let closedByUser = false;
   let presence = [];
+  // Refresh in place: the token the server holds for this socket, the next refresh, and the
+  // `auth` frame waiting for its answer ({id, token, timer}).
+  let heldToken = null;
+  let refreshTimer = null;
+  let refreshFailures = 0;
+  let pendingAuth = null;
+  let authIds = 0;
+  const canRefresh = typeof options.getToken === "function";
 
   const setStatus = (next, detail) => {
     if (status === next && !detail) return;
@@ -165,11 +241,19 @@ function connectRoom(path, options, reload) {
     if (detail) emitter.emit("closed", detail);
   };
 
+  const clearRefresh = () => {
+    timers.clearTimeout(refreshTimer);
+    refreshTimer = null;
+    if (pendingAuth) timers.clearTimeout(pendingAuth.timer);
+    pendingAuth = null;
+  };
+
   const clearTimers = () => {
-    clearTimeout(retryTimer);
-    clearInterval(keepaliveTimer);
-    clearTimeout(pongTimer);
-    clearTimeout(stableTimer);
+    timers.clearTimeout(retryTimer);
+    timers.clearInterval(keepaliveTimer);
+    timers.clearTimeout(pongTimer);
+    timers.clearTimeout(stableTimer);
+    clearRefresh();
   };
 
   const terminate = (reason, code) => {
@@ -180,7 +264,7 @@ function connectRoom(path, options, reload) {
 
   const online = () => globalThis.navigator?.onLine !== false;
 
-  const scheduleReconnect = () => {
+  const scheduleReconnect = (floorMs = 0) => {
     if (closedByUser) return;
     clearTimers();
     if (!online()) {
@@ -188,7 +272,7 @@ function connectRoom(path, options, reload) {
       return; // the "online" listener resumes
     }
     setStatus("reconnecting");
-    retryTimer = setTimeout(open, backoffDelay(attempt));
+    retryTimer = timers.setTimeout(open, backoffDelay(attempt, random, floorMs));
     attempt += 1;
   };
 
@@ -207,11 +291,101 @@ function connectRoom(path, options, reload) {
     return null;
   };
 
+  const sendIfOpen = (message) => {
+    // Never queued: typing that cannot be sent now is stale by the time it could be.
+    if (socket && socket.readyState === 1 /* OPEN */) {
+      socket.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  };
+
+  // ---- Refresh in place ------------------------------------------------------------
+
+  const emitToken = (state, extra = {}) => emitter.emit("token", { state, expiresAt: tokenExpiresAt(heldToken), ...extra });
+
+  const planRefresh = () => {
+    timers.clearTimeout(refreshTimer);
+    refreshTimer = null;
+    const expiresAt = tokenExpiresAt(heldToken);
+    if (!canRefresh || expiresAt === null) return; // a fixed token, or one that never expires
+    refreshTimer = timers.setTimeout(refresh, refreshDelay(expiresAt, timers.now()));
+  };
+
+  // Backs off; gives up once the held token would have expired (the server closes with 4001).
+  const refreshFailed = (reason) => {
+    if (pendingAuth) timers.clearTimeout(pendingAuth.timer);
+    pendingAuth = null;
+    refreshFailures += 1;
+    const wait = Math.min(REFRESH.retryCapMs, REFRESH.retryStartMs * 2 ** (refreshFailures - 1));
+    const expiresAt = tokenExpiresAt(heldToken);
+    const retry = expiresAt !== null && timers.now() + wait < expiresAt;
+    timers.clearTimeout(refreshTimer);
+    refreshTimer = retry ? timers.setTimeout(refresh, wait) : null;
+    emitToken("failed", { reason, retryInMs: retry ? wait : null });
+  };
+
+  async function refresh() {
+    refreshTimer = null;
+    const ws = socket;
+    if (!ws || closedByUser || pendingAuth) return;
+    let candidate;
+    try {
+      candidate = await options.getToken();
+    } catch (error) {
+      if (socket === ws && !closedByUser) refreshFailed(`getToken() failed: ${error?.message ?? error}`);
+      return;
+    }
+    if (socket !== ws || closedByUser) return; // that connection is gone; the next one starts afresh
+    const expiresAt = tokenExpiresAt(candidate);
+    if (typeof candidate !== "string" || !candidate || candidate === heldToken) {
+      refreshFailed("getToken() gave no new token");
+      return;
+    }
+    if (expiresAt === null || expiresAt <= (tokenExpiresAt(heldToken) ?? -Infinity) || expiresAt - timers.now() < REFRESH.minLifetimeMs) {
+      refreshFailed("getToken() gave a token that expires no later");
+      return;
+    }
+    const id = ++authIds;
+    const timer = timers.setTimeout(() => {
+      if (pendingAuth?.id === id) refreshFailed("no answer to auth");
+    }, REFRESH.answerTimeoutMs);
+    pendingAuth = { id, token: candidate, timer };
+    if (!sendIfOpen({ type: "auth", token: candidate, id })) {
+      refreshFailed("the socket is not open");
+      return;
+    }
+    emitToken("refreshing");
+  }
+
+  // An `ack` or `error` answering our pending `auth`; true if it was one.
+  const answerAuth = (message) => {
+    if (!pendingAuth || message.id !== pendingAuth.id) return false;
+    if (message.type === "ack") {
+      timers.clearTimeout(pendingAuth.timer);
+      heldToken = pendingAuth.token;
+      pendingAuth = null;
+      refreshFailures = 0;
+      emitToken("refreshed");
+      planRefresh();
+    } else if (message.code === "token_mismatch") {
+      // The server closes with 4003 next, which ends the room.
+      clearRefresh();
+      emitToken("failed", { reason: message.message ?? "token_mismatch", retryInMs: null });
+    } else {
+      // bad_token (or a server that does not know `auth`): the socket keeps its old token.
+      refreshFailed(message.message ?? message.code ?? "refused");
+    }
+    return true;
+  };
+
+  // ---- Messages ----------------------------------------------------------------------
+
   const handleMessage = (message) => {
-    if (DURABLE_TYPES.has(message.type)) {
+    if (DURABLE_TYPES.has(message.type) || message.type === REDACTED) {
       if (lastSeq !== null && message.seq <= lastSeq) return; // already seen
       lastSeq = message.seq;
-      emitter.emit("event", message);
+      if (message.type !== REDACTED) emitter.emit("event", message);
       emitter.emit(message.type, message);
       return;
     }
@@ -221,6 +395,8 @@ function connectRoom(path, options, reload) {
         // Resumed: the replayed events follow and move lastSeq on. Otherwise (first connect,
         // or a resync that follows) the room's current position is where we stand.
         if (!message.resumed) lastSeq = message.seq;
+        // Protocol 1 rooms do not know `auth`: their connections end at the token's exp.
+        if ((message.protocol ?? 1) >= AUTH_PROTOCOL) planRefresh();
         emitter.emit("welcome", message);
         emitter.emit("presence", presence);
         return;
@@ -231,6 +407,7 @@ function connectRoom(path, options, reload) {
       // The deltas: see ./state/presence.js for what each one can and cannot tell.
       case "user_joined":
       case "user_left":
+      case "presence_diff":
       case "editing":
         presence = applyPresence(presence, message);
         emitter.emit("presence", presence);
@@ -251,9 +428,13 @@ function connectRoom(path, options, reload) {
           .catch((error) => emitter.emit("error", { code: "reload_failed", message: String(error) }));
         return;
       case "pong":
-        clearTimeout(pongTimer);
+        timers.clearTimeout(pongTimer);
+        return;
+      case "ack":
+        if (!answerAuth(message)) emitter.emit("ack", message);
         return;
       case "error":
+        answerAuth(message);
         emitter.emit("error", message);
         return;
       default:
@@ -271,20 +452,30 @@ function connectRoom(path, options, reload) {
       terminate(`no token: ${error.message}`, 401);
       return;
     }
-    const params = new URLSearchParams({ token });
+    if (closedByUser) return;
+    if (typeof token !== "string" || !SUBPROTOCOL_SAFE.test(token)) {
+      // Not a JWT: it cannot ride in a subprotocol, and it never goes in the URL.
+      terminate("the token is not a JWT", 401);
+      return;
+    }
+    const params = new URLSearchParams();
     if (lastSeq !== null) params.set("since", String(lastSeq));
-    const ws = new WebSocket(`${wsBase}${path}?${params}`);
+    const query = params.toString();
+    const Socket = options.WebSocket ?? globalThis.WebSocket;
+    const ws = new Socket(`${wsBase}${path}${query ? `?${query}` : ""}`, [SUBPROTOCOL, BEARER_PREFIX + token]);
     socket = ws;
+    heldToken = token;
+    refreshFailures = 0;
     let opened = false;
     ws.onopen = () => {
       opened = true;
       setStatus("open");
-      stableTimer = setTimeout(() => (attempt = 0), STABLE_MS);
-      keepaliveTimer = setInterval(() => {
-        if (ws.readyState !== WebSocket.OPEN) return;
+      stableTimer = timers.setTimeout(() => (attempt = 0), STABLE_MS);
+      keepaliveTimer = timers.setInterval(() => {
+        if (ws.readyState !== 1 /* OPEN */) return;
         ws.send('{"type":"ping"}');
-        clearTimeout(pongTimer);
-        pongTimer = setTimeout(() => ws.close(4000, "keep-alive timed out"), PONG_TIMEOUT_MS);
+        timers.clearTimeout(pongTimer);
+        pongTimer = timers.setTimeout(() => ws.close(4000, "keep-alive timed out"), PONG_TIMEOUT_MS);
       }, KEEPALIVE_MS);
     };
     ws.onmessage = (event) => {
@@ -306,14 +497,15 @@ function connectRoom(path, options, reload) {
         terminate(terminal, event.code);
         return;
       }
-      if (!opened) {
+      const floorMs = RETRY_FLOOR_MS[event.code];
+      if (!opened && floorMs === undefined) {
         const verdict = await diagnose();
         if (verdict) {
           terminate(verdict.reason, verdict.code);
           return;
         }
       }
-      scheduleReconnect();
+      scheduleReconnect(floorMs ?? 0);
     };
   }
 
@@ -330,15 +522,6 @@ function connectRoom(path, options, reload) {
   globalThis.addEventListener?.("online", onOnline);
   globalThis.addEventListener?.("offline", onOffline);
 
-  const sendIfOpen = (message) => {
-    // Never queued: typing that cannot be sent now is stale by the time it could be.
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(message));
-      return true;
-    }
-    return false;
-  };
-
   queueMicrotask(open);
 
   return {
@@ -352,8 +535,9 @@ function connectRoom(path, options, reload) {
     get presence() {
       return presence;
     },
-    sendTyping: (field, active) => sendIfOpen({ type: "typing", field, active: Boolean(active) }),
-    setEditing: (field) => sendIfOpen({ type: "editing", field: field ?? null }),
+    // The board has no task to type in (the server answers `wrong_room`): never sent there.
+    sendTyping: (field, active) => !board && sendIfOpen({ type: "typing", field, active: Boolean(active) }),
+    setEditing: (field) => !board && sendIfOpen({ type: "editing", field: field ?? null }),
     close() {
       closedByUser = true;
       clearTimers();
@@ -375,8 +559,13 @@ export function connectTask(taskId, options = {}) {
 /** Joins the workspace board. On `resync`, "reloaded" carries {tasks, analytics} from REST. */
 export function connectBoard(options = {}) {
   const rest = restClient(options);
-  return connectRoom("/ws/board", options, async () => {
-    const [list, analytics] = await Promise.all([rest.list({ limit: 200 }), rest.analytics()]);
-    return { tasks: list.tasks, next_cursor: list.next_cursor, analytics };
-  });
+  return connectRoom(
+    "/ws/board",
+    options,
+    async () => {
+      const [list, analytics] = await Promise.all([rest.list({ limit: 200 }), rest.analytics()]);
+      return { tasks: list.tasks, next_cursor: list.next_cursor, analytics };
+    },
+    { board: true },
+  );
 }

@@ -16,6 +16,8 @@
 //!   caller's workspace; its own `StoreError`, which `http` maps to statuses.
 //! - [`room`]: the `Room` Durable Object (one per task, one board per workspace) and the
 //!   Worker's typed client for it.
+//! - [`tokens`]: bearer-token verification on the runtime: the project's JWKS, fetched
+//!   and cached (the rules are `hero_core::auth`).
 //! - [`runtime`]: the clock and the settings, which every layer reads.
 //!
 //! A write goes `http::tasks` → `hero_core::task` (decide) → `store` (commit the row and its
@@ -26,6 +28,7 @@ pub mod http;
 pub mod room;
 pub mod runtime;
 pub mod store;
+pub mod tokens;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

@@ -10,6 +10,21 @@ use crate::task::{Change, ChangeKind, FieldError, Status, Task};
 /// Entries per page when the client does not say.
 pub const DEFAULT_LIMIT: u32 = 50;
 
+/// The JSON Schema `pattern` of an activity `cursor`: the id of a change, a positive
+/// integer of at most 15 digits (below 2^53, so exact as a JSON number and as a D1
+/// binding) without leading zeros, or empty (the first page). Exactly what
+/// [`ActivityQuery::parse`] accepts.
+pub const CURSOR_PATTERN: &str = "^(?:[1-9][0-9]{0,14})?$";
+
+/// A change id as [`CURSOR_PATTERN`] spells it.
+fn parse_cursor(value: &str) -> Option<i64> {
+    let digits = value.as_bytes();
+    let shaped = (1..=15).contains(&digits.len())
+        && digits[0] != b'0'
+        && digits.iter().all(u8::is_ascii_digit);
+    shaped.then(|| value.parse().ok()).flatten()
+}
+
 /// Validated `limit` and `cursor` (the id of the last entry of the previous page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActivityQuery {
@@ -34,9 +49,10 @@ impl ActivityQuery {
                     Ok(limit) => query.limit = limit,
                     Err(error) => errors.push(error),
                 },
-                "cursor" => match value.parse::<i64>() {
-                    Ok(n) if n > 0 => query.before = Some(n),
-                    _ => errors.push(bad_cursor()),
+                "cursor" if value.is_empty() => query.before = None,
+                "cursor" => match parse_cursor(value) {
+                    Some(id) => query.before = Some(id),
+                    None => errors.push(bad_cursor()),
                 },
                 _ => {}
             }
@@ -147,6 +163,24 @@ mod tests {
         let errors = ActivityQuery::parse([("limit", "0"), ("cursor", "-1")]).unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(ActivityQuery::parse([("limit", "201")]).is_err());
+        assert_eq!(ActivityQuery::parse([("cursor", "")]).unwrap().before, None);
+        let largest = "9".repeat(15);
+        let cursor = ActivityQuery::parse([("cursor", largest.as_str())]).unwrap();
+        assert_eq!(cursor.before, Some(999_999_999_999_999));
+        let too_long = "1".repeat(16);
+        for bad in [
+            "0",
+            "07",
+            "+7",
+            "-7",
+            " 7",
+            "7 ",
+            "1e3",
+            "١",
+            too_long.as_str(),
+        ] {
+            assert!(ActivityQuery::parse([("cursor", bad)]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Workspace analytics: counts by status and priority, overdue, and done this week.
 //!
-//! Two ways to the same report: [`Analytics::from_counts`] from D1's grouped counts (the REST
-//! endpoint), and [`Analytics::from_buckets`] from the counters the board keeps as changes
-//! arrive ([`bucket_deltas`]), so a change costs the board no query. Overdue and "done this
-//! week" depend on the day, so the board counts by date and sums at report time.
+//! The workspace's board keeps counters as changes arrive ([`bucket_deltas`]), so a change
+//! costs it no query, and both the live `analytics` frame and `GET /api/analytics` are built
+//! from them ([`Analytics::from_buckets`]), at the same cost for 100 tasks as for 100,000.
+//! Overdue and "done this week" depend on the day, so the board counts by date and sums at
+//! report time.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};

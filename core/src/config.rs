@@ -4,6 +4,7 @@
 //! A setting that is present but wrong is a deployment mistake: it is reported as a
 //! [`ConfigError`] that names the setting, never its value.
 
+use crate::auth::TokenRules;
 use crate::room::Limits;
 
 /// A missing or malformed setting. The message names the setting and never its value.
@@ -19,46 +20,138 @@ impl std::fmt::Display for ConfigError {
 /// Shortest `JWT_SECRET` accepted: HS256 keys shorter than the hash output are weak.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Everything the worker reads from its environment.
+/// Everything the worker reads from its environment to verify tokens.
 pub struct Config {
-    /// `JWT_SECRET` (secret): the HS256 key tokens are verified with. Never logged.
-    pub jwt_secret: Vec<u8>,
+    /// `JWT_SECRET` (secret): the HS256 key, for legacy Supabase projects and development.
+    /// Optional once `SUPABASE_URL` is set. Never logged.
+    pub jwt_secret: Option<Vec<u8>>,
+    /// `SUPABASE_URL` (var): the project whose JWKS verifies ES256/RS256 tokens, and whose
+    /// `/auth/v1` every token must name as its issuer. No trailing slash.
+    pub supabase_url: Option<String>,
     /// `JWT_LEEWAY_SECS` (var, default 30): clock-skew allowance for `exp`/`nbf`/`iat`.
     pub jwt_leeway_secs: i64,
+    /// `JWT_AUDIENCE` (var, default `authenticated`): what `aud` must contain.
+    pub jwt_audience: String,
+    /// `JWT_MAX_TTL_SECS` (var, default 86400): the longest a token may live from `iat`.
+    pub jwt_max_ttl_secs: i64,
+    /// `JWKS_CACHE_SECS` (var, default and most 600): how long a fetched JWKS is kept.
+    pub jwks_cache_secs: i64,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("jwt_secret", &"<redacted>")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("supabase_url", &self.supabase_url)
             .field("jwt_leeway_secs", &self.jwt_leeway_secs)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_max_ttl_secs", &self.jwt_max_ttl_secs)
+            .field("jwks_cache_secs", &self.jwks_cache_secs)
             .finish()
+    }
+}
+
+fn number_in(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|value| range.contains(value))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "{name} must be {} to {}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
+    }
+}
+
+/// A project URL: `https://…`, or `http://` to a loopback host (local tests only; a JWKS
+/// over plain HTTP from anywhere else could be swapped on the way).
+fn parse_supabase_url(raw: &str) -> Result<String, ConfigError> {
+    let url = raw.trim().trim_end_matches('/');
+    let host = |rest: &str| rest.split(['/', ':']).next().unwrap_or("").to_owned();
+    let acceptable = match url.split_once("://") {
+        Some(("https", rest)) => !host(rest).is_empty(),
+        Some(("http", rest)) => matches!(host(rest).as_str(), "127.0.0.1" | "localhost"),
+        _ => false,
+    };
+    if acceptable && !url.contains(char::is_whitespace) {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError(
+            "SUPABASE_URL must be https://<project>.supabase.co (http only for a loopback host)"
+                .into(),
+        ))
     }
 }
 
 impl Config {
     /// Builds the config from a name → value lookup (the Worker `Env` in production).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let secret = lookup("JWT_SECRET").ok_or_else(|| {
-            ConfigError("JWT_SECRET is not set (wrangler secret put JWT_SECRET)".into())
-        })?;
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError(format!(
-                "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
-            )));
-        }
-        let leeway = match lookup("JWT_LEEWAY_SECS") {
-            None => 30,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|secs| (0..=300).contains(secs))
-                .ok_or_else(|| ConfigError("JWT_LEEWAY_SECS must be 0 to 300".into()))?,
+        let supabase_url = lookup("SUPABASE_URL")
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| parse_supabase_url(&url))
+            .transpose()?;
+        let jwt_secret = match lookup("JWT_SECRET") {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(ConfigError(format!(
+                    "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+                )))
+            }
+            Some(secret) => Some(secret.into_bytes()),
+            None if supabase_url.is_none() => {
+                return Err(ConfigError(
+                    "set SUPABASE_URL (a project's JWKS) or JWT_SECRET (wrangler secret put JWT_SECRET)"
+                        .into(),
+                ))
+            }
+            None => None,
         };
         Ok(Config {
-            jwt_secret: secret.into_bytes(),
-            jwt_leeway_secs: leeway,
+            jwt_secret,
+            supabase_url,
+            jwt_leeway_secs: number_in(&lookup, "JWT_LEEWAY_SECS", 30, 0..=300)?,
+            jwt_audience: lookup("JWT_AUDIENCE")
+                .map(|aud| aud.trim().to_owned())
+                .filter(|aud| !aud.is_empty())
+                .unwrap_or_else(|| "authenticated".into()),
+            jwt_max_ttl_secs: number_in(&lookup, "JWT_MAX_TTL_SECS", 86_400, 60..=2_592_000)?,
+            jwks_cache_secs: number_in(&lookup, "JWKS_CACHE_SECS", 600, 1..=600)?,
         })
+    }
+
+    /// Where the project's public keys are published.
+    pub fn jwks_url(&self) -> Option<String> {
+        self.supabase_url
+            .as_ref()
+            .map(|url| format!("{url}/auth/v1/.well-known/jwks.json"))
+    }
+
+    /// The rules a token must meet; `dev_tokens` says whether the dev sign-in is on for
+    /// this request.
+    pub fn token_rules(&self, dev_tokens: bool) -> TokenRules {
+        TokenRules {
+            leeway: chrono::Duration::seconds(self.jwt_leeway_secs),
+            max_ttl: chrono::Duration::seconds(self.jwt_max_ttl_secs),
+            audience: self.jwt_audience.clone(),
+            issuer: self
+                .supabase_url
+                .as_ref()
+                .map(|url| format!("{url}/auth/v1")),
+            dev_tokens,
+        }
     }
 }
 
@@ -86,10 +179,23 @@ pub fn room_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, Co
         )? as u32,
         max_strikes: read("ROOM_RATE_STRIKES", i64::from(defaults.max_strikes))? as u32,
         max_connections: read("ROOM_MAX_CONNECTIONS", as_i64(defaults.max_connections))? as usize,
+        max_connections_per_user: read(
+            "ROOM_MAX_CONNECTIONS_PER_USER",
+            as_i64(defaults.max_connections_per_user),
+        )? as usize,
+        connects_per_minute: read(
+            "ROOM_CONNECTS_PER_MINUTE",
+            i64::from(defaults.connects_per_minute),
+        )? as u32,
         grace_ms: read("PRESENCE_GRACE_MS", defaults.grace_ms)?,
         typing_ttl_ms: read("TYPING_TTL_MS", defaults.typing_ttl_ms)?,
         log_size: read("ROOM_LOG_SIZE", defaults.log_size as i64)? as u64,
         frames_per_sec: read("ROOM_FRAMES_PER_SEC", defaults.frames_per_sec as i64)? as u64,
+        presence_batch_above: read(
+            "ROOM_PRESENCE_BATCH_ABOVE",
+            as_i64(defaults.presence_batch_above),
+        )? as usize,
+        presence_gap_ms: read("ROOM_PRESENCE_GAP_MS", defaults.presence_gap_ms)?,
     })
 }
 
@@ -113,7 +219,45 @@ mod tests {
             Config::from_lookup(lookup(&[("JWT_SECRET", &secret), ("JWT_LEEWAY_SECS", "5")]))
                 .unwrap();
         assert_eq!(config.jwt_leeway_secs, 5);
+        assert_eq!(
+            (config.jwt_audience.as_str(), config.jwt_max_ttl_secs),
+            ("authenticated", 86_400)
+        );
+        assert_eq!(config.jwks_url(), None);
+        assert_eq!(config.token_rules(false).issuer, None);
         assert!(!format!("{config:?}").contains(&secret));
+    }
+
+    #[test]
+    fn a_supabase_project_pins_the_issuer_and_needs_no_secret() {
+        let config =
+            Config::from_lookup(lookup(&[("SUPABASE_URL", "https://abc.supabase.co/")])).unwrap();
+        assert_eq!(config.jwt_secret, None);
+        assert_eq!(
+            config.jwks_url().as_deref(),
+            Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json")
+        );
+        assert_eq!(
+            config.token_rules(true).issuer.as_deref(),
+            Some("https://abc.supabase.co/auth/v1")
+        );
+        assert!(Config::from_lookup(lookup(&[("SUPABASE_URL", "http://127.0.0.1:9999")])).is_ok());
+        for bad in [
+            "http://abc.supabase.co",
+            "ftp://x",
+            "https://",
+            "abc.supabase.co",
+        ] {
+            assert!(
+                Config::from_lookup(lookup(&[("SUPABASE_URL", bad)])).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Config::from_lookup(lookup(&[
+            ("JWT_MAX_TTL_SECS", "5"),
+            ("SUPABASE_URL", "https://a.b")
+        ]))
+        .is_err());
     }
 
     #[test]
@@ -131,7 +275,10 @@ mod tests {
 
     #[test]
     fn missing_or_short_secret_is_refused_without_echoing_it() {
-        assert!(Config::from_lookup(lookup(&[])).is_err());
+        assert!(
+            Config::from_lookup(lookup(&[])).is_err(),
+            "neither a secret nor a project"
+        );
         let error = Config::from_lookup(lookup(&[("JWT_SECRET", "short-secret")])).unwrap_err();
         assert!(!error.to_string().contains("short-secret"));
     }

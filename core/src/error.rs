@@ -41,6 +41,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     /// 500: something on our side failed. The string is logged, never sent.
     Internal(String),
+    /// 503: something this request depends on is out of reach for now (a Supabase
+    /// project's JWKS that cannot be fetched, with no keys held). Carries `Retry-After`.
+    ServiceUnavailable(String),
 }
 
 /// The JSON body of an error response.
@@ -88,6 +91,7 @@ impl ApiError {
             ApiError::UpgradeRequired => 426,
             ApiError::Validation(_) => 422,
             ApiError::Internal(_) => 500,
+            ApiError::ServiceUnavailable(_) => 503,
         }
     }
 
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::UpgradeRequired => "upgrade-required",
             ApiError::Validation(_) => "validation-error",
             ApiError::Internal(_) => "internal-error",
+            ApiError::ServiceUnavailable(_) => "service-unavailable",
         }
     }
 
@@ -123,6 +128,7 @@ impl ApiError {
             ApiError::UpgradeRequired => "Upgrade required",
             ApiError::Validation(_) => "Validation failed",
             ApiError::Internal(_) => "Internal error",
+            ApiError::ServiceUnavailable(_) => "Service unavailable",
         }
     }
 
@@ -134,6 +140,7 @@ impl ApiError {
                 r#"Bearer realm="hero-tasks", error="invalid_token""#.into(),
             )],
             ApiError::MethodNotAllowed { allowed } => vec![("Allow", allowed.join(", "))],
+            ApiError::ServiceUnavailable(_) => vec![("Retry-After", "5".into())],
             ApiError::PreconditionFailed { current } => {
                 vec![("ETag", crate::conditional::etag(current.version))]
             }
@@ -148,6 +155,7 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Conflict(d)
+            | ApiError::ServiceUnavailable(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
             ApiError::MethodNotAllowed { allowed } => {
                 format!("this route accepts {}", allowed.join(", "))

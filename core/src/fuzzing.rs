@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::auth::Verifier;
+use crate::auth::{TokenRules, Verifier};
 use crate::listing::ListQuery;
 use crate::protocol::{parse_client_message, UserInfo};
-use crate::room::{handle_frame, Connection, Frame, Limits, RateWindow};
+use crate::room::{handle_frame, Connection, Frame, Limits, RateWindow, RoomKind};
 use crate::task::TaskChanges;
 
 /// A client WebSocket frame: parsed, then run through the room state machine.
@@ -19,6 +19,7 @@ pub fn client_frame(data: &[u8]) {
             avatar_url: None,
         },
         can_write: data.first().is_some_and(|b| b % 2 == 0),
+        dev_tokens: false,
         expires_at_ms: i64::MAX,
         typing: None,
         editing: None,
@@ -28,10 +29,22 @@ pub fn client_frame(data: &[u8]) {
     match std::str::from_utf8(data) {
         Ok(text) => {
             let _ = parse_client_message(text);
-            let _ = handle_frame(&mut connection, Frame::Text(text), 0, &limits);
+            let _ = handle_frame(
+                &mut connection,
+                Frame::Text(text),
+                0,
+                &limits,
+                RoomKind::Task,
+            );
         }
         Err(_) => {
-            let _ = handle_frame(&mut connection, Frame::Binary(data.len()), 0, &limits);
+            let _ = handle_frame(
+                &mut connection,
+                Frame::Binary(data.len()),
+                0,
+                &limits,
+                RoomKind::Task,
+            );
         }
     }
 }
@@ -50,7 +63,9 @@ pub fn request_body(data: &[u8]) {
             .collect();
         let _ = ListQuery::parse(pairs);
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let _ = Verifier::new(b"fuzz-secret-fuzz-secret-fuzz-secret", 30).verify(text, now);
+        let rules = TokenRules::lenient_for_tests();
+        let _ = Verifier::new(Some(b"fuzz-secret-fuzz-secret-fuzz-secret"), None, &rules)
+            .verify(text, now);
     }
 }
 

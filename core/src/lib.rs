@@ -11,7 +11,9 @@
 //! - [`task`]: validated fields (`TaskId`, `Title`, `Status`, `Tags`, …), what a client may
 //!   send (a create or a JSON merge patch), the [`task::Task`] itself, the change record of
 //!   every write, and the decisions of a write (`If-Match`, transitions, permissions).
-//! - [`listing`]: list filters, the keyset cursor and the page.
+//! - [`listing`]: list filters, the keyset cursor and the page; [`list_plan`]: the one
+//!   statement that reads a page by walking an index in list order, and [`search`]: `q` as
+//!   an FTS5 query that can only mean words.
 //! - [`activity`]: a task's history as the API serves it.
 //! - [`analytics`]: the workspace report.
 //!
@@ -40,11 +42,13 @@ pub mod config;
 pub mod cost;
 pub mod error;
 pub mod fuzzing;
+pub mod list_plan;
 pub mod listing;
 pub mod logging;
 pub mod protocol;
 pub mod room;
 pub mod routes;
+pub mod search;
 pub mod task;
 
 #[cfg(test)]

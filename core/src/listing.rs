@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::task::{FieldError, Status, Task};
 
@@ -14,24 +14,47 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 pub const SEARCH_MAX_CHARS: usize = 200;
 
+/// The JSON Schema `pattern` of a list `cursor`: canonical URL-safe base64 without padding
+/// (whole groups of four characters, then an optional group of two or three whose unused
+/// bits are zero), which is exactly what [`Cursor::decode`] accepts. An empty cursor is no
+/// cursor: the first page.
+pub const CURSOR_PATTERN: &str =
+    "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$";
+
+/// Between the two parts of an encoded cursor: a byte that UTF-8 text never contains.
+const CURSOR_SEPARATOR: u8 = 0xff;
+
 /// The position after which the next page starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded as URL-safe base64 of `created_at`, a separator byte and `id`. Decoding takes any
+/// canonical base64 and never fails after that: a cursor this API did not hand out names
+/// some position in the list (so the page may be empty), which keeps the set of accepted
+/// cursors exactly what [`CURSOR_PATTERN`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    #[serde(rename = "c")]
     pub created_at: String,
-    #[serde(rename = "i")]
     pub id: String,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).expect("a cursor always serializes");
-        URL_SAFE_NO_PAD.encode(json)
+        let mut bytes = Vec::with_capacity(self.created_at.len() + 1 + self.id.len());
+        bytes.extend_from_slice(self.created_at.as_bytes());
+        bytes.push(CURSOR_SEPARATOR);
+        bytes.extend_from_slice(self.id.as_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 
     pub fn decode(raw: &str) -> Option<Cursor> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let (created_at, id) = match bytes.iter().position(|&b| b == CURSOR_SEPARATOR) {
+            Some(at) => (&bytes[..at], &bytes[at + 1..]),
+            None => (&bytes[..], &[][..]),
+        };
+        Some(Cursor {
+            created_at: String::from_utf8_lossy(created_at).into_owned(),
+            id: String::from_utf8_lossy(id).into_owned(),
+        })
     }
 }
 
@@ -46,7 +69,7 @@ pub(crate) fn parse_limit(value: &str) -> Result<u32, FieldError> {
         })
 }
 
-/// A `cursor` that this API did not hand out (or that was tampered with).
+/// A `cursor` that is not of the form this API hands out.
 pub(crate) fn bad_cursor() -> FieldError {
     FieldError::new("cursor", "is not a cursor returned by this API")
 }
@@ -98,6 +121,7 @@ impl ListQuery {
                     Ok(limit) => query.limit = limit,
                     Err(error) => errors.push(error),
                 },
+                "cursor" if value.is_empty() => query.after = None,
                 "cursor" => match Cursor::decode(value) {
                     Some(cursor) => query.after = Some(cursor),
                     None => errors.push(bad_cursor()),
@@ -165,7 +189,56 @@ mod tests {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_eq!(Cursor::decode(&encoded), Some(cursor));
         assert_eq!(Cursor::decode("!!!"), None);
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("{\"x\":1}")), None);
+        assert_eq!(
+            Cursor::decode("garbage"),
+            None,
+            "its last group is not canonical"
+        );
+        assert_eq!(Cursor::decode("abcd="), None, "no padding");
+        // any other canonical base64 is some position
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("{\"x\":1}")).is_some());
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode([0xc3_u8, 0x28])).is_some());
+    }
+
+    /// `CURSOR_PATTERN`, read by hand: what it admits is what `Cursor::decode` admits, for
+    /// every string of one to three characters over the base64url alphabet and a few more.
+    #[test]
+    fn the_cursor_pattern_is_the_decoder() {
+        const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        assert_eq!(
+            CURSOR_PATTERN,
+            "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$"
+        );
+        let pattern_admits = |text: &str| {
+            let chars: Vec<char> = text.chars().collect();
+            let in_class = |c: char, class: &str| class.contains(c);
+            let tail = &chars[chars.len() / 4 * 4..];
+            chars.iter().all(|&c| in_class(c, ALPHABET))
+                && match tail.len() {
+                    0 => true,
+                    2 => in_class(tail[1], "AQgw"),
+                    3 => in_class(tail[2], "AEIMQUYcgkosw048"),
+                    _ => false,
+                }
+        };
+        let extra = ['=', '+', '/', '.', ' '];
+        let symbols: Vec<char> = ALPHABET.chars().chain(extra).collect();
+        let mut words: Vec<String> = vec![String::new()];
+        for _ in 0..3 {
+            words = words
+                .iter()
+                .flat_map(|word| symbols.iter().map(move |c| format!("{word}{c}")))
+                .collect();
+            for word in &words {
+                for candidate in [word.clone(), format!("AAAA{word}")] {
+                    assert_eq!(
+                        Cursor::decode(&candidate).is_some(),
+                        pattern_admits(&candidate),
+                        "{candidate:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -191,8 +264,9 @@ mod tests {
         assert_eq!(query.status, Some(Status::Done));
         assert_eq!(query.assignee.as_deref(), Some("ana"));
         assert_eq!(query.tag.as_deref(), Some("ui"));
-        let errors = ListQuery::parse([("status", "nope"), ("cursor", "zzz")]).unwrap_err();
+        let errors = ListQuery::parse([("status", "nope"), ("cursor", "z")]).unwrap_err();
         assert_eq!(errors.len(), 2);
+        assert_eq!(ListQuery::parse([("cursor", "")]).unwrap().after, None);
     }
 
     #[test]

@@ -4,10 +4,10 @@
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{sign_dev_token, DevTokenRequest, Role, Verifier};
+use crate::auth::{sign_dev_token, DevTokenRequest, Role, TokenRules, Verifier};
 use crate::listing::{Cursor, ListQuery};
 use crate::protocol::{batch_frames, ServerMessage, UserInfo};
-use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow};
+use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow, RoomKind};
 use crate::task::{
     Stamp, Task, TaskChanges, TaskId, DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS,
     TITLE_MAX_CHARS,
@@ -140,12 +140,14 @@ proptest! {
             ttl: chrono::Duration::hours(1),
         };
         let token = sign_dev_token(secret, &request, now);
-        let verifier = Verifier::new(secret, 30);
+        let rules = TokenRules::lenient_for_tests();
+        let verifier = Verifier::new(Some(secret), None, &rules);
         let principal = verifier.verify(&token, now).unwrap();
         prop_assert_eq!(&principal.user_id, &user);
         prop_assert_eq!(&principal.workspace_id, &workspace);
         prop_assert_eq!(principal.role, role);
-        prop_assert!(Verifier::new(b"another-secret-another-secret-!!!", 30).verify(&token, now).is_err());
+        let other: &[u8] = b"another-secret-another-secret-!!!";
+        prop_assert!(Verifier::new(Some(other), None, &rules).verify(&token, now).is_err());
         let mut bytes = token.clone().into_bytes();
         let at = flip.index(bytes.len());
         bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
@@ -206,18 +208,21 @@ proptest! {
                         id: format!("c{next_id}"),
                         user: UserInfo { id: format!("u{user}"), name: format!("U{user}"), avatar_url: None },
                         can_write: true,
+                        dev_tokens: false,
                         expires_at_ms: i64::MAX,
                         typing: None,
                         editing: None,
                         rate: RateWindow::default(),
                     };
-                    let out = room::join(&connections, &mut departures, &connection);
+                    let same: Vec<Connection> = connections.iter().filter(|c| c.user.id == connection.user.id).cloned().collect();
+                    let out = room::join(&same, &mut departures, &connection);
                     connections.push(connection);
                     out
                 }
                 Step::Leave { pick } if !connections.is_empty() => {
                     let gone = connections.remove(pick % connections.len());
-                    let out = room::leave(&connections, &mut departures, &gone, now, &limits);
+                    let same: Vec<Connection> = connections.iter().filter(|c| c.user.id == gone.user.id).cloned().collect();
+                    let out = room::leave(&same, &mut departures, &gone, now, &limits);
                     if !connections.iter().any(|c| c.user.id == gone.user.id) {
                         last_gone.insert(gone.user.id.clone(), now);
                     }
@@ -225,7 +230,7 @@ proptest! {
                 }
                 Step::Frame { pick, text } if !connections.is_empty() => {
                     let index = pick % connections.len();
-                    room::handle_frame(&mut connections[index], Frame::Text(&text), now, &limits)
+                    room::handle_frame(&mut connections[index], Frame::Text(&text), now, &limits, RoomKind::Task)
                 }
                 Step::Wait { ms } => {
                     now += ms;
@@ -237,6 +242,14 @@ proptest! {
                 match outbound {
                     Outbound::Others(ServerMessage::UserJoined { user, .. }) => {
                         prop_assert!(visible.insert(user.id.clone()), "{} joined twice", user.id);
+                    }
+                    Outbound::All(ServerMessage::PresenceDiff { joins, leaves })
+                    | Outbound::Others(ServerMessage::PresenceDiff { joins, leaves }) => {
+                        prop_assert!(leaves.is_empty());
+                        for entry in joins {
+                            let real = connections.iter().filter(|c| c.user.id == entry.user.id).count();
+                            prop_assert_eq!(entry.connections, real, "a diff carries the true count");
+                        }
                     }
                     Outbound::All(ServerMessage::UserLeft { user_id }) => {
                         prop_assert!(!connections.iter().any(|c| &c.user.id == user_id), "{} left while connected", user_id);

@@ -52,7 +52,38 @@ pub enum ClientMessage {
         id: Option<Value>,
         field: Option<String>,
     },
+    /// A fresh token for the same user and workspace, so a long session outlives the
+    /// token it connected with (refresh in place, without reconnecting).
+    Auth {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<Value>,
+        token: String,
+    },
 }
+
+/// The WebSocket subprotocol a browser offers, and the one the server selects. A browser
+/// cannot set headers on a WebSocket, so it offers its token as a second subprotocol,
+/// `bearer.<token>`: it travels in a header, never in the URL, and is never echoed.
+pub const SUBPROTOCOL: &str = "hero-tasks.v1";
+const BEARER_SUBPROTOCOL_PREFIX: &str = "bearer.";
+
+/// The token in a `Sec-WebSocket-Protocol` request header, if it offers `hero-tasks.v1`
+/// and a `bearer.<token>`.
+pub fn token_from_subprotocols(offered: &str) -> Option<String> {
+    let protocols: Vec<&str> = offered.split(',').map(str::trim).collect();
+    if !protocols.contains(&SUBPROTOCOL) {
+        return None;
+    }
+    protocols
+        .iter()
+        .find_map(|p| p.strip_prefix(BEARER_SUBPROTOCOL_PREFIX))
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
+}
+
+/// The protocol version a `welcome` announces. 2: presence changes arrive as
+/// `presence_diff`; `auth` refreshes a token in place.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Server → client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +91,8 @@ pub enum ClientMessage {
 pub enum ServerMessage {
     /// First message on every connection.
     Welcome {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
         connection_id: String,
         user: UserInfo,
         presence: Vec<PresenceEntry>,
@@ -96,6 +129,12 @@ pub enum ServerMessage {
         actor: Actor,
         task_id: String,
     },
+    /// On the board, what an earlier event about a task that has since been deleted
+    /// replays as: its `seq`, and which task, but none of the task's fields.
+    TaskRedacted {
+        seq: u64,
+        task_id: String,
+    },
     /// Board only: the workspace report after a change.
     Analytics {
         analytics: Analytics,
@@ -107,9 +146,15 @@ pub enum ServerMessage {
     UserLeft {
         user_id: String,
     },
-    /// The whole presence list, sent when a count changes without a join or leave.
+    /// The whole presence list (protocol 1; see `presence_diff`).
     Presence {
         presence: Vec<PresenceEntry>,
+    },
+    /// What changed in the presence list: `joins` replace (or add) those users' entries,
+    /// `leaves` remove users. A second tab changes one count here, not the whole list.
+    PresenceDiff {
+        joins: Vec<PresenceEntry>,
+        leaves: Vec<String>,
     },
     Typing {
         user_id: String,
@@ -160,7 +205,39 @@ impl ServerMessage {
             ServerMessage::TaskCreated { seq, .. }
             | ServerMessage::TaskUpdated { seq, .. }
             | ServerMessage::TaskStatusChanged { seq, .. }
-            | ServerMessage::TaskDeleted { seq, .. } => Some(*seq),
+            | ServerMessage::TaskDeleted { seq, .. }
+            | ServerMessage::TaskRedacted { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// The task a durable event is about.
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            ServerMessage::TaskCreated { task, .. } | ServerMessage::TaskUpdated { task, .. } => {
+                Some(task.id.as_str())
+            }
+            ServerMessage::TaskStatusChanged { task_id, .. }
+            | ServerMessage::TaskDeleted { task_id, .. }
+            | ServerMessage::TaskRedacted { task_id, .. } => Some(task_id),
+            _ => None,
+        }
+    }
+
+    pub fn is_redaction(&self) -> bool {
+        matches!(self, ServerMessage::TaskRedacted { .. })
+    }
+
+    /// What this event replays as once its task is deleted: the same `seq` without the
+    /// task's fields. `None` for events that carry no fields (the delete itself).
+    pub fn redacted(&self) -> Option<ServerMessage> {
+        match self {
+            ServerMessage::TaskCreated { .. }
+            | ServerMessage::TaskUpdated { .. }
+            | ServerMessage::TaskStatusChanged { .. } => Some(ServerMessage::TaskRedacted {
+                seq: self.seq()?,
+                task_id: self.task_id()?.to_owned(),
+            }),
             _ => None,
         }
     }
@@ -220,6 +297,13 @@ pub mod codes {
     pub const FORBIDDEN: &str = "forbidden";
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const BINARY_UNSUPPORTED: &str = "binary_unsupported";
+    /// `typing` or `editing` on the board, which has no task to type in.
+    pub const WRONG_ROOM: &str = "wrong_room";
+    /// An `auth` token that does not verify (expired, forged, another issuer…); the
+    /// connection keeps its current token.
+    pub const BAD_TOKEN: &str = "bad_token";
+    /// An `auth` token for another user or workspace; the connection is closed with 4003.
+    pub const TOKEN_MISMATCH: &str = "token_mismatch";
 }
 
 /// WebSocket close codes the rooms use.
@@ -232,11 +316,17 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     /// The room is at its connection cap.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// An `auth` refresh named another user or workspace.
+    pub const TOKEN_MISMATCH: u16 = 4003;
     /// The task was deleted; the room has nothing more to say.
     pub const TASK_DELETED: u16 = 4004;
+    /// This user has too many sockets in the room, or connected too often this minute.
+    pub const TOO_MANY_FOR_USER: u16 = 4029;
 }
 
-const TYPE_NAMES: &[&str] = &["ping", "typing", "editing"];
+const TYPE_NAMES: &[&str] = &["ping", "typing", "editing", "auth"];
+/// Longest token an `auth` frame may carry (the frame cap bounds it too).
+const TOKEN_MAX_BYTES: usize = 8 * 1024;
 const MESSAGE_ID_MAX_CHARS: usize = 64;
 
 /// A client frame that could not be turned into a [`ClientMessage`]: the `error` to send.
@@ -306,10 +396,18 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Rejection> {
     }
     let message: ClientMessage = serde_json::from_value(value.clone())
         .map_err(|error| reject(codes::BAD_MESSAGE, error.to_string()))?;
+    if let ClientMessage::Auth { token, .. } = &message {
+        if token.is_empty() || token.len() > TOKEN_MAX_BYTES {
+            return Err(reject(
+                codes::BAD_MESSAGE,
+                format!("token must be 1 to {TOKEN_MAX_BYTES} bytes"),
+            ));
+        }
+    }
     let field = match &message {
         ClientMessage::Typing { field, .. } => Some(field.as_str()),
         ClientMessage::Editing { field, .. } => field.as_deref(),
-        ClientMessage::Ping { .. } => None,
+        ClientMessage::Ping { .. } | ClientMessage::Auth { .. } => None,
     };
     if let Some(field) = field {
         if !WRITABLE_FIELDS.contains(&field) {
@@ -384,6 +482,74 @@ mod tests {
             assert_eq!(rejection.code, code, "{frame}");
             assert_eq!(rejection.id, id, "{frame}");
         }
+    }
+
+    #[test]
+    fn events_about_a_deleted_task_redact_to_their_seq_and_id() {
+        let deleted = ServerMessage::TaskDeleted {
+            seq: 9,
+            at: "2026-01-01T00:00:00.000Z".into(),
+            actor: Actor {
+                id: "ana".into(),
+                name: "Ana".into(),
+            },
+            task_id: "t".into(),
+        };
+        assert_eq!(deleted.redacted(), None, "the delete itself stays");
+        let moved = ServerMessage::TaskStatusChanged {
+            seq: 4,
+            at: "2026-01-01T00:00:00.000Z".into(),
+            actor: Actor {
+                id: "ana".into(),
+                name: "Ana".into(),
+            },
+            task_id: "t".into(),
+            from: Status::Todo,
+            to: Status::Done,
+        };
+        let stub = moved.redacted().unwrap();
+        assert_eq!(
+            stub.to_json(),
+            r#"{"type":"task_redacted","seq":4,"task_id":"t"}"#
+        );
+        assert!(stub.is_redaction() && stub.redacted().is_none());
+    }
+
+    #[test]
+    fn a_token_can_ride_in_the_subprotocol_header() {
+        assert_eq!(
+            token_from_subprotocols("hero-tasks.v1, bearer.eyJ.a.b").as_deref(),
+            Some("eyJ.a.b")
+        );
+        assert_eq!(
+            token_from_subprotocols("bearer.eyJ.a.b"),
+            None,
+            "only with ours"
+        );
+        assert_eq!(token_from_subprotocols("hero-tasks.v1"), None);
+        assert_eq!(token_from_subprotocols("hero-tasks.v1, bearer."), None);
+    }
+
+    #[test]
+    fn auth_frames_carry_a_bounded_token() {
+        assert_eq!(
+            parse_client_message(r#"{"type":"auth","token":"a.b.c","id":1}"#),
+            Ok(ClientMessage::Auth {
+                id: Some(json!(1)),
+                token: "a.b.c".into()
+            })
+        );
+        let long = format!(r#"{{"type":"auth","token":"{}"}}"#, "a".repeat(9000));
+        assert_eq!(
+            parse_client_message(&long).unwrap_err().code,
+            codes::BAD_MESSAGE
+        );
+        assert_eq!(
+            parse_client_message(r#"{"type":"auth","token":""}"#)
+                .unwrap_err()
+                .code,
+            codes::BAD_MESSAGE
+        );
     }
 
     #[test]

@@ -71,13 +71,18 @@ export function upsertTask(state, task, filters = {}) {
   return { ...state, tasks };
 }
 
-/** Applies one durable board event; others (task_status_changed, which follows its task_updated) change nothing. */
+/**
+ * Applies one durable board event; others (task_status_changed, which follows its
+ * task_updated) change nothing. `task_redacted` (a replayed event about a task deleted
+ * since) carries no fields: that task is gone, so it is dropped if held.
+ */
 export function applyListEvent(state, event, filters = {}) {
   switch (event?.type) {
     case "task_created":
     case "task_updated":
       return upsertTask(state, event.task, filters);
     case "task_deleted":
+    case "task_redacted":
       return removeTask(state, event.task_id);
     default:
       return state;

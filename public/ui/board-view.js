@@ -57,7 +57,7 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
   function onEvent(event) {
     if (!needsServerFilter(filters)) {
       setList(applyListEvent(list, event, filters));
-    } else if (event.type === "task_deleted") {
+    } else if (event.type === "task_deleted" || event.type === "task_redacted") {
       setList(removeTask(list, event.task_id));
     } else if (event.type === "task_created" || event.type === "task_updated") {
       scheduleRefetch();
@@ -107,6 +107,8 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
       }),
     );
     scope.track(room.on("event", onEvent));
+    // A replayed event about a task deleted since: no fields, only that the task is gone.
+    scope.track(room.on("task_redacted", onEvent));
     scope.track(room.on("analytics", (report) => renderAnalytics(byId("analytics"), report)));
     scope.track(
       room.on("reloaded", (data) => {

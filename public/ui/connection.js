@@ -10,8 +10,11 @@ const STATUS_TEXT = {
   closed: "disconnected",
 };
 
-/** `onClosed({reason, code})` hears why the current room ended for good. */
-export function createRoomSlot({ badge, onClosed }) {
+/**
+ * `onClosed({reason, code})` hears why the current room ended for good; `onWelcome(welcome)`
+ * hears each connection's welcome (the server's name for the user is in `welcome.user`).
+ */
+export function createRoomSlot({ badge, onClosed, onWelcome }) {
   let current = null;
   let handlers = [];
 
@@ -30,7 +33,13 @@ export function createRoomSlot({ badge, onClosed }) {
       return;
     }
     showStatus(room.status);
-    handlers = [room.on("status", showStatus), room.on("closed", (detail) => onClosed?.(detail))];
+    handlers = [
+      room.on("status", showStatus),
+      room.on("closed", (detail) => onClosed?.(detail)),
+      room.on("welcome", (welcome) => onWelcome?.(welcome)),
+      // A refused client message (`error`): the connection stays open; worth a trace.
+      room.on("error", (error) => console.warn(`hero-tasks: the room refused a message: ${error.code}: ${error.message}`)),
+    ];
   }
 
   return {

@@ -14,7 +14,7 @@ export function createRouter({ session, views }) {
   function showChrome(name) {
     for (const view of Object.values(views)) byId(`${view.name}-view`).hidden = view.name !== name;
     byId("signout").hidden = !session.token;
-    byId("whoami").textContent = describeUser(session.claims);
+    byId("whoami").textContent = describeUser(session.claims, session.serverName);
   }
 
   function switchTo(view, param) {

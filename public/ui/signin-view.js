@@ -15,7 +15,7 @@ export function createSignInView({ session, onSignedIn }) {
     const response = await fetch("/api/dev/token", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name, role: form.get("role"), workspace: form.get("workspace") }),
+      body: JSON.stringify({ name, role: form.get("role"), workspace: String(form.get("workspace")).trim() }),
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
@@ -28,7 +28,9 @@ export function createSignInView({ session, onSignedIn }) {
 
   function tokenSignIn(event) {
     event.preventDefault();
-    const token = byId("token-input").value.trim();
+    // A pasted token may be wrapped over lines or still carry its "Bearer " prefix; a JWT
+    // has no whitespace. Only the payload is decoded (any algorithm: HS256, ES256, RS256).
+    const token = byId("token-input").value.trim().replace(/^bearer\s+/i, "").replace(/\s+/g, "");
     if (!decodeClaims(token)) {
       showError("That does not look like a JWT.");
       return;

@@ -172,6 +172,10 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
       typers.delete(message.user_id);
       showTyping();
     });
+    on("presence_diff", (message) => {
+      for (const userId of message.leaves ?? []) typers.delete(userId);
+      showTyping();
+    });
     on("event", onEvent);
     on("reloaded", (latest) => {
       takeNewer(latest);

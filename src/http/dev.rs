@@ -33,7 +33,10 @@ pub async fn token(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let config = Config::from_lookup(|name| setting(env, name)).map_err(ApiError::internal)?;
     let body = read_json(&mut req, &["application/json"]).await?;
     let request = parse_dev_sign_in(&body).map_err(ApiError::Validation)?;
-    let token = sign_dev_token(&config.jwt_secret, &request, now());
+    let secret = config.jwt_secret.as_deref().ok_or_else(|| {
+        ApiError::internal("the dev sign-in signs with JWT_SECRET, which is not set")
+    })?;
+    let token = sign_dev_token(secret, &request, now());
     json_response(
         200,
         &json!({"token": token, "user_id": request.user_id, "expires_in": DEV_TOKEN_HOURS * 3600}),

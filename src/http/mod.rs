@@ -10,25 +10,28 @@
 //! [`request`] and [`response`] hold the plumbing they share.
 
 mod activity;
+#[cfg(test)]
+mod contract;
 mod dev;
-mod request;
+pub(crate) mod request;
 mod response;
 mod sockets;
 mod tasks;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::json;
 use tracing::Instrument;
 use worker::{Context, Env, Request, Response};
 
 use crate::room::stub::REQUEST_ID_HEADER;
-use crate::runtime::{now_ms, setting};
+use crate::runtime::{now_ms, setting, Stages};
 use crate::store::Store;
 use hero_core::auth::Principal;
 use hero_core::config::Config;
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
+use hero_core::protocol::SUBPROTOCOL;
 use hero_core::routes::{route, Route};
 use response::{json_response, problem_response};
 
@@ -43,8 +46,13 @@ pub struct RequestContext<'a> {
     pub request_id: &'a str,
     pub store: &'a Store,
     pub caller: &'a Principal,
+    /// Whether development tokens are accepted for this request (a room keeps it for the
+    /// connection's token refreshes).
+    pub dev_tokens: bool,
     /// What the rooms this request called spent (the store counts its own).
     pub room_cost: Cell<Cost>,
+    /// Where the time went, for `Server-Timing`.
+    pub stages: &'a RefCell<Stages>,
 }
 
 impl RequestContext<'_> {
@@ -59,6 +67,10 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
     hero_core::logging::apply_log_level(setting(env, "LOG_LEVEL").as_deref());
     let started = now_ms();
     let request_id = request::request_id(&req);
+    // A browser that offered our subprotocol (with its token beside it) must see it
+    // selected, or it drops the socket.
+    let offered_subprotocol = request::header(&req, "Sec-WebSocket-Protocol")
+        .is_some_and(|offered| offered.split(',').any(|p| p.trim() == SUBPROTOCOL));
     // The raw method: worker's Method enum folds unknown methods (QUERY, TRACE…) into GET.
     let method = req.inner().method().to_ascii_uppercase();
     let routed = route(&method, &req.path());
@@ -73,8 +85,9 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
     );
     async move {
         let cost = Cell::new(Cost::default());
+        let stages = RefCell::new(Stages::default());
         let outcome = match routed {
-            Ok(route) => dispatch(route, req, env, worker, &request_id, &cost).await,
+            Ok(route) => dispatch(route, req, env, worker, &request_id, &cost, &stages).await,
             Err(error) => Err(error),
         };
         let response = match outcome {
@@ -92,8 +105,18 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
             duration_ms = now_ms().saturating_sub(started),
             "request"
         );
-        let _ = response.headers().set(REQUEST_ID_HEADER, &request_id);
-        let _ = response.headers().set(COST_HEADER, &cost.get().to_header());
+        let headers = response.headers();
+        let _ = headers.set(REQUEST_ID_HEADER, &request_id);
+        let _ = headers.set(COST_HEADER, &cost.get().to_header());
+        let mut timing = stages.into_inner();
+        timing.record("total", now_ms().saturating_sub(started));
+        let _ = headers.set("Server-Timing", &timing.header(""));
+        // API answers are per caller: never cached, never sniffed into another type.
+        let _ = headers.set("Cache-Control", "no-store");
+        let _ = headers.set("X-Content-Type-Options", "nosniff");
+        if status == 101 && offered_subprotocol {
+            let _ = headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
+        }
         response
     }
     .instrument(span)
@@ -108,6 +131,7 @@ async fn dispatch(
     worker: &Context,
     request_id: &str,
     cost: &Cell<Cost>,
+    stages: &RefCell<Stages>,
 ) -> Result<Response, ApiError> {
     match route {
         Route::Health => json_response(200, &json!({"status": "ok"})),
@@ -122,7 +146,10 @@ async fn dispatch(
         route => {
             let config =
                 Config::from_lookup(|name| setting(env, name)).map_err(ApiError::internal)?;
-            let caller = request::authenticate(&req, &config)?;
+            let dev_tokens = request::dev_tokens_allowed(&req, env);
+            let auth_started = now_ms();
+            let caller = request::authenticate(&req, &config, dev_tokens).await?;
+            stages.borrow_mut().record("auth", now_ms() - auth_started);
             tracing::Span::current().record("user_id", caller.user_id.as_str());
             if let Route::GetTask(id)
             | Route::UpdateTask(id)
@@ -139,7 +166,9 @@ async fn dispatch(
                 request_id,
                 store: &store,
                 caller: &caller,
+                dev_tokens,
                 room_cost: Cell::new(Cost::default()),
+                stages,
             };
             let outcome = match route {
                 Route::ListTasks => tasks::list(&req, &ctx).await,

@@ -4,15 +4,17 @@
 use serde_json::Value;
 use worker::Request;
 
-use crate::runtime::now;
-use hero_core::auth::{bearer_token, AuthError, Principal, Verifier};
+use hero_core::auth::{bearer_token, dev_login_enabled, Principal};
 use hero_core::conditional::IfMatch;
 use hero_core::config::Config;
 use hero_core::error::ApiError;
+use hero_core::protocol::token_from_subprotocols;
 use hero_core::task::TaskId;
 
 /// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// 256 KiB: room for the largest valid task even when a client escapes every character as
+/// `\uXXXX` (10,000 description characters as surrogate pairs are 120 KB).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
@@ -36,21 +38,32 @@ pub fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
-pub fn verify_token(token: &str, config: &Config) -> Result<Principal, ApiError> {
-    Verifier::new(&config.jwt_secret, config.jwt_leeway_secs)
-        .verify(token, now())
-        .map_err(|error| match error {
-            AuthError::Invalid(message) => ApiError::Unauthorized(message.into()),
-            AuthError::NotPermitted(message) => ApiError::Forbidden(message.into()),
-        })
+/// Whether the development sign-in (and so development tokens) is on for this request:
+/// `DEV_LOGIN=true` and a loopback host (see [`dev_login_enabled`]).
+pub fn dev_tokens_allowed(req: &Request, env: &worker::Env) -> bool {
+    let url = req.url().ok();
+    dev_login_enabled(
+        crate::runtime::setting(env, "DEV_LOGIN").as_deref(),
+        url.as_ref().and_then(|u| u.host_str()),
+    )
 }
 
-/// The bearer token, from `Authorization`, or for WebSocket routes (browsers cannot set
-/// headers on a WebSocket) from `?token=`.
-pub fn authenticate(req: &Request, config: &Config) -> Result<Principal, ApiError> {
-    let header = header(req, "Authorization");
+/// The bearer token: from `Authorization`; or, for WebSocket routes (browsers cannot set
+/// headers on a WebSocket), offered as a `bearer.<token>` subprotocol beside
+/// `hero-tasks.v1`; or, for old clients, `?token=` (discouraged: proxies log URLs).
+pub async fn authenticate(
+    req: &Request,
+    config: &Config,
+    dev_tokens: bool,
+) -> Result<Principal, ApiError> {
+    let authorization = header(req, "Authorization");
+    let is_socket = req.path().starts_with("/ws/");
+    let from_subprotocol = || {
+        header(req, "Sec-WebSocket-Protocol")
+            .and_then(|offered| token_from_subprotocols(&offered))
+            .filter(|_| is_socket)
+    };
     let from_query = || {
-        let is_socket = req.path().starts_with("/ws/");
         let url = req.url().ok()?;
         let token = url
             .query_pairs()
@@ -59,13 +72,18 @@ pub fn authenticate(req: &Request, config: &Config) -> Result<Principal, ApiErro
             .into_owned();
         is_socket.then_some(token)
     };
-    let token = match (header, from_query()) {
-        (None, Some(token)) => token,
-        (header, _) => bearer_token(header.as_deref())
+    let token = match authorization {
+        Some(header) => bearer_token(Some(&header))
             .map(str::to_owned)
             .map_err(|error| ApiError::Unauthorized(error.message().into()))?,
+        None => match from_subprotocol().or_else(from_query) {
+            Some(token) => token,
+            None => bearer_token(None)
+                .map(str::to_owned)
+                .map_err(|error| ApiError::Unauthorized(error.message().into()))?,
+        },
     };
-    verify_token(&token, config)
+    crate::tokens::verify(config, &token, dev_tokens).await
 }
 
 /// A malformed id cannot name a task: same answer as an unknown one.
@@ -100,14 +118,21 @@ pub async fn read_json(req: &mut Request, accepted_types: &[&str]) -> Result<Val
             limit: MAX_BODY_BYTES,
         });
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+    // Read as it streams, and stop at the limit: a chunked body that never says its length
+    // is refused before the rest of it is read into the isolate.
+    let mut bytes = Vec::new();
+    if let Ok(mut stream) = req.stream() {
+        use futures::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
     }
     serde_json::from_slice(&bytes)
         .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))

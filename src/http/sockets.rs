@@ -1,9 +1,14 @@
 //! WebSocket upgrades into a task's room (`/ws/tasks/{id}`) or the workspace board
-//! (`/ws/board`). Every check that can fail happens before the upgrade, in this order, so
-//! each gets a plain HTTP error: the token (401/403, in [`super::dispatch`]), `Upgrade:
-//! websocket` (426), `since` (400), the task id's form (404), and, in the task's room, the
-//! task itself (404: the room is named after the caller's workspace, so a task of another
-//! workspace is not found there).
+//! (`/ws/board`). Every check that can fail happens before the upgrade, so each gets a plain
+//! HTTP error, in this order (the OpenAPI document and docs/protocol.md say the same):
+//!
+//! 1. the token (401/403, in [`super::dispatch`], as on every authenticated route);
+//! 2. `since` (400): the URL is checked before the headers, so a malformed `since` is a 400
+//!    whether or not the request is an upgrade;
+//! 3. the task id's form (404, as for a task that does not exist);
+//! 4. `Upgrade: websocket` (426);
+//! 5. in the task's room, the task itself (404: the room is named after the caller's
+//!    workspace, so a task of another workspace is not found there).
 
 use worker::{Request, Response};
 
@@ -18,20 +23,12 @@ pub async fn open(
     ctx: &RequestContext<'_>,
     task: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let upgrade = header(req, "Upgrade").unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::UpgradeRequired);
-    }
     let since = match query_pairs(req)?
         .into_iter()
         .find(|(name, _)| name == "since")
     {
         None => None,
-        Some((_, raw)) => Some(raw.parse::<u64>().map_err(|_| {
-            ApiError::BadRequest(
-                "since must be a non-negative integer (the last seq you saw)".into(),
-            )
-        })?),
+        Some((_, raw)) => Some(parse_since(&raw)?),
     };
     let workspace_id = ctx.caller.workspace_id.clone();
     let key = match task {
@@ -41,7 +38,44 @@ pub async fn open(
         },
         None => RoomKey::Board { workspace_id },
     };
-    let (upgraded, cost) = stub::connect(ctx.env, &key, ctx.caller, since, ctx.request_id).await?;
+    let upgrade = header(req, "Upgrade").unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::UpgradeRequired);
+    }
+    let joining = stub::Joining {
+        principal: ctx.caller,
+        dev_tokens: ctx.dev_tokens,
+    };
+    let (upgraded, cost) = stub::connect(ctx.env, &key, &joining, since, ctx.request_id).await?;
     ctx.record_room_call(cost);
     Ok(upgraded)
+}
+
+/// `since`: a non-negative integer in ASCII digits, up to `u64::MAX` (a `since` past the
+/// room's last event gets `resync`, like one too old).
+pub(super) fn parse_since(raw: &str) -> Result<u64, ApiError> {
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| raw.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "since must be a non-negative integer (the last seq you saw)".into(),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_is_a_non_negative_integer() {
+        assert_eq!(parse_since("0").ok(), Some(0));
+        assert_eq!(parse_since("0042").ok(), Some(42));
+        assert_eq!(parse_since(&u64::MAX.to_string()).ok(), Some(u64::MAX));
+        for bad in ["", "-1", "+1", "1.0", " 1", "18446744073709551616", "x"] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+    }
 }

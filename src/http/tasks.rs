@@ -13,6 +13,7 @@ use super::response::{json_response, no_content, task_response};
 use super::RequestContext;
 use crate::room::stub;
 use crate::runtime::now;
+use hero_core::conditional::IfMatch;
 use hero_core::error::ApiError;
 use hero_core::listing::{ListQuery, TaskPage};
 use hero_core::room::{ChangeNotice, RoomKey, WriteOp, WriteReply, WriteRequest};
@@ -59,8 +60,7 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
     let env = ctx.env.clone();
     let request_id = ctx.request_id.to_owned();
     let notice = ChangeNotice {
-        ids,
-        change: created,
+        changes: vec![(ids, created)],
     };
     ctx.worker
         .wait_until(async move { stub::tell_board(&env, notice, &request_id).await });
@@ -84,7 +84,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let id = parse_task_id(raw_id)?;
     ctx.caller.require_write()?;
-    let precondition = if_match(&req)?;
+    let precondition = precondition(&req)?;
     let body = read_json(
         &mut req,
         &["application/json", "application/merge-patch+json"],
@@ -105,11 +105,34 @@ pub async fn delete(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let id = parse_task_id(raw_id)?;
-    let precondition = if_match(req)?;
+    let precondition = precondition(req)?;
     match write_in_room(ctx, id, precondition, WriteOp::Delete).await? {
         WriteReply::Refused { error } => Err(error),
         WriteReply::Committed { .. } | WriteReply::Unchanged { .. } => no_content(),
     }
+}
+
+/// The largest version an `If-Match` may name. No task gets near it, and the room call
+/// carries versions as JSON numbers, which are exact to 2^53 only: a larger one would be
+/// refused there with a confusing error. Versions of up to 15 digits, as the OpenAPI
+/// document's pattern says.
+pub(super) const IF_MATCH_VERSION_MAX: i64 = 999_999_999_999_999;
+
+/// `If-Match`, parsed (a malformed one is a 400), with every version at most
+/// [`IF_MATCH_VERSION_MAX`].
+fn precondition(req: &Request) -> Result<Option<IfMatch>, ApiError> {
+    check_versions(if_match(req)?)
+}
+
+pub(super) fn check_versions(parsed: Option<IfMatch>) -> Result<Option<IfMatch>, ApiError> {
+    if let Some(IfMatch::Versions(versions)) = &parsed {
+        if versions.iter().any(|v| *v > IF_MATCH_VERSION_MAX) {
+            return Err(ApiError::BadRequest(
+                "If-Match versions have at most 15 digits".into(),
+            ));
+        }
+    }
+    Ok(parsed)
 }
 
 /// Hands a write to the task's room: the room named after the caller's workspace and the
@@ -117,7 +140,7 @@ pub async fn delete(
 async fn write_in_room(
     ctx: &RequestContext<'_>,
     task_id: TaskId,
-    precondition: Option<hero_core::conditional::IfMatch>,
+    precondition: Option<IfMatch>,
     op: WriteOp,
 ) -> Result<WriteReply, ApiError> {
     let key = RoomKey::Task {
@@ -129,7 +152,11 @@ async fn write_in_room(
         precondition,
         op,
     };
-    let (reply, cost) = stub::write(ctx.env, &key, &request, ctx.request_id).await?;
+    let started = crate::runtime::now_ms();
+    let (reply, cost, timing) = stub::write(ctx.env, &key, &request, ctx.request_id).await?;
     ctx.record_room_call(cost);
+    let mut stages = ctx.stages.borrow_mut();
+    stages.record("room", crate::runtime::now_ms() - started);
+    stages.add_header(&timing, "room-");
     Ok(reply)
 }

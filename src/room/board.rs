@@ -2,8 +2,9 @@
 //! from the changes it is told about, so an in-order change costs it no D1 query.
 
 use super::object::Room;
+use crate::runtime::now_ms;
 use crate::store::{Store, StoreError};
-use hero_core::analytics::bucket_deltas;
+use hero_core::analytics::{bucket_deltas, Analytics};
 use hero_core::room::{notice_action, ChangeNotice, NoticeAction, RoomKey};
 use hero_core::task::TaskId;
 use worker::Result;
@@ -72,7 +73,24 @@ impl Room {
         Ok(())
     }
 
-    /// A change a task room (or the Worker, for a create) committed and tells the board of.
+    /// The workspace report from the board's counters, after reading any change the board
+    /// has not been told of yet (one indexed D1 read of the change log past its cursor, which
+    /// is usually empty): a client that just wrote sees its write counted.
+    pub(super) async fn board_report(&self, key: &RoomKey, store: &Store) -> Result<Analytics> {
+        self.ensure_board_counted(key, store).await?;
+        self.catch_up(key, store).await?;
+        let today = chrono::DateTime::from_timestamp_millis(now_ms())
+            .unwrap_or_default()
+            .date_naive();
+        Ok(Analytics::from_buckets(
+            &self.storage.board_counts()?,
+            today,
+        ))
+    }
+
+    /// Changes a task room (or the Worker, for a create) committed and tells the board of,
+    /// in commit order. Each that is the next one is applied as it is; any that is not
+    /// (one went missing or is still on its way) makes the board read the gap from D1.
     pub(super) async fn take_notice(
         &self,
         key: &RoomKey,
@@ -80,21 +98,37 @@ impl Room {
         notice: ChangeNotice,
     ) -> Result<()> {
         self.ensure_board_counted(key, store).await?;
-        let cursor = self.storage.position()?.change_cursor;
-        match notice_action(cursor, notice.ids.ws_seq) {
-            NoticeAction::Stale => Ok(()),
-            NoticeAction::Next => {
-                tracing::info!(
-                    event = "applied",
-                    changes = 1,
-                    source = "notice",
-                    "room event"
-                );
-                self.apply(key, vec![(notice.ids.ws_seq, notice.change)])?;
-                self.flush_paced(key).await;
-                Ok(())
+        let mut applied = 0;
+        for (ids, change) in notice.changes {
+            let cursor = self.storage.position()?.change_cursor;
+            match notice_action(cursor, ids.ws_seq) {
+                NoticeAction::Stale => {}
+                NoticeAction::Next => {
+                    self.apply(key, vec![(ids.ws_seq, change)])?;
+                    applied += 1;
+                }
+                NoticeAction::Gap => {
+                    if applied > 0 {
+                        tracing::info!(
+                            event = "applied",
+                            changes = applied,
+                            source = "notice",
+                            "room event"
+                        );
+                    }
+                    return self.catch_up(key, store).await;
+                }
             }
-            NoticeAction::Gap => self.catch_up(key, store).await,
         }
+        if applied > 0 {
+            tracing::info!(
+                event = "applied",
+                changes = applied,
+                source = "notice",
+                "room event"
+            );
+            self.flush_paced(key).await;
+        }
+        Ok(())
     }
 }

@@ -7,12 +7,15 @@ use worker::{Request, Response, Result, WebSocketPair};
 
 use super::object::{refuse, Room};
 use super::sockets::Sockets;
-use super::stub::PRINCIPAL_HEADER;
+use super::stub::{DEV_TOKENS_HEADER, PRINCIPAL_HEADER};
+use crate::runtime::now_ms;
 use crate::store::Store;
 use hero_core::auth::Principal;
 use hero_core::error::ApiError;
 use hero_core::protocol::UserInfo;
-use hero_core::room::{self, admission, greeting, Connection, RateWindow, Resume, RoomKey};
+use hero_core::room::{
+    self, admission, count_connect, greeting, Connection, RateWindow, Resume, RoomKey,
+};
 
 impl Room {
     pub(super) async fn accept_connection(
@@ -52,11 +55,20 @@ impl Room {
         let pair = WebSocketPair::new()?;
         let server = pair.server;
         let sockets = Sockets::of(&self.state);
-        let existing = sockets.connections();
-        if let Err((code, reason)) = admission(existing.len(), self.limits()) {
+        // Counted without reading anyone else's attachment: the runtime's socket list, and
+        // this user's own sockets by their tag.
+        let open = self.state.get_websockets().len();
+        let same_user = sockets.connections_of(&principal.user_id);
+        let connects = count_connect(self.storage.connect_window(&principal.user_id)?, now_ms());
+        self.storage
+            .save_connect_window(&principal.user_id, connects)?;
+        if let Err((code, reason)) = admission(open, same_user.len(), connects, self.limits()) {
             tracing::warn!(
-                event = "room_full",
-                connections = existing.len(),
+                event = "refused",
+                code,
+                reason,
+                connections = open,
+                user_connections = same_user.len(),
                 "room event"
             );
             server.accept()?;
@@ -71,6 +83,10 @@ impl Room {
                 avatar_url: principal.avatar_url.clone(),
             },
             can_write: principal.can_write(),
+            dev_tokens: req
+                .headers()
+                .get(DEV_TOKENS_HEADER)?
+                .is_some_and(|v| v == "true"),
             expires_at_ms: principal.expires_at.saturating_mul(1000),
             typing: None,
             editing: None,
@@ -89,7 +105,7 @@ impl Room {
         tracing::Span::current().record("user_id", connection.user.id.as_str());
         tracing::info!(
             event = "connected",
-            connections = existing.len() + 1,
+            connections = open + 1,
             resumed = matches!(resume, Resume::Replay { .. }),
             replayed = replay.len(),
             "room event"
@@ -99,7 +115,8 @@ impl Room {
         }
         let first_frames = greeting(
             &connection,
-            &existing,
+            &same_user,
+            self.storage.presence()?,
             &mut departures,
             seq,
             &resume,
@@ -107,11 +124,13 @@ impl Room {
         );
         self.storage
             .save_departure_of(&connection.user.id, &departures)?;
+        self.refresh_presence_of(&connection.user.id)?;
         self.dispatch(Some((&connection.id, &server)), first_frames);
+        self.settle_presence().await?;
         if key.is_board() {
             self.send_analytics(Some(&server));
             // While watched, the board's figures are refreshed when the day turns.
-            if let Some(day_turn) = room::board_day_turn(crate::runtime::now_ms(), true) {
+            if let Some(day_turn) = room::board_day_turn(now_ms(), true) {
                 self.alarm_no_later_than(day_turn).await?;
             }
         }

@@ -7,6 +7,7 @@
 //! - [`connect`]: a new connection, from the existence check to its first frames;
 //! - [`catch_up`]: reading committed changes from D1 into the log;
 //! - [`publish`]: the log and the paced flush of its events to the sockets;
+//! - [`presence`]: the room's presence list in storage, and held-back presence diffs;
 //! - [`storage`]: the room's SQLite (its log and position, its task or its counts,
 //!   pending departures);
 //! - [`sockets`]: tags, attachments and fan-out.
@@ -15,6 +16,7 @@ mod board;
 mod catch_up;
 mod connect;
 mod object;
+mod presence;
 mod publish;
 mod sockets;
 mod storage;

@@ -16,6 +16,7 @@
 //! The in-memory fields are caches and a re-entrancy guard, all safe to lose.
 
 use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 
 use futures::lock::Mutex;
@@ -29,15 +30,17 @@ use worker::{
 
 use super::sockets::Sockets;
 use super::storage::RoomStorage;
-use super::stub::{CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, WRITE_PATH};
+use super::stub::{
+    ANALYTICS_PATH, CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, WRITE_PATH,
+};
 use crate::runtime::{now_ms, setting};
 use crate::store::Store;
-use hero_core::config::room_limits;
+use hero_core::config::{room_limits, Config};
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
 use hero_core::protocol::{codes, ServerMessage, PING_FRAME, PONG_FRAME};
 use hero_core::room::{
-    self, board_day_turn, day_number, Connection, Frame, Limits, Outbound, RoomKey,
+    self, board_day_turn, day_number, Connection, Frame, Limits, Outbound, RoomKey, RoomKind,
 };
 
 #[durable_object]
@@ -46,11 +49,11 @@ pub struct Room {
     pub(super) env: Env,
     pub(super) storage: RoomStorage,
     limits: AssertUnwindSafe<OnceCell<Limits>>,
-    /// The room's name for logs, read once from storage.
-    name: AssertUnwindSafe<OnceCell<String>>,
-    /// Writes to a task (and a board's first count of its workspace) take turns, one at a
-    /// time, so each is decided against the row the one before it left. An in-memory
-    /// queue: after eviction it starts empty, and the task's row is in storage.
+    /// Which room this is, read once from storage.
+    key: AssertUnwindSafe<OnceCell<RoomKey>>,
+    /// Commits to a task (and a board's first count of its workspace) take turns, one at a
+    /// time, so each is decided against the row the one before it left. In memory: after
+    /// eviction it starts free, and the task's row is in storage.
     pub(super) turn: AssertUnwindSafe<Mutex<()>>,
     /// True while a catch-up is reading D1; a second caller sets `catch_up_again` instead
     /// of starting a parallel one that could apply the same changes twice.
@@ -59,12 +62,18 @@ pub struct Room {
     /// When the last durable events went out, and to how many sockets: paces the next
     /// broadcast. Losing it only means one unpaced broadcast.
     pub(super) last_broadcast: AssertUnwindSafe<Cell<Option<(i64, usize)>>>,
+    /// Writes waiting for the commit under way ([`super::write`]), and whether one is.
+    pub(super) queue: AssertUnwindSafe<RefCell<VecDeque<super::write::QueuedWrite>>>,
+    pub(super) committing: AssertUnwindSafe<Cell<bool>>,
     /// Events in the log that the next flush sends ([`super::publish`]).
     pub(super) unsent: AssertUnwindSafe<RefCell<Vec<String>>>,
     /// True while a flush waits for the room's frame budget; later events go with it.
     pub(super) flush_waiting: AssertUnwindSafe<Cell<bool>>,
     /// The task was deleted: every socket closes once the last events are out.
     pub(super) close_after_flush: AssertUnwindSafe<Cell<bool>>,
+    /// When presence last went out, and when a held-back diff is due ([`super::presence`]).
+    pub(super) last_presence: AssertUnwindSafe<Cell<Option<i64>>>,
+    pub(super) presence_due: AssertUnwindSafe<Cell<Option<i64>>>,
 }
 
 /// A room's answer as JSON, with what answering cost in D1.
@@ -101,14 +110,18 @@ impl DurableObject for Room {
             env,
             storage,
             limits: AssertUnwindSafe(OnceCell::new()),
-            name: AssertUnwindSafe(OnceCell::new()),
+            key: AssertUnwindSafe(OnceCell::new()),
             turn: AssertUnwindSafe(Mutex::new(())),
             catching_up: AssertUnwindSafe(Cell::new(false)),
             catch_up_again: AssertUnwindSafe(Cell::new(false)),
             last_broadcast: AssertUnwindSafe(Cell::new(None)),
+            queue: AssertUnwindSafe(RefCell::new(VecDeque::new())),
+            committing: AssertUnwindSafe(Cell::new(false)),
             unsent: AssertUnwindSafe(RefCell::new(Vec::new())),
             flush_waiting: AssertUnwindSafe(Cell::new(false)),
             close_after_flush: AssertUnwindSafe(Cell::new(false)),
+            last_presence: AssertUnwindSafe(Cell::new(None)),
+            presence_due: AssertUnwindSafe(Cell::new(None)),
         }
     }
 
@@ -138,8 +151,12 @@ impl DurableObject for Room {
                 (CONNECT_PATH, _) => self.accept_connection(&req, &key, &store).await,
                 (WRITE_PATH, false) => match body(req).await {
                     Ok(write) => {
-                        let answer = self.write(&key, &store, write, &request_id).await?;
-                        reply(200, &answer, store.cost())
+                        let (answer, stages) = self.write(&key, &store, write, &request_id).await?;
+                        let response = reply(200, &answer, store.cost())?;
+                        response
+                            .headers()
+                            .set("Server-Timing", &stages.header(""))?;
+                        Ok(response)
                     }
                     Err(error) => refuse(&error, store.cost()),
                 },
@@ -159,6 +176,11 @@ impl DurableObject for Room {
                     }
                     Err(error) => refuse(&error, store.cost()),
                 },
+                (ANALYTICS_PATH, true) => {
+                    self.storage.remember(&key)?;
+                    let report = self.board_report(&key, &store).await?;
+                    reply(200, &report, store.cost())
+                }
                 _ => refuse(
                     &ApiError::NotFound("unknown room call".into()),
                     Cost::default(),
@@ -184,9 +206,38 @@ impl DurableObject for Room {
                 WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
             };
             let typing_before = connection.typing.clone();
-            let outbounds = room::handle_frame(&mut connection, frame, now_ms(), self.limits());
+            let editing_before = connection.editing.clone();
+            let Some(key) = self.key() else {
+                return Ok(());
+            };
+            let kind = match key.is_board() {
+                true => RoomKind::Board,
+                false => RoomKind::Task,
+            };
+            let mut outbounds =
+                room::handle_frame(&mut connection, frame, now_ms(), self.limits(), kind);
+            // A token refresh is verified here, as the Worker would (it may fetch keys).
+            if let Some(Outbound::Verify { token, id }) = outbounds
+                .iter()
+                .find(|o| matches!(o, Outbound::Verify { .. }))
+                .cloned()
+            {
+                outbounds.retain(|o| !matches!(o, Outbound::Verify { .. }));
+                let verified = self.verify_refresh(&token, connection.dev_tokens).await;
+                let answer = room::refreshed(
+                    &mut connection,
+                    verified.as_ref().map_err(|e| e.problem().detail),
+                    key.workspace_id(),
+                    id,
+                );
+                outbounds.extend(answer);
+            }
             ws.serialize_attachment(&connection)?;
+            if connection.editing != editing_before {
+                self.refresh_presence_of(&connection.user.id)?;
+            }
             self.dispatch(Some((&connection.id, &ws)), outbounds);
+            self.settle_presence().await?;
             if let Some(typing) = connection
                 .typing
                 .as_ref()
@@ -239,6 +290,7 @@ impl DurableObject for Room {
             }
             self.storage.save_departures(&departures)?;
             self.dispatch(None, outbounds);
+            self.flush_presence_if_due()?;
             // A board's figures move with the calendar: resend them when the day turned.
             if self.storage.board_counted()?
                 && !connections.is_empty()
@@ -255,15 +307,30 @@ impl DurableObject for Room {
 }
 
 impl Room {
-    /// This room's name for logs, from storage (the key is recorded on first contact).
+    /// Which room this is, from storage (the key is recorded on first contact).
+    fn key(&self) -> Option<RoomKey> {
+        if let Some(key) = self.key.get() {
+            return Some(key.clone());
+        }
+        let key = self.storage.key()?;
+        Some(self.key.get_or_init(|| key).clone())
+    }
+
+    /// This room's name for logs.
     fn name(&self) -> String {
-        if let Some(name) = self.name.get() {
-            return name.clone();
-        }
-        match self.storage.key() {
-            Some(key) => self.name.get_or_init(|| key.object_name()).clone(),
-            None => "unknown".to_owned(),
-        }
+        self.key()
+            .map_or_else(|| "unknown".to_owned(), |key| key.object_name())
+    }
+
+    /// Verifies a refreshed token exactly as the Worker verifies a request's.
+    async fn verify_refresh(
+        &self,
+        token: &str,
+        dev_tokens: bool,
+    ) -> std::result::Result<hero_core::auth::Principal, ApiError> {
+        let config =
+            Config::from_lookup(|name| setting(&self.env, name)).map_err(ApiError::internal)?;
+        crate::tokens::verify(&config, token, dev_tokens).await
     }
 
     fn connection_span(&self, connection: &Connection) -> tracing::Span {
@@ -301,6 +368,12 @@ impl Room {
                         let _ = ws.send_with_str(frame);
                     }
                 }
+                Outbound::Others(message) | Outbound::All(message) if is_presence(&message) => {
+                    let skip = sender.map(|(id, _)| id);
+                    if let Err(error) = self.presence_out(message, skip) {
+                        tracing::error!(cause = %error, "room presence");
+                    }
+                }
                 Outbound::Others(message) => {
                     sockets.broadcast(&message.to_json(), sender.map(|(id, _)| id));
                 }
@@ -312,6 +385,8 @@ impl Room {
                     code,
                     reason,
                 } => self.close_connection(&connection_id, code, &reason),
+                // Verified in websocket_message before anything is dispatched.
+                Outbound::Verify { .. } => {}
             }
         }
     }
@@ -336,30 +411,26 @@ impl Room {
             return Ok(None);
         };
         ws.serialize_attachment(())?;
-        let sockets = Sockets::of(&self.state);
-        let still_here = sockets
+        // Only this user's other tabs matter to their departure: a thousand sockets closing
+        // at once is linear work.
+        let same_user: Vec<Connection> = Sockets::of(&self.state)
             .connections_of(&gone.user.id)
             .into_iter()
-            .any(|c| c.id != gone.id);
-        // The full list is only needed for the `presence` a remaining tab causes.
-        let remaining: Vec<Connection> = match still_here {
-            true => sockets
-                .connections()
-                .into_iter()
-                .filter(|c| c.id != gone.id)
-                .collect(),
-            false => Vec::new(),
-        };
+            .filter(|c| c.id != gone.id)
+            .collect();
         let mut departures = Vec::new();
-        let outbounds = room::leave(&remaining, &mut departures, &gone, now_ms(), self.limits());
+        let outbounds = room::leave(&same_user, &mut departures, &gone, now_ms(), self.limits());
         self.storage.save_departure_of(&gone.user.id, &departures)?;
+        self.refresh_presence_of(&gone.user.id)?;
         self.dispatch(Some((&gone.id, ws)), outbounds);
         Ok(departures.iter().map(|d| d.due_ms).min())
     }
 
     async fn forget(&self, ws: &WebSocket) -> Result<()> {
-        // A departure only adds a deadline (its `user_left`); nothing else can come sooner.
-        match self.leave(ws)? {
+        // A departure only adds a deadline (its `user_left`), as does a held-back diff.
+        let departure = self.leave(ws)?;
+        self.settle_presence().await?;
+        match departure {
             Some(due_ms) => self.alarm_no_later_than(due_ms).await,
             None => Ok(()),
         }
@@ -371,8 +442,13 @@ impl Room {
         let departures = self.storage.departures()?;
         let watched_board = self.storage.board_counted()? && !connections.is_empty();
         let day_turn = board_day_turn(now_ms(), watched_board);
+        let presence_due = self.storage.pending_presence()?.map(|(_, due)| due);
+        let next = room::next_alarm(&connections, &departures, day_turn)
+            .into_iter()
+            .chain(presence_due)
+            .min();
         let storage = self.state.storage();
-        match room::next_alarm(&connections, &departures, day_turn) {
+        match next {
             Some(at_ms) => storage.set_alarm(alarm_time(at_ms)).await,
             None => storage.delete_alarm().await,
         }
@@ -392,6 +468,16 @@ impl Room {
         }
         storage.set_alarm(alarm_time(at_ms)).await
     }
+}
+
+/// Presence changes go through [`Room::presence_out`], which may hold them back.
+fn is_presence(message: &ServerMessage) -> bool {
+    matches!(
+        message,
+        ServerMessage::UserJoined { .. }
+            | ServerMessage::UserLeft { .. }
+            | ServerMessage::PresenceDiff { .. }
+    )
 }
 
 /// The log line for what a room is about to do, where it is worth one.

@@ -34,8 +34,18 @@ impl Room {
                 self.count(change)?;
             }
         }
+        let deleted: Vec<_> = fresh
+            .iter()
+            .filter(|(_, change)| key.is_board() && change.kind == ChangeKind::Deleted)
+            .map(|(_, change)| change.task.id.clone())
+            .collect();
         let plan = plan_append(position, fresh, key.is_board(), self.limits().log_size);
-        self.record(&plan)
+        self.record(&plan)?;
+        // A deleted task's contents leave the board's log with it; the seqs stay.
+        for task_id in deleted {
+            self.storage.redact_task(&task_id)?;
+        }
+        Ok(())
     }
 
     /// Stores what the plan says and queues its events for the next flush.
@@ -64,10 +74,11 @@ impl Room {
                 self.flush_waiting.set(false);
             }
         }
-        self.flush(key);
+        self.flush_now(key);
     }
 
-    fn flush(&self, key: &RoomKey) {
+    /// Sends what is queued now, whatever the budget says.
+    pub(super) fn flush_now(&self, key: &RoomKey) {
         let events = std::mem::take(&mut *self.unsent.borrow_mut());
         let sockets = Sockets::of(&self.state);
         if !events.is_empty() {
@@ -82,7 +93,11 @@ impl Room {
         }
         if self.close_after_flush.take() {
             sockets.close_all(close::TASK_DELETED, "task deleted");
-            if let Err(error) = self.storage.save_departures(&[]) {
+            if let Err(error) = self
+                .storage
+                .save_departures(&[])
+                .and_then(|_| self.storage.clear_presence())
+            {
                 tracing::error!(cause = %error, "room departures after delete");
             }
         }

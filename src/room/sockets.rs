@@ -39,13 +39,16 @@ impl<'a> Sockets<'a> {
         Sockets { state }
     }
 
-    /// Accepts `ws` for hibernation, tagged and with `connection` as its attachment.
+    /// Accepts `ws` for hibernation, tagged and with `connection` as its attachment. The
+    /// attachment is written first: a socket the room accepted without one would be a
+    /// connection nobody counts or cleans up.
     pub fn accept(&self, ws: &WebSocket, connection: &Connection) -> Result<()> {
+        ws.serialize_attachment(connection)?;
         self.state.accept_websocket_with_tags(
             ws,
             &[connection.id.as_str(), &user_tag(&connection.user.id)],
         );
-        ws.serialize_attachment(connection)
+        Ok(())
     }
 
     /// Every live connection with its state. A socket we closed has no attachment.

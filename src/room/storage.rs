@@ -7,7 +7,10 @@ use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
 use hero_core::analytics::{Bucket, TaskFacts};
-use hero_core::room::{AppendPlan, Departure, LogPosition, RoomKey};
+use hero_core::protocol::{PresenceEntry, ServerMessage};
+use hero_core::room::{
+    AppendPlan, ConnectWindow, Departure, LogPosition, PendingPresence, RoomKey,
+};
 use hero_core::task::{Task, TaskId};
 
 const SCHEMA: &str = "
@@ -48,6 +51,24 @@ CREATE TABLE IF NOT EXISTS board_tasks (
 CREATE TABLE IF NOT EXISTS board_counts (
     bucket TEXT    PRIMARY KEY,
     n      INTEGER NOT NULL
+);
+-- The room's presence list, one entry per user present, kept as connections come and go,
+-- so a join reads the list instead of every socket's attachment.
+CREATE TABLE IF NOT EXISTS room_presence (
+    user_id TEXT PRIMARY KEY,
+    entry   TEXT NOT NULL                      -- PresenceEntry as JSON
+);
+-- Presence changes a busy room holds back, and when they are due out.
+CREATE TABLE IF NOT EXISTS room_presence_pending (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    pending TEXT    NOT NULL,                  -- PendingPresence as JSON
+    due_ms  INTEGER NOT NULL
+);
+-- Each user's connects in the current minute (ROOM_CONNECTS_PER_MINUTE).
+CREATE TABLE IF NOT EXISTS room_connects (
+    user_id  TEXT    PRIMARY KEY,
+    start_ms INTEGER NOT NULL,
+    count    INTEGER NOT NULL
 );";
 
 #[derive(Deserialize)]
@@ -87,6 +108,29 @@ struct FactsRow {
 struct CountRow {
     bucket: String,
     n: f64,
+}
+
+#[derive(Deserialize)]
+struct EntryRow {
+    entry: String,
+}
+
+#[derive(Deserialize)]
+struct PendingRow {
+    pending: String,
+    due_ms: f64,
+}
+
+#[derive(Deserialize)]
+struct WindowRow {
+    start_ms: f64,
+    count: f64,
+}
+
+#[derive(Deserialize)]
+struct EventRow {
+    seq: f64,
+    frame: String,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +404,137 @@ impl RoomStorage {
         self.sql
             .exec("DELETE FROM board_counts WHERE n = 0", None)?;
         Ok(())
+    }
+
+    /// The room's presence list, sorted by user id.
+    pub fn presence(&self) -> Result<Vec<PresenceEntry>> {
+        let rows: Vec<EntryRow> = self
+            .sql
+            .exec("SELECT entry FROM room_presence ORDER BY user_id", None)?
+            .to_array()?;
+        rows.iter()
+            .map(|row| serde_json::from_str(&row.entry).map_err(storage_error))
+            .collect()
+    }
+
+    /// Records one user's entry (`None`: they are gone).
+    pub fn set_presence(&self, user_id: &str, entry: Option<&PresenceEntry>) -> Result<()> {
+        match entry {
+            Some(entry) => {
+                let json = serde_json::to_string(entry).map_err(storage_error)?;
+                self.sql.exec(
+                    "INSERT INTO room_presence (user_id, entry) VALUES (?, ?) \
+                     ON CONFLICT (user_id) DO UPDATE SET entry = excluded.entry",
+                    vec![user_id.into(), json.into()],
+                )?;
+            }
+            None => {
+                self.sql.exec(
+                    "DELETE FROM room_presence WHERE user_id = ?",
+                    vec![user_id.into()],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn clear_presence(&self) -> Result<()> {
+        self.sql.exec("DELETE FROM room_presence", None)?;
+        self.sql.exec("DELETE FROM room_presence_pending", None)?;
+        Ok(())
+    }
+
+    /// Presence changes held back, and when they are due.
+    pub fn pending_presence(&self) -> Result<Option<(PendingPresence, i64)>> {
+        let rows: Vec<PendingRow> = self
+            .sql
+            .exec(
+                "SELECT pending, due_ms FROM room_presence_pending WHERE id = 1",
+                None,
+            )?
+            .to_array()?;
+        rows.first()
+            .map(|row| {
+                let pending = serde_json::from_str(&row.pending).map_err(storage_error)?;
+                Ok((pending, row.due_ms as i64))
+            })
+            .transpose()
+    }
+
+    pub fn save_pending_presence(&self, pending: Option<(&PendingPresence, i64)>) -> Result<()> {
+        match pending {
+            Some((pending, due_ms)) => {
+                let json = serde_json::to_string(pending).map_err(storage_error)?;
+                self.sql.exec(
+                    "INSERT INTO room_presence_pending (id, pending, due_ms) VALUES (1, ?, ?) \
+                     ON CONFLICT (id) DO UPDATE SET pending = excluded.pending, due_ms = excluded.due_ms",
+                    vec![json.into(), int(due_ms)],
+                )?;
+            }
+            None => {
+                self.sql.exec("DELETE FROM room_presence_pending", None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A user's connects in the current minute, if any were counted.
+    pub fn connect_window(&self, user_id: &str) -> Result<Option<ConnectWindow>> {
+        let rows: Vec<WindowRow> = self
+            .sql
+            .exec(
+                "SELECT start_ms, count FROM room_connects WHERE user_id = ?",
+                vec![user_id.into()],
+            )?
+            .to_array()?;
+        Ok(rows.first().map(|row| ConnectWindow {
+            start_ms: row.start_ms as i64,
+            count: row.count as u32,
+        }))
+    }
+
+    pub fn save_connect_window(&self, user_id: &str, window: ConnectWindow) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO room_connects (user_id, start_ms, count) VALUES (?, ?, ?) \
+             ON CONFLICT (user_id) DO UPDATE SET start_ms = excluded.start_ms, count = excluded.count",
+            vec![user_id.into(), int(window.start_ms), int(i64::from(window.count))],
+        )?;
+        // Windows more than a minute old say nothing any more.
+        self.sql.exec(
+            "DELETE FROM room_connects WHERE start_ms < ?",
+            vec![int(window.start_ms - 60_000)],
+        )?;
+        Ok(())
+    }
+
+    /// Board only: a deleted task's earlier events stay in the log (their `seq`s stay
+    /// contiguous) but no longer carry its fields: each becomes `task_redacted`.
+    pub fn redact_task(&self, task_id: &TaskId) -> Result<usize> {
+        let rows: Vec<EventRow> = self
+            .sql
+            .exec(
+                "SELECT seq, frame FROM room_events WHERE instr(frame, ?) > 0",
+                vec![task_id.as_str().into()],
+            )?
+            .to_array()?;
+        let mut redacted = 0;
+        for row in rows {
+            let Ok(event) = serde_json::from_str::<ServerMessage>(&row.frame) else {
+                continue;
+            };
+            if event.task_id() != Some(task_id.as_str()) || event.is_redaction() {
+                continue;
+            }
+            let Some(stub) = event.redacted() else {
+                continue;
+            };
+            self.sql.exec(
+                "UPDATE room_events SET frame = ? WHERE seq = ?",
+                vec![stub.to_json().into(), int(row.seq as i64)],
+            )?;
+            redacted += 1;
+        }
+        Ok(redacted)
     }
 
     /// Every counter the board keeps.

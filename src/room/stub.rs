@@ -9,6 +9,7 @@
 use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
+use hero_core::analytics::Analytics;
 use hero_core::auth::Principal;
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
@@ -18,6 +19,9 @@ use hero_core::room::{ChangeNotice, RoomKey, WriteReply, WriteRequest};
 pub const ROOM_HEADER: &str = "X-Hero-Room";
 /// Internal header carrying the connecting principal as JSON.
 pub const PRINCIPAL_HEADER: &str = "X-Hero-Principal";
+/// Internal header: `true` when development tokens are accepted for the connection (its
+/// token refreshes are then verified the same way).
+pub const DEV_TOKENS_HEADER: &str = "X-Hero-Dev-Tokens";
 /// The response header (and internal room-call header) carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
@@ -27,6 +31,8 @@ pub const CONNECT_PATH: &str = "/connect";
 pub const WRITE_PATH: &str = "/write";
 /// A board: take a committed change ([`ChangeNotice`]).
 pub const NOTICE_PATH: &str = "/changes";
+/// A board: the workspace report ([`Analytics`]) from its counters.
+pub const ANALYTICS_PATH: &str = "/analytics";
 
 fn room_request(
     key: &RoomKey,
@@ -84,20 +90,33 @@ async fn call(env: &Env, key: &RoomKey, request: Request) -> Result<Response, Ap
         .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))
 }
 
+/// Who joins a room: the verified caller, and whether development tokens are accepted
+/// for them (so that their token refreshes are verified as the Worker would).
+pub struct Joining<'a> {
+    pub principal: &'a Principal,
+    pub dev_tokens: bool,
+}
+
 /// Hands a WebSocket upgrade to the room; the room's 101 response goes back to the client.
 /// A room that refuses (a task room whose task does not exist in this workspace) answers
 /// with the error instead.
 pub async fn connect(
     env: &Env,
     key: &RoomKey,
-    principal: &Principal,
+    joining: &Joining<'_>,
     since: Option<u64>,
     request_id: &str,
 ) -> Result<(Response, Cost), ApiError> {
+    let principal = joining.principal;
     let headers = Headers::new();
     headers
         .set("Upgrade", "websocket")
         .map_err(ApiError::internal)?;
+    if joining.dev_tokens {
+        headers
+            .set(DEV_TOKENS_HEADER, "true")
+            .map_err(ApiError::internal)?;
+    }
     let principal_json = serde_json::to_string(principal).map_err(ApiError::internal)?;
     headers
         .set(PRINCIPAL_HEADER, &principal_json)
@@ -121,14 +140,14 @@ pub async fn connect(
     Ok((upgraded, cost))
 }
 
-/// Hands a write to the task's room, which commits it; returns its answer and what the
-/// call cost (the room's D1 batch included).
+/// Hands a write to the task's room, which commits it; returns its answer, what the call
+/// cost (the room's D1 batch included), and the room's `Server-Timing` stages.
 pub async fn write(
     env: &Env,
     key: &RoomKey,
     write: &WriteRequest,
     request_id: &str,
-) -> Result<(WriteReply, Cost), ApiError> {
+) -> Result<(WriteReply, Cost, String), ApiError> {
     let body = serde_json::to_string(write).map_err(ApiError::internal)?;
     let request = room_request(
         key,
@@ -143,11 +162,48 @@ pub async fn write(
         return Err(refusal(response, key).await);
     }
     let cost = cost_of(&response);
+    let timing = response
+        .headers()
+        .get("Server-Timing")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let reply = response
         .json::<WriteReply>()
         .await
         .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
-    Ok((reply, cost))
+    Ok((reply, cost, timing))
+}
+
+/// Asks the workspace's board for the report. The board counts its workspace once and then
+/// keeps counters, so this costs one room call and one indexed D1 read (the board checks
+/// for changes it has not been told of yet, so a client reads its own writes).
+pub async fn analytics(
+    env: &Env,
+    workspace_id: &str,
+    request_id: &str,
+) -> Result<(Analytics, Cost), ApiError> {
+    let key = RoomKey::Board {
+        workspace_id: workspace_id.to_owned(),
+    };
+    let request = room_request(
+        &key,
+        Method::Get,
+        ANALYTICS_PATH,
+        Headers::new(),
+        request_id,
+        None,
+    )?;
+    let mut response = call(env, &key, request).await?;
+    if response.status_code() != 200 {
+        return Err(refusal(response, &key).await);
+    }
+    let cost = cost_of(&response);
+    let report = response
+        .json::<Analytics>()
+        .await
+        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
+    Ok((report, cost))
 }
 
 /// Tells the workspace board about a committed change. Called off the critical path
@@ -155,8 +211,11 @@ pub async fn write(
 /// there when the next one shows the gap, or on its next connection. So a failure is
 /// retried once and then only logged.
 pub async fn tell_board(env: &Env, notice: ChangeNotice, request_id: &str) {
+    let Some((_, first)) = notice.changes.first() else {
+        return;
+    };
     let key = RoomKey::Board {
-        workspace_id: notice.change.task.workspace_id.clone(),
+        workspace_id: first.task.workspace_id.clone(),
     };
     let Ok(body) = serde_json::to_string(&notice) else {
         return;

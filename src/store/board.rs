@@ -92,5 +92,4 @@ impl Store {
     }
 }
 
-#[cfg(test)]
 pub(super) const STATEMENTS: &[&str] = &[WORKSPACE_SEQ, WORKSPACE_SEQ_AT_CHANGE, TASK_FACTS_PAGE];

@@ -104,7 +104,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
 pub(super) const STATEMENTS: &[&str] = &[
     CHANGES_OF_TASK_AFTER,
     CHANGES_OF_WORKSPACE_AFTER,

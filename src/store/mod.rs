@@ -1,13 +1,15 @@
-//! D1, the system of record: tasks, their change records, and the workspace report.
+//! D1, the system of record: tasks and their change records.
 //!
-//! Every query is a constant with bound parameters (`?1`…), and every query filters on the
+//! Every query is a constant with bound parameters (`?1`…), except the list query, which is
+//! built per filter combination by [`hero_core::list_plan`] (bound all the same, and tested
+//! shape by shape). Every query filters on the
 //! caller's workspace: no path in here can reach another tenant's rows. Writes go in a D1
 //! batch (one transaction) together with their `task_changes` record, so a write and its
 //! record are both committed or neither is.
 //!
-//! - [`tasks`]: read, insert, conditional update and delete, list;
+//! - [`tasks`]: read, insert, conditional update and delete, list (which reads search and
+//!   tags through the FTS5 index and `task_tags` of migration 0004);
 //! - [`changes`]: the change log, for the rooms' catch-up and the activity history;
-//! - [`analytics`]: the workspace report's aggregates;
 //! - [`board`]: what a new board reads to count the workspace;
 //! - [`rows`]: the column lists and how a row becomes a core type.
 //!
@@ -15,11 +17,12 @@
 //! rows read and written, from D1's own result meta). Failures are a [`StoreError`]; the HTTP
 //! layer decides what each means to a client.
 
-mod analytics;
 mod board;
 mod changes;
 mod rows;
 mod tasks;
+
+pub use rows::TASK_COLUMNS;
 
 use std::cell::Cell;
 
@@ -147,19 +150,32 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Failed(e.to_string()))
 }
 
+/// Every fixed statement the store runs that reads `tasks` or `task_changes` (inserts aside;
+/// the list query is built per shape by [`hero_core::list_plan`]). The unit tests check that
+/// each is scoped to a workspace; the e2e plan test that D1 plans each on an index.
+pub fn fixed_statements() -> Vec<&'static str> {
+    [tasks::STATEMENTS, changes::STATEMENTS, board::STATEMENTS].concat()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_statement_is_scoped_to_a_workspace_and_bound() {
-        let all = [
-            super::tasks::STATEMENTS,
-            super::changes::STATEMENTS,
-            super::analytics::STATEMENTS,
-            super::board::STATEMENTS,
-        ];
-        for sql in all.concat() {
+        let all = super::fixed_statements();
+        for sql in &all {
             assert!(sql.contains("workspace_id = ?1"), "{sql}");
         }
-        assert_eq!(all.concat().len(), 13);
+        assert_eq!(all.len(), 10);
+        // …and every list shape (they are built per filter combination).
+        for query in hero_core::list_plan::every_shape() {
+            let statement =
+                hero_core::list_plan::list_statement(super::rows::task_columns!(), "ws", &query)
+                    .unwrap();
+            assert!(
+                statement.sql.contains("tasks.workspace_id = ?1"),
+                "{}",
+                statement.sql
+            );
+        }
     }
 }

@@ -18,6 +18,9 @@ macro_rules! task_columns {
 }
 pub(super) use task_columns;
 
+/// The same list, for code outside the store (the list query and its plan test).
+pub const TASK_COLUMNS: &str = task_columns!();
+
 /// The `task_changes` columns every change query selects, in [`ChangeRow`] order.
 macro_rules! change_columns {
     () => {

@@ -11,6 +11,7 @@ use worker::D1PreparedStatement;
 
 use super::rows::{task_columns, TaskRow};
 use super::{json, number, optional, text, Store, StoreError, StoreResult};
+use hero_core::list_plan::{self, SqlValue};
 use hero_core::listing::ListQuery;
 use hero_core::room::LogIds;
 use hero_core::task::{Change, ChangeKind, Status, Task, TaskId};
@@ -43,20 +44,6 @@ const INSERT_CHANGE_IF_WRITTEN: &str = "INSERT INTO task_changes (workspace_id, 
         COALESCE((SELECT MAX(ws_seq) FROM task_changes WHERE workspace_id = ?1), 0) + 1 \
      WHERE changes() = 1 \
      RETURNING id, ws_seq";
-
-const LIST_TASKS: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    " FROM tasks \
-     WHERE workspace_id = ?1 \
-       AND (?2 IS NULL OR status = ?2) \
-       AND (?3 IS NULL OR assignee_id = ?3) \
-       AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?4)) \
-       AND (?5 IS NULL OR instr(lower(title), ?5) > 0 OR instr(lower(description), ?5) > 0) \
-       AND (?6 IS NULL OR created_at < ?6 OR (created_at = ?6 AND id < ?7)) \
-     ORDER BY created_at DESC, id DESC \
-     LIMIT ?8"
-);
 
 #[derive(Deserialize)]
 struct IdsRow {
@@ -145,15 +132,14 @@ impl Store {
             .ok_or_else(|| StoreError::Failed("the insert wrote no row".into()))
     }
 
-    /// Commits an update or a delete if the stored version is still `expected_version`.
-    /// `None`, having written nothing, when the row moved (or is gone).
-    pub async fn commit(
+    /// The statement that writes `change` if the stored version is `expected_version`.
+    fn write_statement(
         &self,
         change: &Change,
         expected_version: i64,
-    ) -> StoreResult<Option<LogIds>> {
+    ) -> StoreResult<D1PreparedStatement> {
         let task = &change.task;
-        let write = match change.kind {
+        match change.kind {
             ChangeKind::Deleted => self.prepare(
                 DELETE_TASK,
                 &[
@@ -161,7 +147,7 @@ impl Store {
                     text(task.id.as_str()),
                     number(expected_version),
                 ],
-            )?,
+            ),
             ChangeKind::Updated => {
                 let [_, _, title, description, status, priority, assignee, due, tags, _, _, updated, completed, version] =
                     columns(task)?;
@@ -182,42 +168,84 @@ impl Store {
                         version,
                         number(expected_version),
                     ],
-                )?
+                )
             }
-            ChangeKind::Created => {
-                return Err(StoreError::Failed(
-                    "a create is not a commit against a version".into(),
-                ))
+            ChangeKind::Created => Err(StoreError::Failed(
+                "a create is not a commit against a version".into(),
+            )),
+        }
+    }
+
+    /// Commits a run of updates (and at most a final delete) of one task, decided one after
+    /// another from `expected_version`, in one batch: each write is conditional on the
+    /// version the one before it left, with its change record after it. All of them commit,
+    /// or, when the stored row was not at `expected_version`, none: `None`.
+    pub async fn commit(
+        &self,
+        changes: &[Change],
+        expected_version: i64,
+    ) -> StoreResult<Option<Vec<LogIds>>> {
+        let mut statements = Vec::with_capacity(changes.len() * 2);
+        let mut version = expected_version;
+        for change in changes {
+            statements.push(self.write_statement(change, version)?);
+            statements.push(self.change_statement(change)?);
+            version = change.task.version;
+        }
+        let results = self.batch(statements).await?;
+        let mut ids = Vec::with_capacity(changes.len());
+        for (index, result) in results.iter().enumerate() {
+            if let Some(error) = result.error() {
+                return Err(StoreError::Failed(error));
             }
-        };
-        self.write_with_record(write, change).await
+            if index % 2 == 1 {
+                let rows: Vec<IdsRow> = result.results()?;
+                match rows.first() {
+                    Some(row) => ids.push(LogIds {
+                        change_id: row.id as i64,
+                        ws_seq: row.ws_seq as i64,
+                    }),
+                    // the first write changed no row: the chain wrote nothing
+                    None if ids.is_empty() => return Ok(None),
+                    None => {
+                        return Err(StoreError::Failed(
+                            "a batch of writes committed in part".into(),
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(Some(ids))
     }
 
     /// Up to `query.limit + 1` tasks in list order (one extra row tells whether another
-    /// page follows; [`hero_core::listing::TaskPage`] decides).
+    /// page follows; [`hero_core::listing::TaskPage`] decides), read by the one statement
+    /// [`list_plan`] builds.
     pub async fn list_tasks(
         &self,
         workspace_id: &str,
         query: &ListQuery,
     ) -> StoreResult<Vec<Task>> {
-        let needle = query.search_needle();
-        let statement = self.prepare(
-            LIST_TASKS,
-            &[
-                text(workspace_id),
-                optional(query.status.map(Status::as_str)),
-                optional(query.assignee.as_deref()),
-                optional(query.tag.as_deref()),
-                optional(needle.as_deref()),
-                optional(query.after.as_ref().map(|c| c.created_at.as_str())),
-                optional(query.after.as_ref().map(|c| c.id.as_str())),
-                number(i64::from(query.limit) + 1),
-            ],
-        )?;
-        let rows: Vec<TaskRow> = self.rows(statement).await?;
+        let Some(statement) = list_plan::list_statement(task_columns!(), workspace_id, query)
+        else {
+            return Ok(Vec::new());
+        };
+        let values: Vec<JsValue> = statement
+            .params
+            .iter()
+            .map(|value| match value {
+                SqlValue::Text(value) => text(value),
+                SqlValue::Integer(value) => number(*value),
+            })
+            .collect();
+        let rows: Vec<TaskRow> = self.rows(self.prepare(&statement.sql, &values)?).await?;
         rows.into_iter().map(TaskRow::into_task).collect()
     }
 }
 
-#[cfg(test)]
-pub(super) const STATEMENTS: &[&str] = &[SELECT_TASK, UPDATE_TASK, DELETE_TASK, LIST_TASKS];
+pub(super) const STATEMENTS: &[&str] = &[
+    SELECT_TASK,
+    UPDATE_TASK,
+    DELETE_TASK,
+    INSERT_CHANGE_IF_WRITTEN,
+];

@@ -46,6 +46,37 @@ pub fn apply_migrations(state_dir: &Path) {
     assert!(status.success(), "applying migrations failed");
 }
 
+/// Runs a file of SQL statements against the local D1 in `state_dir` (`wrangler d1 execute
+/// --file`), for seeding and for reading what a test cannot reach through the API. Returns
+/// each statement's rows; panics with wrangler's message if any statement fails.
+pub fn d1_execute(state_dir: &Path, sql_file: &Path) -> Vec<Vec<serde_json::Value>> {
+    let output = wrangler()
+        .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+        .arg(state_dir)
+        .arg("--file")
+        .arg(sql_file)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run wrangler d1 execute");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let parsed: serde_json::Value = serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("wrangler d1 execute printed no JSON ({e}): {text}"));
+    assert!(
+        output.status.success(),
+        "wrangler d1 execute failed: {parsed}"
+    );
+    let statements = parsed
+        .as_array()
+        .unwrap_or_else(|| panic!("wrangler d1 execute failed: {parsed}"));
+    statements
+        .iter()
+        .map(|statement| {
+            assert_eq!(statement["success"], true, "{statement}");
+            statement["results"].as_array().cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
 /// `wrangler dev` on 127.0.0.1:`port` with its state in `state_dir`, the worker's console at
 /// `log_level`, and `vars` passed as `--var`. `config` picks another wrangler.toml.
 pub fn dev_command(

@@ -27,8 +27,16 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn claims(workspace: &str) -> Value {
-    json!({"sub": "mallory", "exp": now() + 600, "iat": now(), "app_metadata": {"workspace_id": workspace}})
+/// Valid claims for the server's project (so each case fails only by what it breaks).
+fn claims(ctx: &Ctx, workspace: &str) -> Value {
+    json!({
+        "sub": "mallory",
+        "iss": ctx.server.jwks.issuer(),
+        "aud": "authenticated",
+        "exp": now() + 600,
+        "iat": now(),
+        "app_metadata": {"workspace_id": workspace}
+    })
 }
 
 /// Every kind of bad token is a 401 on REST and on the WebSocket upgrade, and no error body
@@ -43,13 +51,13 @@ pub async fn forged_and_broken_tokens_are_refused_everywhere(ctx: &'static Ctx) 
     let task_id = task["id"].as_str().unwrap();
     let secret = TEST_SECRET.as_bytes();
     let hs256 = json!({"alg": "HS256", "typ": "JWT"});
-    let mut no_sub = claims(&workspace);
+    let mut no_sub = claims(ctx, &workspace);
     no_sub.as_object_mut().unwrap().remove("sub");
-    let mut not_yet = claims(&workspace);
+    let mut not_yet = claims(ctx, &workspace);
     not_yet["nbf"] = json!(now() + 3600);
-    let mut expired = claims(&workspace);
+    let mut expired = claims(ctx, &workspace);
     expired["exp"] = json!(now() - 3600);
-    let valid = raw_token(&hs256, &claims(&workspace), Some(secret));
+    let valid = raw_token(&hs256, &claims(ctx, &workspace), Some(secret));
     let mut forged = valid.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
@@ -59,25 +67,37 @@ pub async fn forged_and_broken_tokens_are_refused_everywhere(ctx: &'static Ctx) 
             "wrong secret",
             raw_token(
                 &hs256,
-                &claims(&workspace),
+                &claims(ctx, &workspace),
                 Some(b"not-the-secret-not-the-secret-!!"),
             ),
         ),
         (
             "alg none",
-            raw_token(&json!({"alg": "none"}), &claims(&workspace), None),
+            raw_token(&json!({"alg": "none"}), &claims(ctx, &workspace), None),
         ),
         (
             "alg none, signed",
-            raw_token(&json!({"alg": "none"}), &claims(&workspace), Some(secret)),
+            raw_token(
+                &json!({"alg": "none"}),
+                &claims(ctx, &workspace),
+                Some(secret),
+            ),
         ),
         (
             "RS256 header",
-            raw_token(&json!({"alg": "RS256"}), &claims(&workspace), Some(secret)),
+            raw_token(
+                &json!({"alg": "RS256"}),
+                &claims(ctx, &workspace),
+                Some(secret),
+            ),
         ),
         (
             "HS384 header",
-            raw_token(&json!({"alg": "HS384"}), &claims(&workspace), Some(secret)),
+            raw_token(
+                &json!({"alg": "HS384"}),
+                &claims(ctx, &workspace),
+                Some(secret),
+            ),
         ),
         ("expired", raw_token(&hs256, &expired, Some(secret))),
         ("not yet valid", raw_token(&hs256, &not_yet, Some(secret))),
@@ -259,11 +279,13 @@ pub async fn connection_churn_leaves_presence_right(ctx: &'static Ctx) {
         workspace, task_id, ..
     } = Scene::new(&ctx.server.base, "owner", "churn").await;
     let mut bystander = Bystander::join(ctx, &workspace, &task_id).await;
-    let churner = token("churner", Role::Member, &workspace);
     let started = Instant::now();
     let mut welcomed = 0;
     let mut full = 0;
+    // Many clients come and go, four connects each: one user connecting 200 times a
+    // minute would be refused (4029), which `one_user_cannot_fill_a_room` covers.
     for round in 0..50 {
+        let churner = token(&format!("churner-{round}"), Role::Member, &workspace);
         let mut batch = Vec::new();
         for _ in 0..4 {
             let base = ctx.server.base.clone();

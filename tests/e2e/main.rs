@@ -29,13 +29,17 @@ macro_rules! register {
     };
 }
 
+mod auth;
 mod browser;
 mod hardening;
 mod harness;
+mod limits;
 mod logs;
+mod plans;
 mod rest;
 mod rooms;
 mod schema;
+mod search;
 mod soak;
 mod writes;
 
@@ -104,9 +108,13 @@ fn main() {
     let args = Arguments::from_args();
     let mut tests: Vec<Test> = [
         rest::tests(),
+        auth::tests(),
         logs::tests(),
+        plans::tests(),
         hardening::tests(),
+        limits::tests(),
         schema::tests(),
+        search::tests(),
         rooms::tests(),
         browser::tests(),
         soak::tests(),

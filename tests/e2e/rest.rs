@@ -111,8 +111,8 @@ pub async fn bad_bodies_get_clear_problems(ctx: &'static Ctx) {
     )
     .await
     .expect_problem(415);
-    // over 64 KB → 413
-    let huge = json!({"title": "x", "description": "d".repeat(70 * 1024)});
+    // over 256 KiB → 413
+    let huge = json!({"title": "x", "description": "d".repeat(260 * 1024)});
     api.post("/api/tasks", &huge).await.expect_problem(413);
     // a JSON body that is not an object → 422
     api.post("/api/tasks", &json!(["title"]))

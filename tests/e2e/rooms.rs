@@ -1,6 +1,7 @@
 //! Live rooms over real WebSockets against the real dev server: presence, typing, editing,
 //! CRUD events in the task room and the board, resume, resync, limits and hibernation.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hero_core::auth::Role;
@@ -16,6 +17,7 @@ register! {
         sockets_are_checked_before_the_upgrade,
         crud_events_reach_the_room_and_the_board,
         presence_is_per_user_with_a_grace_period,
+        a_busy_room_merges_joins_and_leaves_into_one_diff,
         typing_and_editing_expire,
         resume_replays_exactly_what_was_missed,
         resync_when_since_is_too_old_or_ahead,
@@ -38,6 +40,8 @@ register! {
 
 /// The limits the e2e server runs with (see `Server::launch`).
 const GRACE: Duration = Duration::from_millis(1500);
+const PRESENCE_BATCH_ABOVE: usize = 4;
+const PRESENCE_GAP: Duration = Duration::from_millis(2000);
 const LOG_SIZE: u64 = 10;
 const MAX_CONNECTIONS: usize = 8;
 const MAX_FRAME_BYTES: usize = 2048;
@@ -223,29 +227,32 @@ pub async fn presence_is_per_user_with_a_grace_period(ctx: &'static Ctx) {
     let joined = ana_tab1.expect("user_joined").await;
     assert_eq!(joined["user"]["id"], "bob");
 
-    // a second tab of ana: one entry with two connections, no second user_joined
+    // a second tab of ana: a diff with ana's entry alone (two connections), not the
+    // room's whole list, and no second user_joined
     let (ana_tab2, _) = join_task(ctx, &ana, &task, None).await;
-    let update = bob_tab.expect("presence").await;
-    let entry = update["presence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["user"]["id"] == "ana")
-        .unwrap()
-        .clone();
-    assert_eq!(entry["connections"], 2);
+    let update = bob_tab.expect("presence_diff").await;
+    assert_eq!(update["leaves"], json!([]));
+    let joins = update["joins"].as_array().unwrap();
+    assert_eq!(joins.len(), 1, "{update}");
+    assert_eq!(
+        (
+            joins[0]["user"]["id"].as_str(),
+            joins[0]["connections"].as_u64()
+        ),
+        (Some("ana"), Some(2))
+    );
 
-    // closing one tab: presence shrinks, ana is still here
+    // closing one tab: the count goes back to one, ana is still here
     ana_tab2.close().await;
-    let update = bob_tab.expect("presence").await;
-    let entry = update["presence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["user"]["id"] == "ana")
-        .unwrap()
-        .clone();
-    assert_eq!(entry["connections"], 1);
+    let update = bob_tab.expect("presence_diff").await;
+    let joins = update["joins"].as_array().unwrap();
+    assert_eq!(
+        (
+            joins[0]["user"]["id"].as_str(),
+            joins[0]["connections"].as_u64()
+        ),
+        (Some("ana"), Some(1))
+    );
 
     // the last tab: user_left only after the grace period, exactly once
     let closed_at = Instant::now();
@@ -278,6 +285,151 @@ pub async fn presence_is_per_user_with_a_grace_period(ctx: &'static Ctx) {
     );
     ana_back.close().await;
     bob_tab.close().await;
+}
+
+/// Applies one presence message to a user → connections map; false for anything else.
+fn apply_presence(present: &mut BTreeMap<String, u64>, message: &Value) -> bool {
+    let entry = |entry: &Value| {
+        (
+            entry["user"]["id"].as_str().unwrap().to_owned(),
+            entry["connections"].as_u64().unwrap(),
+        )
+    };
+    match message["type"].as_str() {
+        Some("user_joined") => {
+            let (user, connections) = entry(message);
+            present.insert(user, connections);
+        }
+        Some("user_left") => {
+            present.remove(message["user_id"].as_str().unwrap());
+        }
+        Some("presence_diff") => {
+            for joined in message["joins"].as_array().unwrap() {
+                let (user, connections) = entry(joined);
+                present.insert(user, connections);
+            }
+            for left in message["leaves"].as_array().unwrap() {
+                present.remove(left.as_str().unwrap());
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn presence_of(welcome: &Value) -> BTreeMap<String, u64> {
+    welcome["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["user"]["id"].as_str().unwrap().to_owned(),
+                entry["connections"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Past `ROOM_PRESENCE_BATCH_ABOVE` sockets a room holds presence back for a window and
+/// sends what happened in it as one `presence_diff`: a join and a leave of the same tab
+/// cancel out, two users' joins share a frame, and the welcome of anyone who joins later
+/// (even resuming from an old `since`) carries the whole, correct list.
+pub async fn a_busy_room_merges_joins_and_leaves_into_one_diff(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let users: Vec<User> = ["ana", "bob", "cat", "dan", "eve", "fay", "gus"]
+        .iter()
+        .map(|name| user(ctx, name, Role::Member, &workspace))
+        .collect();
+    let [ana, bob, cat, dan, eve, fay, gus] = &users[..] else {
+        unreachable!()
+    };
+    let task = id_of(&ana.api.create(json!({"title": "busy"})).await);
+
+    let (mut watcher, welcome) = join_task(ctx, ana, &task, None).await;
+    let mut seen = presence_of(&welcome);
+    let (_bob_tab, _) = join_task(ctx, bob, &task, None).await;
+    let (cat_tab, _) = join_task(ctx, cat, &task, None).await;
+    // The fourth socket: the room is not busy yet, so this goes out at once and opens the
+    // window the next ones land in.
+    let (_dan_tab, _) = join_task(ctx, dan, &task, None).await;
+    let window_opened = Instant::now();
+    let (_eve_tab, _) = join_task(ctx, eve, &task, None).await;
+    let (bob_second_tab, _) = join_task(ctx, bob, &task, None).await;
+    let (_fay_tab, _) = join_task(ctx, fay, &task, None).await;
+    bob_second_tab.close().await;
+    assert!(
+        window_opened.elapsed() < PRESENCE_GAP,
+        "the joins took longer than the window; the test cannot tell what was merged"
+    );
+
+    // Raw frames, until the window's diff is out.
+    let mut frames = Vec::new();
+    while let Some(Ok(frame)) = watcher.next_frame_within(PRESENCE_GAP * 2).await {
+        let is_window_diff = frame["type"] == "presence_diff"
+            && frame["joins"]
+                .as_array()
+                .is_some_and(|joins| joins.iter().any(|j| j["user"]["id"] == "fay"));
+        frames.push(frame);
+        if is_window_diff {
+            break;
+        }
+    }
+    let presence_frames: Vec<&Value> = frames
+        .iter()
+        .filter(|frame| frame["type"] != "analytics")
+        .collect();
+    for frame in &presence_frames {
+        assert!(apply_presence(&mut seen, frame), "not presence: {frame}");
+    }
+    let diff = presence_frames.last().expect("the window's diff");
+    let joined: BTreeMap<String, u64> = diff["joins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["user"]["id"].as_str().unwrap().to_owned(),
+                entry["connections"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        joined,
+        BTreeMap::from([
+            ("bob".to_owned(), 1),
+            ("eve".to_owned(), 1),
+            ("fay".to_owned(), 1)
+        ]),
+        "eve's and fay's joins and bob's second tab coming and going, in one frame: {diff}"
+    );
+    assert!(
+        presence_frames.iter().all(|f| f["type"] != "user_joined"
+            || !["eve", "fay"].contains(&f["user"]["id"].as_str().unwrap())),
+        "joins in a busy room are not sent one by one: {presence_frames:?}"
+    );
+
+    // A leave: cat's last tab goes; after the grace period the watcher hears of it (in a
+    // diff if the room is still inside a window, else as `user_left`).
+    cat_tab.close().await;
+    while seen.contains_key("cat") {
+        match watcher.next_within(GRACE + PRESENCE_GAP * 2).await {
+            Some(Ok(message)) => assert!(apply_presence(&mut seen, &message), "{message}"),
+            other => panic!("no leave for cat: {other:?}"),
+        }
+    }
+    let expected: BTreeMap<String, u64> = ["ana", "bob", "dan", "eve", "fay"]
+        .iter()
+        .map(|name| (name.to_string(), 1))
+        .collect();
+    assert_eq!(seen, expected, "the diffs add up to the room");
+
+    // Someone resuming from an old `since` gets the whole list in `welcome`.
+    let (_gus_tab, welcome) = join_task(ctx, gus, &task, Some(0)).await;
+    let mut with_gus = expected.clone();
+    with_gus.insert("gus".to_owned(), 1);
+    assert_eq!(presence_of(&welcome), with_gus);
+    assert!(users.len() > PRESENCE_BATCH_ABOVE);
 }
 
 pub async fn typing_and_editing_expire(ctx: &'static Ctx) {

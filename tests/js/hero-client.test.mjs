@@ -19,8 +19,9 @@ test("backoff grows by the factor, is capped, and is jittered over [0, ceiling]"
 });
 
 test("terminal close codes are the documented ones", () => {
-  // The server closes with 1008, 1009, 1013 (retry) and 4001, 4004 (final); never 4003.
-  assert.deepEqual(Object.keys(TERMINAL_CLOSE_CODES).map(Number).sort(), [4001, 4004]);
+  // The server closes with 1008, 1009, 1013, 4029 (retry) and 4001, 4003, 4004 (final).
+  assert.deepEqual(Object.keys(TERMINAL_CLOSE_CODES).map(Number).sort(), [4001, 4003, 4004]);
+  for (const retried of [1008, 1009, 1013, 4029]) assert.equal(TERMINAL_CLOSE_CODES[retried], undefined, `${retried} is retried`);
 });
 
 /** A fetch that answers from a table, recording what it was asked. */
@@ -82,8 +83,9 @@ test("a batch frame unpacks into its events in order; other frames are one messa
 class FakeSocket {
   static OPEN = 1;
   static last = null;
-  constructor(url) {
+  constructor(url, protocols) {
     this.url = url;
+    this.protocols = protocols;
     this.readyState = 0;
     this.sent = [];
     FakeSocket.last = this;
@@ -112,7 +114,8 @@ test("a room keeps presence by the server's rule: two tabs' fields both show, we
   t.after(() => room.close());
   await new Promise((resolve) => setTimeout(resolve, 0)); // connect is async (token first)
   const socket = FakeSocket.last;
-  assert.equal(socket.url, "ws://x/ws/tasks/t1?token=tok");
+  assert.equal(socket.url, "ws://x/ws/tasks/t1", "the token is not in the URL");
+  assert.deepEqual(socket.protocols, ["hero-tasks.v1", "bearer.tok"]);
   socket.serverOpens();
   const seen = [];
   room.on("presence", (list) => seen.push(list));

@@ -89,3 +89,9 @@ test("with more pages to load, an unloaded older task is left for 'Load more'", 
   assert.equal(next.tasks[1].version, 1, "the newer copy is kept");
   assert.equal(next.cursor, null);
 });
+
+test("task_redacted (a replayed event about a task deleted since) drops that task if held", () => {
+  const state = listFromPage({ tasks: [c, b, a], next_cursor: null });
+  assert.deepEqual(ids(applyListEvent(state, { type: "task_redacted", seq: 7, task_id: "b" })), ["c", "a"]);
+  assert.equal(applyListEvent(state, { type: "task_redacted", seq: 8, task_id: "zzz" }), state, "unknown task: unchanged");
+});

@@ -95,3 +95,46 @@ test("a presence message replaces the list, dropping users it does not name", ()
   const list = run([entry(ana, 1), entry(bob, 1)], { type: "presence", presence: [entry(bob, 2, ["tags"])] });
   assert.deepEqual(list, [entry(bob, 2, ["tags"])]);
 });
+
+// Protocol 2: `presence_diff {joins, leaves}` instead of the whole list. Each `joins` entry is
+// that user's whole entry now; each `leaves` id removes that user.
+
+test("a second tab's presence_diff updates that user's count in place", () => {
+  const list = run(
+    [],
+    { type: "user_joined", user: ana, connections: 1 },
+    { type: "user_joined", user: bob, connections: 1 },
+    { type: "presence_diff", joins: [entry(ana, 2)], leaves: [] },
+  );
+  assert.deepEqual(list, [entry(ana, 2), entry(bob, 1)]);
+  // The tab closes again: the server sends the entry with one connection and its fields.
+  const closed = applyPresence(list, { type: "presence_diff", joins: [entry(ana, 1, ["title"])], leaves: [] });
+  assert.deepEqual(closed, [entry(ana, 1, ["title"]), entry(bob, 1)]);
+  assert.deepEqual(list[0], entry(ana, 2), "the input list is not mutated");
+});
+
+test("a diff with a join and a leave in one frame applies both, keeping the order by user id", () => {
+  const list = [entry(ana, 1), entry(bob, 1, ["tags"])];
+  const next = applyPresence(list, { type: "presence_diff", joins: [entry(cy, 1, ["title", "description"])], leaves: ["ana"] });
+  assert.deepEqual(next, [entry(bob, 1, ["tags"]), entry(cy, 1, ["description", "title"])]);
+  const front = applyPresence(next, { type: "presence_diff", joins: [entry(ana, 3)], leaves: ["cy"] });
+  assert.deepEqual(front.map((e) => [e.user.id, e.connections]), [["ana", 3], ["bob", 1]]);
+});
+
+test("an unknown user in leaves is ignored; an empty diff changes nothing", () => {
+  const list = [entry(ana, 1), entry(bob, 2)];
+  assert.equal(applyPresence(list, { type: "presence_diff", joins: [], leaves: ["zed"] }), list);
+  assert.equal(applyPresence(list, { type: "presence_diff", joins: [], leaves: [] }), list);
+  assert.deepEqual(applyPresence(list, { type: "presence_diff", joins: [], leaves: ["zed", "bob"] }), [entry(ana, 1)]);
+});
+
+test("a diff after the welcome of a resumed connection applies on the welcome's list", () => {
+  // Our old list is stale (we were away); the welcome replaces it, then the diff applies.
+  const stale = [entry(ana, 1), entry(cy, 1)];
+  const list = run(
+    stale,
+    { type: "welcome", protocol: 2, connection_id: "c2", user: bob, presence: [entry(bob, 1), entry(cy, 2)], seq: 9, resumed: true, replayed: 2 },
+    { type: "presence_diff", joins: [entry(bob, 2)], leaves: ["cy"] },
+  );
+  assert.deepEqual(list, [entry(bob, 2)]);
+});

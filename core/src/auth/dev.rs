@@ -6,7 +6,8 @@ use jwt_compact::alg::{Hs256, Hs256Key};
 use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions};
 use serde_json::Value;
 
-use super::token::{AppMetadata, SupabaseClaims, UserMetadata};
+use super::claims::{AppMetadata, Audience, SupabaseClaims, UserMetadata};
+use super::token::DEV_ISSUER;
 use super::Role;
 use crate::task::FieldError;
 
@@ -26,6 +27,8 @@ pub struct DevTokenRequest {
 /// Signs a token in Supabase's layout, for local development and tests.
 pub fn sign_dev_token(secret: &[u8], request: &DevTokenRequest, now: DateTime<Utc>) -> String {
     let custom = SupabaseClaims {
+        iss: Some(DEV_ISSUER.into()),
+        aud: Some(Audience::One("authenticated".into())),
         sub: Some(request.user_id.clone()),
         role: Some("authenticated".into()),
         user_metadata: UserMetadata {
@@ -68,53 +71,70 @@ pub fn dev_user_id(name: &str) -> Option<String> {
     (!slug.is_empty() && slug.len() <= 64).then_some(slug)
 }
 
-/// Validates a dev sign-in body `{name, role, workspace}`: every bad field is reported.
-/// `role` defaults to member and `workspace` to `demo`.
+/// Validates a dev sign-in body `{name, role, workspace}`: every bad or unknown field is
+/// reported. `name` is 1–64 characters as sent, without control characters, with an ASCII
+/// letter or digit (the user id is made of them), and is trimmed; `role` is one of the role
+/// names (default member); `workspace` is 1–64 letters, digits, `-` or `_` (default `demo`).
+/// These are the rules the OpenAPI document states for this body, word for word.
 pub fn parse_dev_sign_in(body: &Value) -> Result<DevTokenRequest, Vec<FieldError>> {
-    let text = |field: &str| {
-        body.get(field)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .unwrap_or("")
+    let Some(object) = body.as_object() else {
+        return Err(vec![FieldError::new("", "the body must be a JSON object")]);
     };
-    let mut errors = Vec::new();
-    let name = text("name");
-    let user_id = dev_user_id(name);
-    if user_id.is_none() || name.chars().count() > 64 {
+    let mut errors: Vec<FieldError> = object
+        .keys()
+        .filter(|key| !["name", "role", "workspace"].contains(&key.as_str()))
+        .map(|key| FieldError::new(key.as_str(), "unknown field"))
+        .collect();
+    let name = object.get("name").and_then(Value::as_str).filter(|name| {
+        !name.chars().any(char::is_control)
+            && name.chars().count() <= 64
+            && name.chars().any(|c| c.is_ascii_alphanumeric())
+    });
+    let name = name.map(str::trim);
+    // A letter or digit makes the slug non-empty; only a lowercase that grows ("İ" → "i̇")
+    // can make it longer than 64, and then it is cut.
+    let user_id = name.and_then(|name| {
+        dev_user_id(name)
+            .or_else(|| dev_user_id(&name.to_lowercase().chars().take(64).collect::<String>()))
+    });
+    if user_id.is_none() {
         errors.push(FieldError::new(
             "name",
-            "must be 1 to 64 characters with a letter or digit",
+            "must be 1 to 64 characters, with a letter or digit and no control characters",
         ));
     }
-    let role = match text("role") {
-        "" => Some(Role::Member),
-        raw => Role::parse(raw),
+    let role = match object.get("role") {
+        None => Some(Role::Member),
+        Some(raw) => raw.as_str().and_then(Role::parse),
     };
     if role.is_none() {
-        errors.push(FieldError::new("role", "must be viewer, member or admin"));
+        errors.push(FieldError::new("role", Role::expected()));
     }
-    let workspace = match text("workspace") {
-        "" => "demo",
-        other => other,
+    let workspace = match object.get("workspace") {
+        None => Some("demo"),
+        Some(raw) => raw.as_str().filter(|workspace| {
+            (1..=64).contains(&workspace.len())
+                && workspace
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }),
     };
-    if workspace.len() > 64
-        || !workspace
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if workspace.is_none() {
         errors.push(FieldError::new(
             "workspace",
             "must be 1 to 64 letters, digits, - or _",
         ));
     }
-    match (user_id, role) {
-        (Some(user_id), Some(role)) if errors.is_empty() => Ok(DevTokenRequest {
-            user_id,
-            name: name.to_owned(),
-            workspace_id: workspace.to_owned(),
-            role,
-            ttl: Duration::hours(DEV_TOKEN_HOURS),
-        }),
+    match (name, user_id, role, workspace) {
+        (Some(name), Some(user_id), Some(role), Some(workspace)) if errors.is_empty() => {
+            Ok(DevTokenRequest {
+                user_id,
+                name: name.to_owned(),
+                workspace_id: workspace.to_owned(),
+                role,
+                ttl: Duration::hours(DEV_TOKEN_HOURS),
+            })
+        }
         _ => Err(errors),
     }
 }

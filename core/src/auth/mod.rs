@@ -1,19 +1,29 @@
 //! Who is calling: bearer tokens in Supabase's claim layout, verified with jwt-compact, and
 //! what each role may do.
 //!
-//! - [`token`]: verification of HS256 tokens, and how a token's claims become a [`Principal`];
+//! - [`token`]: verification (HS256, and ES256/RS256 from a Supabase project's JWKS), the
+//!   time, audience and issuer rules;
+//! - [`claims`]: how a token's claims become a [`Principal`] (names and avatars cleaned);
+//! - [`keys`]: the usable keys of a JWKS, by `kid`;
+//! - [`jwks`]: when to fetch the JWKS again (the fetch itself is the Worker's);
 //! - [`dev`]: development tokens (`make token`, the UI's dev sign-in) and its two locks.
 //!
-//! Everything here is pure (the caller passes the clock), so every rule is unit tested.
+//! Everything here is pure (the caller passes the clock and the keys), so every rule is
+//! unit tested.
 
+mod claims;
 mod dev;
+pub mod jwks;
+mod keys;
 mod token;
 
+pub use claims::{clean_avatar_url, clean_display_name, AVATAR_URL_MAX_BYTES, NAME_MAX_CHARS};
 pub use dev::{
     dev_login_enabled, dev_user_id, parse_dev_sign_in, sign_dev_token, DevTokenRequest,
     DEV_TOKEN_HOURS,
 };
-pub use token::Verifier;
+pub use keys::{KeySet, PublicKey};
+pub use token::{is_asymmetric, TokenRules, Verifier, DEV_ISSUER};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,12 +87,16 @@ pub enum AuthError {
     Invalid(&'static str),
     /// 403: the token is valid but cannot be used here (no workspace, unknown role).
     NotPermitted(&'static str),
+    /// The token names a key (`kid`) the JWKS at hand does not hold: the caller may fetch
+    /// the JWKS again (keys rotate) and retry; if it still does not, it is a 401.
+    UnknownKey(String),
 }
 
 impl AuthError {
-    pub fn message(&self) -> &'static str {
+    pub fn message(&self) -> &str {
         match self {
             AuthError::Invalid(message) | AuthError::NotPermitted(message) => message,
+            AuthError::UnknownKey(_) => "the token is signed with a key this project does not know",
         }
     }
 }

@@ -6,14 +6,52 @@
 //! others hear of the join. A client therefore always knows where it stands before the
 //! first live event reaches it.
 
+use serde::{Deserialize, Serialize};
+
 use super::presence::{join, presence};
 use super::{Connection, Departure, Limits, Outbound};
-use crate::protocol::{close, ServerMessage};
+use crate::protocol::{close, PresenceEntry, ServerMessage, PROTOCOL_VERSION};
 
-/// Whether a room with `open_connections` sockets takes one more; if not, the close code and
-/// reason the new socket gets right after its upgrade.
-pub fn admission(open_connections: usize, limits: &Limits) -> Result<(), (u16, &'static str)> {
-    if open_connections >= limits.max_connections {
+/// One user's connects to one room in the current minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectWindow {
+    pub start_ms: i64,
+    pub count: u32,
+}
+
+/// Counts a connect attempt into the user's window (a fresh one each minute); returns the
+/// window to store.
+pub fn count_connect(window: Option<ConnectWindow>, now_ms: i64) -> ConnectWindow {
+    match window {
+        Some(window) if now_ms - window.start_ms < 60_000 => ConnectWindow {
+            count: window.count.saturating_add(1),
+            ..window
+        },
+        _ => ConnectWindow {
+            start_ms: now_ms,
+            count: 1,
+        },
+    }
+}
+
+/// Whether the room takes one more connection: `open` sockets in all, `open_of_user` of
+/// this user, and the user's connects this minute (this one counted). If not, the close
+/// code and reason the new socket gets right after its upgrade. The per-user limits come
+/// first, so one user filling their share never turns others away.
+pub fn admission(
+    open: usize,
+    open_of_user: usize,
+    connects: ConnectWindow,
+    limits: &Limits,
+) -> Result<(), (u16, &'static str)> {
+    if open_of_user >= limits.max_connections_per_user {
+        Err((
+            close::TOO_MANY_FOR_USER,
+            "too many connections for one user",
+        ))
+    } else if connects.count > limits.connects_per_minute {
+        Err((close::TOO_MANY_FOR_USER, "too many connects this minute"))
+    } else if open >= limits.max_connections {
         Err((close::TRY_AGAIN_LATER, "room is full"))
     } else {
         Ok(())
@@ -53,24 +91,33 @@ pub fn resume(since: Option<u64>, current_seq: u64, oldest_kept: Option<u64>) ->
 }
 
 /// Everything a new connection causes, in the order it must happen: see the module doc.
-/// `existing` does not include `new`; `replay` holds the stored frames after `since` when
-/// `resume` is a replay. Updates `departures` (a returning user's pending `user_left` is
-/// cancelled).
+/// `same_user` is the user's other connections (not `new`); `room_presence` is the room's
+/// list as it stood (the user's entry in it is replaced); `replay` holds the stored frames
+/// after `since` when `resume` is a replay. Updates `departures` (a returning user's
+/// pending `user_left` is cancelled). Reads nobody else's connection.
 pub fn greeting(
     new: &Connection,
-    existing: &[Connection],
+    same_user: &[Connection],
+    room_presence: Vec<PresenceEntry>,
     departures: &mut Vec<Departure>,
     seq: u64,
     resume: &Resume,
     replay: Vec<String>,
 ) -> Vec<Outbound> {
-    let joined = join(existing, departures, new);
-    let mut everyone = existing.to_vec();
-    everyone.push(new.clone());
+    let joined = join(same_user, departures, new);
+    let mut theirs = same_user.to_vec();
+    theirs.push(new.clone());
+    let mut list: Vec<PresenceEntry> = room_presence
+        .into_iter()
+        .filter(|entry| entry.user.id != new.user.id)
+        .chain(presence(&theirs))
+        .collect();
+    list.sort_by(|a, b| a.user.id.cmp(&b.user.id));
     let mut out = vec![Outbound::Reply(ServerMessage::Welcome {
+        protocol: PROTOCOL_VERSION,
         connection_id: new.id.clone(),
         user: new.user.clone(),
-        presence: presence(&everyone),
+        presence: list,
         seq,
         resumed: matches!(resume, Resume::Replay { .. }),
         replayed: replay.len() as u64,
@@ -100,6 +147,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_second_tab_replaces_its_users_entry_in_the_welcome_list() {
+        let a1 = conn("a1", "ana");
+        let room = presence(&[conn("b1", "bo"), a1.clone()]);
+        let out = greeting(
+            &conn("a2", "ana"),
+            std::slice::from_ref(&a1),
+            room,
+            &mut Vec::new(),
+            0,
+            &Resume::Fresh,
+            Vec::new(),
+        );
+        match &out[0] {
+            Outbound::Reply(ServerMessage::Welcome { presence, .. }) => {
+                let counts: Vec<(&str, usize)> = presence
+                    .iter()
+                    .map(|e| (e.user.id.as_str(), e.connections))
+                    .collect();
+                assert_eq!(counts, [("ana", 2), ("bo", 1)]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn resume_decisions() {
         assert_eq!(resume(None, 5, Some(1)), Resume::Fresh);
         assert_eq!(resume(Some(3), 5, Some(1)), Resume::Replay { since: 3 });
@@ -118,27 +190,46 @@ mod tests {
     }
 
     #[test]
-    fn the_cap_refuses_with_1013() {
+    fn the_cap_refuses_with_1013_and_one_user_is_held_to_their_share() {
         let limits = Limits {
-            max_connections: 2,
+            max_connections: 5,
+            max_connections_per_user: 2,
+            connects_per_minute: 3,
             ..Limits::default()
         };
-        assert!(admission(1, &limits).is_ok());
+        let once = count_connect(None, 0);
+        assert!(admission(1, 1, once, &limits).is_ok());
         assert_eq!(
-            admission(2, &limits),
+            admission(5, 0, once, &limits),
             Err((close::TRY_AGAIN_LATER, "room is full"))
         );
+        assert_eq!(
+            admission(2, 2, once, &limits).unwrap_err().0,
+            close::TOO_MANY_FOR_USER
+        );
+        // the fourth connect within a minute is refused; a minute later counting restarts
+        let mut window = once;
+        for at in [10, 20, 30] {
+            window = count_connect(Some(window), at);
+        }
+        assert_eq!(window.count, 4);
+        assert_eq!(
+            admission(1, 0, window, &limits),
+            Err((close::TOO_MANY_FOR_USER, "too many connects this minute"))
+        );
+        assert_eq!(count_connect(Some(window), 60_001).count, 1);
     }
 
     #[test]
     fn a_resumed_connection_gets_welcome_then_replay_then_the_others_hear() {
-        let existing = [conn("b1", "bo")];
+        let room = presence(&[conn("b1", "bo")]);
         let new = conn("a1", "ana");
         let mut departures = Vec::new();
         let replay = vec![r#"{"seq":4}"#.to_owned(), r#"{"seq":5}"#.to_owned()];
         let out = greeting(
             &new,
-            &existing,
+            &[],
+            room,
             &mut departures,
             5,
             &Resume::Replay { since: 3 },
@@ -167,6 +258,7 @@ mod tests {
         let out = greeting(
             &conn("a1", "ana"),
             &[],
+            Vec::new(),
             &mut Vec::new(),
             9,
             &resume,

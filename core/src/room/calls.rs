@@ -55,11 +55,11 @@ pub enum WriteReply {
     Refused { error: ApiError },
 }
 
-/// A committed change, told to the workspace board off the critical path.
+/// Committed changes of one workspace, in commit order, told to its board off the
+/// critical path: one notice per commit (a task room's group commit sends its whole group).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeNotice {
-    pub ids: LogIds,
-    pub change: Change,
+    pub changes: Vec<(LogIds, Change)>,
 }
 
 #[cfg(test)]

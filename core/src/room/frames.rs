@@ -53,13 +53,30 @@ impl RateWindow {
     }
 }
 
+/// Which kind of room a frame arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    Task,
+    /// The workspace board: it carries changes, not typing or editing.
+    Board,
+}
+
 /// One text or binary frame from `connection`. Mutates its attachment state.
 pub fn handle_frame(
     connection: &mut Connection,
     frame: Frame<'_>,
     now_ms: i64,
     limits: &Limits,
+    kind: RoomKind,
 ) -> Vec<Outbound> {
+    // The alarm closes expired connections too, but a frame can come first.
+    if connection.expires_at_ms <= now_ms {
+        return vec![Outbound::Close {
+            connection_id: connection.id.clone(),
+            code: close::TOKEN_EXPIRED,
+            reason: "token expired".into(),
+        }];
+    }
     let size = match frame {
         Frame::Text(text) => text.len(),
         Frame::Binary(len) => len,
@@ -103,7 +120,7 @@ pub fn handle_frame(
         Ok(message) => message,
         Err(rejection) => return vec![Outbound::Reply(rejection.into_message())],
     };
-    apply(connection, message, now_ms, limits)
+    apply(connection, message, now_ms, limits, kind)
 }
 
 fn ack(id: Option<serde_json::Value>) -> Option<Outbound> {
@@ -115,24 +132,39 @@ fn apply(
     message: ClientMessage,
     now_ms: i64,
     limits: &Limits,
+    kind: RoomKind,
 ) -> Vec<Outbound> {
-    let forbidden = |id| {
-        vec![Outbound::Reply(ServerMessage::error(
-            codes::FORBIDDEN,
-            "viewers can watch a room but not type or edit",
-            id,
-        ))]
-    };
+    let refuse =
+        |code, message: &str, id| vec![Outbound::Reply(ServerMessage::error(code, message, id))];
     match message {
         ClientMessage::Ping { id } => vec![Outbound::Reply(ServerMessage::Pong { id })],
+        ClientMessage::Auth { id, token } => vec![Outbound::Verify { token, id }],
+        ClientMessage::Typing { id, .. } | ClientMessage::Editing { id, .. }
+            if kind == RoomKind::Board =>
+        {
+            refuse(
+                codes::WRONG_ROOM,
+                "typing and editing belong in a task's room, not on the board",
+                id,
+            )
+        }
         ClientMessage::Typing { id, .. } | ClientMessage::Editing { id, .. }
             if !connection.can_write =>
         {
-            forbidden(id)
+            refuse(
+                codes::FORBIDDEN,
+                "viewers can watch a room but not type or edit",
+                id,
+            )
         }
         ClientMessage::Typing { id, field, active } => {
             let mut out = Vec::new();
             let was = connection.typing.take();
+            // Saying again what the others already know only moves the deadline.
+            let repeat = match &was {
+                Some(typing) => active && typing.field == field,
+                None => !active,
+            };
             if active {
                 connection.typing = Some(Typing {
                     field: field.clone(),
@@ -146,11 +178,13 @@ fn apply(
                     active: false,
                 }));
             }
-            out.push(Outbound::Others(ServerMessage::Typing {
-                user_id: connection.user.id.clone(),
-                field,
-                active,
-            }));
+            if !repeat {
+                out.push(Outbound::Others(ServerMessage::Typing {
+                    user_id: connection.user.id.clone(),
+                    field,
+                    active,
+                }));
+            }
             out.extend(ack(id));
             out
         }
@@ -165,6 +199,47 @@ fn apply(
             }
             out.extend(ack(id));
             out
+        }
+    }
+}
+
+/// The answer to a token refresh (`auth`), once the room has verified the new token:
+/// the same user and workspace move the connection's expiry and get `ack`; another user
+/// or workspace closes the connection (4003); a token that does not verify gets `error`
+/// and changes nothing (the current token still holds until it expires).
+pub fn refreshed(
+    connection: &mut Connection,
+    verified: Result<&crate::auth::Principal, String>,
+    workspace_id: &str,
+    id: Option<serde_json::Value>,
+) -> Vec<Outbound> {
+    match verified {
+        Err(reason) => vec![Outbound::Reply(ServerMessage::error(
+            codes::BAD_TOKEN,
+            format!("the new token was refused: {reason}"),
+            id,
+        ))],
+        Ok(principal)
+            if principal.user_id != connection.user.id
+                || principal.workspace_id != workspace_id =>
+        {
+            vec![
+                Outbound::Reply(ServerMessage::error(
+                    codes::TOKEN_MISMATCH,
+                    "a refreshed token must name the same user and workspace",
+                    id,
+                )),
+                Outbound::Close {
+                    connection_id: connection.id.clone(),
+                    code: close::TOKEN_MISMATCH,
+                    reason: "token for another user or workspace".into(),
+                },
+            ]
+        }
+        Ok(principal) => {
+            connection.expires_at_ms = principal.expires_at.saturating_mul(1000);
+            connection.can_write = principal.can_write();
+            ack(id).into_iter().collect()
         }
     }
 }
@@ -189,6 +264,7 @@ mod tests {
             Frame::Text(r#"{"type":"typing","field":"title","active":true,"id":1}"#),
             10,
             &l,
+            RoomKind::Task,
         );
         assert_eq!(out.len(), 2);
         assert!(matches!(
@@ -218,7 +294,7 @@ mod tests {
             r#"{"type":"typing","field":"title","active":true,"id":"t"}"#,
             r#"{"type":"editing","field":"title","id":"t"}"#,
         ] {
-            let out = handle_frame(&mut viewer, Frame::Text(frame), 0, &l);
+            let out = handle_frame(&mut viewer, Frame::Text(frame), 0, &l, RoomKind::Task);
             match &out[..] {
                 [Outbound::Reply(ServerMessage::Error { code, id, .. })] => {
                     assert_eq!(code, codes::FORBIDDEN);
@@ -228,7 +304,13 @@ mod tests {
             }
         }
         assert_eq!(viewer.typing, None);
-        let out = handle_frame(&mut viewer, Frame::Text(r#"{"type":"ping","id":5}"#), 0, &l);
+        let out = handle_frame(
+            &mut viewer,
+            Frame::Text(r#"{"type":"ping","id":5}"#),
+            0,
+            &l,
+            RoomKind::Task,
+        );
         assert_eq!(
             out,
             [Outbound::Reply(ServerMessage::Pong { id: Some(json!(5)) })]
@@ -240,7 +322,7 @@ mod tests {
         let l = limits();
         let mut a = conn("a1", "ana");
         let big = "x".repeat(l.max_frame_bytes + 1);
-        let out = handle_frame(&mut a, Frame::Text(&big), 0, &l);
+        let out = handle_frame(&mut a, Frame::Text(&big), 0, &l, RoomKind::Task);
         assert!(matches!(
             &out[..],
             [Outbound::Close {
@@ -248,7 +330,7 @@ mod tests {
                 ..
             }]
         ));
-        let out = handle_frame(&mut a, Frame::Binary(3), 0, &l);
+        let out = handle_frame(&mut a, Frame::Binary(3), 0, &l, RoomKind::Task);
         assert!(matches!(
             &out[..],
             [Outbound::Reply(ServerMessage::Error { .. })]
@@ -266,7 +348,7 @@ mod tests {
         let ping = Frame::Text(r#"{"type":"ping"}"#);
         let mut errors = 0;
         for _ in 0..10 {
-            for outbound in handle_frame(&mut a, ping, 0, &l) {
+            for outbound in handle_frame(&mut a, ping, 0, &l, RoomKind::Task) {
                 if matches!(outbound, Outbound::Reply(ServerMessage::Error { .. })) {
                     errors += 1;
                 }
@@ -275,10 +357,10 @@ mod tests {
         assert_eq!(errors, 1, "one rate_limited error per window");
         assert_eq!(a.rate.strikes, 1);
         // a calm second in between: the next abusive second starts counting from one again
-        handle_frame(&mut a, ping, 1500, &l);
+        handle_frame(&mut a, ping, 1500, &l, RoomKind::Task);
         let mut closed = false;
         for _ in 0..4 {
-            closed |= handle_frame(&mut a, ping, 3000, &l)
+            closed |= handle_frame(&mut a, ping, 3000, &l, RoomKind::Task)
                 .iter()
                 .any(|o| matches!(o, Outbound::Close { .. }));
         }
@@ -286,16 +368,141 @@ mod tests {
         assert_eq!(a.rate.strikes, 1);
         // two abusive seconds in a row close the connection
         for _ in 0..4 {
-            closed |= handle_frame(&mut a, ping, 4000, &l).iter().any(|o| {
-                matches!(
-                    o,
-                    Outbound::Close {
-                        code: close::POLICY,
-                        ..
-                    }
-                )
-            });
+            closed |= handle_frame(&mut a, ping, 4000, &l, RoomKind::Task)
+                .iter()
+                .any(|o| {
+                    matches!(
+                        o,
+                        Outbound::Close {
+                            code: close::POLICY,
+                            ..
+                        }
+                    )
+                });
         }
         assert!(closed);
+    }
+
+    #[test]
+    fn frames_after_expiry_close_with_4001_before_anything_else() {
+        let mut a = conn("a1", "ana");
+        a.expires_at_ms = 100;
+        let out = handle_frame(
+            &mut a,
+            Frame::Text(r#"{"type":"ping"}"#),
+            100,
+            &limits(),
+            RoomKind::Task,
+        );
+        assert!(matches!(
+            &out[..],
+            [Outbound::Close {
+                code: close::TOKEN_EXPIRED,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn repeated_typing_is_not_rebroadcast_and_boards_refuse_it() {
+        let l = limits();
+        let mut a = conn("a1", "ana");
+        let typing = Frame::Text(r#"{"type":"typing","field":"title","active":true}"#);
+        let first = handle_frame(&mut a, typing, 0, &l, RoomKind::Task);
+        assert_eq!(first.len(), 1, "the first says so");
+        let again = handle_frame(&mut a, typing, 1000, &l, RoomKind::Task);
+        assert!(again.is_empty(), "{again:?}");
+        assert_eq!(
+            a.typing.as_ref().unwrap().until_ms,
+            1000 + l.typing_ttl_ms,
+            "only the deadline moved"
+        );
+        let stop = Frame::Text(r#"{"type":"typing","field":"title","active":false}"#);
+        assert_eq!(
+            handle_frame(&mut a, stop, 1100, &l, RoomKind::Task).len(),
+            1
+        );
+        assert!(
+            handle_frame(&mut a, stop, 1200, &l, RoomKind::Task).is_empty(),
+            "nobody thinks so any more"
+        );
+        for frame in [
+            r#"{"type":"typing","field":"title","active":true,"id":1}"#,
+            r#"{"type":"editing","field":"title","id":1}"#,
+        ] {
+            let out = handle_frame(&mut a, Frame::Text(frame), 2000, &l, RoomKind::Board);
+            match &out[..] {
+                [Outbound::Reply(ServerMessage::Error {
+                    code, id: Some(_), ..
+                })] => {
+                    assert_eq!(code, codes::WRONG_ROOM)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((a.typing.as_ref(), a.editing.as_ref()), (None, None));
+    }
+
+    #[test]
+    fn a_refresh_is_verified_then_moves_the_expiry_or_closes_with_4003() {
+        let l = limits();
+        let mut a = conn("a1", "ana");
+        let out = handle_frame(
+            &mut a,
+            Frame::Text(r#"{"type":"auth","token":"t.o.k","id":9}"#),
+            0,
+            &l,
+            RoomKind::Task,
+        );
+        assert_eq!(
+            out,
+            [Outbound::Verify {
+                token: "t.o.k".into(),
+                id: Some(json!(9))
+            }]
+        );
+        let mut principal = crate::auth::Principal {
+            user_id: "ana".into(),
+            name: "ANA".into(),
+            avatar_url: None,
+            workspace_id: "ws".into(),
+            role: crate::auth::Role::Member,
+            expires_at: 5_000,
+        };
+        let out = refreshed(&mut a, Ok(&principal), "ws", Some(json!(9)));
+        assert_eq!(out, [Outbound::Reply(ServerMessage::Ack { id: json!(9) })]);
+        assert_eq!(a.expires_at_ms, 5_000_000);
+        let out = refreshed(&mut a, Err("expired".into()), "ws", None);
+        assert!(
+            matches!(&out[..], [Outbound::Reply(ServerMessage::Error { code, .. })] if code == codes::BAD_TOKEN)
+        );
+        assert_eq!(
+            a.expires_at_ms, 5_000_000,
+            "a refused refresh changes nothing"
+        );
+        principal.user_id = "eve".into();
+        let out = refreshed(&mut a, Ok(&principal), "ws", None);
+        assert!(matches!(
+            &out[..],
+            [
+                _,
+                Outbound::Close {
+                    code: close::TOKEN_MISMATCH,
+                    ..
+                }
+            ]
+        ));
+        principal.user_id = "ana".into();
+        let out = refreshed(&mut a, Ok(&principal), "other-ws", None);
+        assert!(matches!(
+            &out[..],
+            [
+                _,
+                Outbound::Close {
+                    code: close::TOKEN_MISMATCH,
+                    ..
+                }
+            ]
+        ));
     }
 }

@@ -25,15 +25,17 @@ mod pacing;
 mod presence;
 mod timers;
 
-pub use accept::{admission, greeting, resume, Resume};
+pub use accept::{admission, count_connect, greeting, resume, ConnectWindow, Resume};
 pub use calls::{ChangeNotice, LogIds, WriteOp, WriteReply, WriteRequest};
-pub use frames::{handle_frame, Admit, RateWindow};
+pub use frames::{handle_frame, refreshed, Admit, RateWindow, RoomKind};
 pub use key::RoomKey;
 pub use log::{
     events_for_change, notice_action, plan_append, AppendPlan, LogPosition, NoticeAction,
 };
-pub use pacing::{broadcast_delay_ms, MAX_BROADCAST_DELAY_MS};
-pub use presence::{join, leave, presence};
+pub use pacing::{
+    broadcast_delay_ms, presence_delay_ms, MAX_BROADCAST_DELAY_MS, PRESENCE_GAP_MS, SMALL_ROOM,
+};
+pub use presence::{entry_of, join, leave, presence, PendingPresence};
 pub use timers::{board_day_turn, day_number, next_alarm, on_alarm};
 
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,11 @@ pub struct Limits {
     pub max_strikes: u32,
     /// `ROOM_MAX_CONNECTIONS`: a connection over it is closed with 1013.
     pub max_connections: usize,
+    /// `ROOM_MAX_CONNECTIONS_PER_USER`: one user's sockets in one room; over it, 4029.
+    pub max_connections_per_user: usize,
+    /// `ROOM_CONNECTS_PER_MINUTE`: one user's new connections to one room per minute;
+    /// over it, 4029.
+    pub connects_per_minute: u32,
     /// `PRESENCE_GRACE_MS`: how long a user's last connection may be gone before `user_left`.
     pub grace_ms: i64,
     /// `TYPING_TTL_MS`: typing ends by itself this long after the last `typing` frame.
@@ -61,6 +68,11 @@ pub struct Limits {
     /// sockets. Broadcasts closer together than that allows wait, and the events that land
     /// meanwhile go out as one `batch` frame (see [`broadcast_delay_ms`]).
     pub frames_per_sec: u64,
+    /// `ROOM_PRESENCE_BATCH_ABOVE`: in a room with more sockets than this, joins and leaves
+    /// wait and go out together as one `presence_diff`.
+    pub presence_batch_above: usize,
+    /// `ROOM_PRESENCE_GAP_MS`: how often such a room sends presence at most.
+    pub presence_gap_ms: i64,
 }
 
 impl Default for Limits {
@@ -70,10 +82,14 @@ impl Default for Limits {
             messages_per_sec: 20,
             max_strikes: 3,
             max_connections: 1000,
+            max_connections_per_user: 10,
+            connects_per_minute: 30,
             grace_ms: 5000,
             typing_ttl_ms: 5000,
             frames_per_sec: 20_000,
             log_size: 1000,
+            presence_batch_above: SMALL_ROOM,
+            presence_gap_ms: PRESENCE_GAP_MS,
         }
     }
 }
@@ -91,6 +107,10 @@ pub struct Connection {
     pub id: String,
     pub user: UserInfo,
     pub can_write: bool,
+    /// Whether a refreshed token may be a development token (the dev sign-in was on for
+    /// the request that opened the connection).
+    #[serde(default)]
+    pub dev_tokens: bool,
     /// When the connection's token expires (Unix ms); the socket is closed with 4001 then.
     pub expires_at_ms: i64,
     pub typing: Option<Typing>,
@@ -116,6 +136,12 @@ pub enum Outbound {
     Others(ServerMessage),
     /// To every connection.
     All(ServerMessage),
+    /// Verify this token (from an `auth` frame) and answer with [`refreshed`]: the check
+    /// may have to fetch keys, which the state machine leaves to the glue.
+    Verify {
+        token: String,
+        id: Option<serde_json::Value>,
+    },
     /// Close this connection.
     Close {
         connection_id: String,
@@ -148,6 +174,7 @@ pub(crate) mod test_support {
             id: id.into(),
             user: user(user_id),
             can_write: true,
+            dev_tokens: false,
             expires_at_ms: 1_000_000,
             typing: None,
             editing: None,

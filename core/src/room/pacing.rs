@@ -32,6 +32,35 @@ pub fn broadcast_delay_ms(
     (last + gap - now_ms).clamp(0, gap)
 }
 
+/// Rooms up to this size hear of every join and leave as it happens (the default of
+/// `ROOM_PRESENCE_BATCH_ABOVE`).
+pub const SMALL_ROOM: usize = 50;
+/// In a larger room, presence changes leave together at most this often (the default of
+/// `ROOM_PRESENCE_GAP_MS`).
+pub const PRESENCE_GAP_MS: i64 = 250;
+
+/// How long a presence change should wait. Presence is not urgent the way a task's change
+/// is, and in a large room every join told to everyone is the room's size in frames: so
+/// beyond `batch_above` sockets ([`SMALL_ROOM`] by default), presence goes out at most
+/// every `gap_ms` ([`PRESENCE_GAP_MS`] by default, and never faster than the frame budget
+/// allows), the changes in between as one `presence_diff`. Filling a room of 1,000 then costs a few frames per socket per second
+/// instead of one per join.
+pub fn presence_delay_ms(
+    now_ms: i64,
+    last_presence_ms: Option<i64>,
+    sockets: usize,
+    frames_per_sec: u64,
+    (batch_above, gap_ms): (usize, i64),
+) -> i64 {
+    let budget = broadcast_delay_ms(now_ms, last_presence_ms, sockets, frames_per_sec);
+    match last_presence_ms {
+        Some(last) if sockets > batch_above => {
+            budget.max((last + gap_ms - now_ms).clamp(0, gap_ms))
+        }
+        _ => budget,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +82,39 @@ mod tests {
         );
         // a clock that went backwards never waits longer than one gap
         assert_eq!(broadcast_delay_ms(1_000, Some(5_000), 1000, 20_000), 50);
+    }
+
+    #[test]
+    fn presence_in_a_large_room_waits_its_own_gap() {
+        assert_eq!(
+            presence_delay_ms(1_000, None, 1000, 20_000, (SMALL_ROOM, PRESENCE_GAP_MS)),
+            0,
+            "the first goes at once"
+        );
+        assert_eq!(
+            presence_delay_ms(1_000, Some(900), 10, 20_000, (SMALL_ROOM, PRESENCE_GAP_MS)),
+            0,
+            "a small room never waits"
+        );
+        assert_eq!(
+            presence_delay_ms(
+                1_000,
+                Some(900),
+                1000,
+                20_000,
+                (SMALL_ROOM, PRESENCE_GAP_MS)
+            ),
+            150
+        );
+        assert_eq!(
+            presence_delay_ms(
+                1_300,
+                Some(1_000),
+                1000,
+                20_000,
+                (SMALL_ROOM, PRESENCE_GAP_MS)
+            ),
+            0
+        );
     }
 }

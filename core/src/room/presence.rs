@@ -35,35 +35,41 @@ pub(super) fn user_connection_count(connections: &[Connection], user_id: &str) -
     connections.iter().filter(|c| c.user.id == user_id).count()
 }
 
-/// A new connection joins. `existing` does not include it.
+/// One user's entry, from that user's connections alone (none: `None`).
+pub fn entry_of(connections: &[Connection]) -> Option<PresenceEntry> {
+    presence(connections).into_iter().next()
+}
+
+/// A new connection joins. `same_user` is the user's other connections (not `new`): a join
+/// never needs anyone else's.
 ///
 /// Sends `user_joined` to the others only for a user who was neither connected nor inside
-/// their grace period; a returning tab or a quick reconnect only updates the presence list.
+/// their grace period; a second tab or a quick reconnect sends a `presence_diff` with the
+/// user's new entry, not the whole list.
 pub fn join(
-    existing: &[Connection],
+    same_user: &[Connection],
     departures: &mut Vec<Departure>,
     new: &Connection,
 ) -> Vec<Outbound> {
     let returning = departures.iter().any(|d| d.user_id == new.user.id);
     departures.retain(|d| d.user_id != new.user.id);
-    let count = user_connection_count(existing, &new.user.id) + 1;
-    if count == 1 && !returning {
-        vec![Outbound::Others(ServerMessage::UserJoined {
+    if same_user.is_empty() && !returning {
+        return vec![Outbound::Others(ServerMessage::UserJoined {
             user: new.user.clone(),
-            connections: count,
-        })]
-    } else {
-        let mut all = existing.to_vec();
-        all.push(new.clone());
-        vec![Outbound::Others(ServerMessage::Presence {
-            presence: presence(&all),
-        })]
+            connections: 1,
+        })];
     }
+    let mut theirs = same_user.to_vec();
+    theirs.push(new.clone());
+    vec![Outbound::Others(ServerMessage::PresenceDiff {
+        joins: entry_of(&theirs).into_iter().collect(),
+        leaves: Vec::new(),
+    })]
 }
 
-/// A connection is gone. `remaining` does not include it.
+/// A connection is gone. `same_user` is the user's remaining connections (not `gone`).
 pub fn leave(
-    remaining: &[Connection],
+    same_user: &[Connection],
     departures: &mut Vec<Departure>,
     gone: &Connection,
     now_ms: i64,
@@ -77,35 +83,89 @@ pub fn leave(
             active: false,
         }));
     }
-    let still_here = user_connection_count(remaining, &gone.user.id) > 0;
     if gone.editing.is_some() {
-        let still_editing = remaining
-            .iter()
-            .find(|c| c.user.id == gone.user.id && c.editing.is_some())
-            .and_then(|c| c.editing.clone());
+        let still_editing = same_user.iter().find_map(|c| c.editing.clone());
         out.push(Outbound::All(ServerMessage::Editing {
             user_id: gone.user.id.clone(),
             field: still_editing,
         }));
     }
-    if still_here {
-        out.push(Outbound::All(ServerMessage::Presence {
-            presence: presence(remaining),
-        }));
-    } else {
-        departures.retain(|d| d.user_id != gone.user.id);
-        departures.push(Departure {
-            user_id: gone.user.id.clone(),
-            due_ms: now_ms + limits.grace_ms,
-        });
+    match entry_of(same_user) {
+        Some(entry) => out.push(Outbound::All(ServerMessage::PresenceDiff {
+            joins: vec![entry],
+            leaves: Vec::new(),
+        })),
+        None => {
+            departures.retain(|d| d.user_id != gone.user.id);
+            departures.push(Departure {
+                user_id: gone.user.id.clone(),
+                due_ms: now_ms + limits.grace_ms,
+            });
+        }
     }
     out
+}
+
+/// Presence changes waiting while a busy room holds its broadcasts back: they leave
+/// together as one `presence_diff`, in which a user's latest entry wins and a leave
+/// cancels an earlier join (and the other way round).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingPresence {
+    joins: std::collections::BTreeMap<String, PresenceEntry>,
+    leaves: std::collections::BTreeSet<String>,
+}
+
+impl PendingPresence {
+    /// Takes in one presence message; anything else is not presence and is refused (`false`).
+    pub fn add(&mut self, message: &ServerMessage) -> bool {
+        match message {
+            ServerMessage::UserJoined { user, connections } => {
+                self.join(PresenceEntry {
+                    user: user.clone(),
+                    connections: *connections,
+                    editing: Vec::new(),
+                });
+            }
+            ServerMessage::UserLeft { user_id } => {
+                self.joins.remove(user_id);
+                self.leaves.insert(user_id.clone());
+            }
+            ServerMessage::PresenceDiff { joins, leaves } => {
+                for user_id in leaves {
+                    self.joins.remove(user_id);
+                    self.leaves.insert(user_id.clone());
+                }
+                for entry in joins {
+                    self.join(entry.clone());
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn join(&mut self, entry: PresenceEntry) {
+        self.leaves.remove(&entry.user.id);
+        self.joins.insert(entry.user.id.clone(), entry);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.joins.is_empty() && self.leaves.is_empty()
+    }
+
+    /// The one frame that carries everything pending.
+    pub fn into_message(self) -> ServerMessage {
+        ServerMessage::PresenceDiff {
+            joins: self.joins.into_values().collect(),
+            leaves: self.leaves.into_iter().collect(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::test_support::conn;
-    use super::super::{handle_frame, next_alarm, on_alarm, Frame};
+    use super::super::{handle_frame, next_alarm, on_alarm, Frame, RoomKind};
     use super::*;
 
     fn limits() -> Limits {
@@ -127,9 +187,29 @@ mod tests {
         let a2 = conn("a2", "ana");
         let out = join(std::slice::from_ref(&a1), &mut departures, &a2);
         match &out[..] {
-            [Outbound::Others(ServerMessage::Presence { presence })] => {
-                assert_eq!(presence.len(), 1);
-                assert_eq!(presence[0].connections, 2);
+            [Outbound::Others(ServerMessage::PresenceDiff { joins, leaves })] => {
+                assert_eq!(joins.len(), 1, "one user's entry, not the room's list");
+                assert_eq!(joins[0].connections, 2);
+                assert!(leaves.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        // closing one of the two tabs: a diff with the count back to 1
+        let mut a2_editing = a2.clone();
+        a2_editing.editing = Some("title".into());
+        let out = leave(
+            std::slice::from_ref(&a2_editing),
+            &mut departures,
+            &a1,
+            0,
+            &limits(),
+        );
+        match &out[..] {
+            [Outbound::All(ServerMessage::PresenceDiff { joins, .. })] => {
+                assert_eq!(
+                    (joins[0].connections, joins[0].editing.as_slice()),
+                    (1, &["title".to_owned()][..])
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -176,7 +256,7 @@ mod tests {
         let out = join(&[], &mut departures, &conn("a2", "ana"));
         assert!(matches!(
             &out[..],
-            [Outbound::Others(ServerMessage::Presence { .. })]
+            [Outbound::Others(ServerMessage::PresenceDiff { .. })]
         ));
         assert!(departures.is_empty());
         let mut connections = [conn("a2", "ana")];
@@ -192,6 +272,7 @@ mod tests {
             Frame::Text(r#"{"type":"editing","field":"description"}"#),
             0,
             &l,
+            RoomKind::Task,
         );
         assert!(matches!(
             &out[..],
@@ -207,5 +288,54 @@ mod tests {
             user_id: "ana".into(),
             field: None
         })));
+    }
+
+    #[test]
+    fn presence_changes_held_back_leave_as_one_diff() {
+        let mut pending = PendingPresence::default();
+        assert!(pending.is_empty());
+        let (ana, bo, cy) = (conn("a1", "ana"), conn("b1", "bo"), conn("c1", "cy"));
+        for message in [
+            ServerMessage::UserJoined {
+                user: ana.user.clone(),
+                connections: 1,
+            },
+            ServerMessage::UserJoined {
+                user: bo.user.clone(),
+                connections: 1,
+            },
+            ServerMessage::PresenceDiff {
+                joins: presence(&[bo.clone(), conn("b2", "bo")]),
+                leaves: vec![],
+            },
+            ServerMessage::UserLeft {
+                user_id: "cy".into(),
+            },
+            ServerMessage::UserLeft {
+                user_id: "ana".into(),
+            },
+        ] {
+            assert!(pending.add(&message));
+        }
+        assert!(
+            !pending.add(&ServerMessage::Pong { id: None }),
+            "not presence"
+        );
+        // cy comes back before it went out
+        pending.add(&ServerMessage::UserJoined {
+            user: cy.user.clone(),
+            connections: 1,
+        });
+        match pending.into_message() {
+            ServerMessage::PresenceDiff { joins, leaves } => {
+                let joined: Vec<(&str, usize)> = joins
+                    .iter()
+                    .map(|e| (e.user.id.as_str(), e.connections))
+                    .collect();
+                assert_eq!(joined, [("bo", 2), ("cy", 1)]);
+                assert_eq!(leaves, ["ana"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

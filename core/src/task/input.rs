@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::fields::{
-    check_no_controls, parse_date, parse_user_id, FieldError, Priority, Status, Tags, Title,
-    DESCRIPTION_MAX_CHARS,
+    check_no_controls, multi_line_pattern, one_line_pattern, parse_date, parse_user_id, FieldError,
+    Priority, Status, Tags, Title, DATE_PATTERN, DESCRIPTION_MAX_CHARS,
 };
 
 /// A validated set of field changes: a JSON merge patch, or the optional fields of a create.
@@ -46,6 +46,21 @@ pub const WRITABLE_FIELDS: &[&str] = &[
 ];
 
 impl TaskChanges {
+    /// The JSON Schema `pattern` of `description`: no control characters but tab, line feed
+    /// and carriage return.
+    pub fn description_pattern() -> String {
+        multi_line_pattern()
+    }
+
+    /// The JSON Schema `pattern` of `assignee_id` (when it is not null): a one-line text,
+    /// like a title.
+    pub fn assignee_pattern() -> String {
+        one_line_pattern()
+    }
+
+    /// The JSON Schema `pattern` of `due_date` (with `format: date`: a real day).
+    pub const DUE_DATE_PATTERN: &'static str = DATE_PATTERN;
+
     /// Validates a merge patch. Every bad or unknown field is reported.
     pub fn for_patch(body: &Value) -> Result<Self, Vec<FieldError>> {
         let (changes, errors) = parse_fields(body)?;

@@ -2,14 +2,17 @@
 //! - [`server`]: the real `wrangler dev` under test;
 //! - [`api`]: an HTTP client acting as one user;
 //! - [`socket`]: a real WebSocket client in a room;
-//! - [`fixtures`]: workspaces, tokens and the usual one-task arrangement.
+//! - [`fixtures`]: workspaces, tokens and the usual one-task arrangement;
+//! - [`jwks`]: a stand-in for a Supabase project's JWKS, and tokens signed with its keys.
 
 mod api;
 mod fixtures;
+mod jwks;
 mod server;
 mod socket;
 
 pub use api::{Api, Reply};
 pub use fixtures::{raw_token, token, token_with_secret, unique_workspace, Scene};
+
 pub use server::{Server, TEST_SECRET};
 pub use socket::{join_room, Socket};

@@ -8,6 +8,8 @@ use std::time::Duration;
 use hero_testkit::process::{free_port, http_ok, ProcessGroup};
 use hero_testkit::wrangler::{apply_migrations, dev_command, project_root, scratch_dir, wrangler};
 
+use super::jwks::Jwks;
+
 /// The secret the dev server under test verifies tokens with (passed as a `--var`).
 pub const TEST_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123";
 
@@ -22,6 +24,8 @@ fn max_connections() -> usize {
 
 /// A running `wrangler dev`. Stopped (its whole process group) when dropped.
 pub struct Server {
+    /// The Supabase project the server trusts (`SUPABASE_URL` points at it).
+    pub jwks: Jwks,
     group: Mutex<Option<ProcessGroup>>,
     pub port: u16,
     pub base: String,
@@ -36,6 +40,7 @@ impl Server {
         apply_migrations(&state_dir);
         let port = free_port();
         let server = Server {
+            jwks: Jwks::start(),
             group: Mutex::new(None),
             port,
             base: format!("http://127.0.0.1:{port}"),
@@ -48,8 +53,13 @@ impl Server {
 
     fn launch(&self) {
         let max_connections = max_connections().to_string();
+        let supabase_url = self.jwks.url();
         let vars = [
             ("JWT_SECRET", TEST_SECRET),
+            // A local stand-in for a Supabase project's JWKS; its keys are kept 2 s, so
+            // rotation and revocation show quickly.
+            ("SUPABASE_URL", supabase_url.as_str()),
+            ("JWKS_CACHE_SECS", "2"),
             // Small room limits so the tests can reach them quickly.
             ("ROOM_LOG_SIZE", "10"),
             ("ROOM_MAX_CONNECTIONS", max_connections.as_str()),
@@ -57,6 +67,10 @@ impl Server {
             ("TYPING_TTL_MS", "1500"),
             ("ROOM_MESSAGES_PER_SEC", "10"),
             ("ROOM_MAX_FRAME_BYTES", "2048"),
+            // Presence batching from 5 sockets, in windows wide enough to land several
+            // joins and leaves in one on purpose.
+            ("ROOM_PRESENCE_BATCH_ABOVE", "4"),
+            ("ROOM_PRESENCE_GAP_MS", "2000"),
             // The UI's dev sign-in, for the browser tests (loopback only, as in make dev).
             ("DEV_LOGIN", "true"),
         ];

@@ -33,6 +33,40 @@ impl Socket {
         }
     }
 
+    /// Opens `path` offering `protocols` in `Sec-WebSocket-Protocol` (how the browser
+    /// client sends its token); returns the protocol the server selected, if any.
+    pub async fn open_with_protocols(
+        base: &str,
+        path: &str,
+        protocols: &str,
+    ) -> Result<(Socket, Option<String>), u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}{}", base.replacen("http://", "ws://", 1), path);
+        let mut request = url.into_client_request().expect("a websocket request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            protocols.parse().expect("a header value"),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, response)) => {
+                let selected = response
+                    .headers()
+                    .get("Sec-WebSocket-Protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let socket = Socket {
+                    stream,
+                    unpacked: Default::default(),
+                };
+                Ok((socket, selected))
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("websocket connect failed: {other}"),
+        }
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         use futures::SinkExt;
         self.stream

@@ -1,0 +1,885 @@
+//! The OpenAPI document (`openapi.json`) is the API's contract: these tests hold it to the
+//! code, so that a limit, an enum, a pattern or a header format cannot change on one side
+//! only.
+//!
+//! - Numbers and names are compared with the constants the validation uses (`maxLength`
+//!   with `TITLE_MAX_CHARS`, `enum` with `Status::ALL`, `maximum` with `MAX_LIMIT`, …).
+//! - Patterns are compared with the ones the core builds from its own rules, and each is
+//!   also run, by the small regular-expression matcher below, over a corpus of strings
+//!   (edge cases and pseudo-random ones) next to the validator it describes: the two must
+//!   accept exactly the same strings.
+//!
+//! The end-to-end run of schemathesis (`tests/e2e/schema.rs`) then checks the live server
+//! against the document with every check on.
+
+use serde_json::{json, Value};
+
+use super::request::MAX_BODY_BYTES;
+use super::sockets::parse_since;
+use super::tasks::check_versions;
+use super::OPENAPI;
+use hero_core::activity::{self, ActivityQuery};
+use hero_core::auth::{parse_dev_sign_in, Role, DEV_TOKEN_HOURS};
+use hero_core::conditional::IfMatch;
+use hero_core::listing::{self, ListQuery};
+use hero_core::task::{
+    ChangeKind, Priority, Stamp, Status, Tags, Task, TaskChanges, TaskId, Title,
+    DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS, USER_ID_MAX_CHARS,
+    WRITABLE_FIELDS,
+};
+
+fn doc() -> Value {
+    serde_json::from_str(OPENAPI).expect("openapi.json is JSON")
+}
+
+/// The value at a JSON pointer, resolving a `$ref` at the end.
+fn at(doc: &Value, pointer: &str) -> Value {
+    let value = doc
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("openapi.json has no {pointer}"));
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(target) => at(doc, target.trim_start_matches('#')),
+        None => value.clone(),
+    }
+}
+
+fn schema(doc: &Value, name: &str) -> Value {
+    at(doc, &format!("/components/schemas/{name}"))
+}
+
+fn usize_of(value: &Value, key: &str) -> usize {
+    value[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {key} in {value}")) as usize
+}
+
+fn pattern_of(value: &Value) -> &str {
+    value["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no pattern in {value}"))
+}
+
+fn names(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .map(|v| v.as_str().expect("a name"))
+        .collect()
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn sorted<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    names
+}
+
+/// A parameter of an operation, by name (`$ref`s resolved).
+fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
+    let escaped = path.replace('~', "~0").replace('/', "~1");
+    let item = format!("/paths/{escaped}");
+    let mut listed: Vec<Value> = Vec::new();
+    for list in [
+        format!("{item}/parameters"),
+        format!("{item}/{method}/parameters"),
+    ] {
+        if let Some(items) = doc.pointer(&list).and_then(Value::as_array) {
+            for index in 0..items.len() {
+                listed.push(at(doc, &format!("{list}/{index}")));
+            }
+        }
+    }
+    listed
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                found.push((path.clone(), method.clone(), operation.clone()));
+            }
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------
+// Numbers, names and patterns against the core's constants.
+
+#[test]
+fn task_fields_have_the_validators_limits_and_patterns() {
+    let doc = doc();
+    let title = schema(&doc, "Title");
+    assert_eq!(usize_of(&title, "maxLength"), TITLE_MAX_CHARS);
+    assert_eq!(usize_of(&title, "minLength"), 1);
+    assert_eq!(pattern_of(&title), Title::pattern());
+
+    let description = schema(&doc, "Description");
+    assert_eq!(usize_of(&description, "maxLength"), DESCRIPTION_MAX_CHARS);
+    assert_eq!(pattern_of(&description), TaskChanges::description_pattern());
+
+    let tag = schema(&doc, "Tag");
+    assert_eq!(usize_of(&tag, "maxLength"), TAG_MAX_CHARS);
+    assert_eq!(usize_of(&tag, "minLength"), 1);
+    assert_eq!(pattern_of(&tag), Tags::item_pattern());
+    let tags = schema(&doc, "Tags");
+    assert_eq!(usize_of(&tags, "maxItems"), TAGS_MAX);
+    assert_eq!(tags["items"]["$ref"], "#/components/schemas/Tag");
+    assert!(
+        tags.get("uniqueItems").is_none(),
+        "duplicates are dropped, not refused"
+    );
+
+    let user_id = schema(&doc, "UserId");
+    assert_eq!(usize_of(&user_id, "maxLength"), USER_ID_MAX_CHARS);
+    assert_eq!(usize_of(&user_id, "minLength"), 1);
+    assert_eq!(pattern_of(&user_id), TaskChanges::assignee_pattern());
+
+    let due_date = schema(&doc, "DueDate");
+    assert_eq!(pattern_of(&due_date), TaskChanges::DUE_DATE_PATTERN);
+    assert_eq!(due_date["format"], "date");
+
+    let id = schema(&doc, "TaskId");
+    assert_eq!(pattern_of(&id), TaskId::PATTERN);
+    for path in [
+        "/api/tasks/{id}",
+        "/api/tasks/{id}/activity",
+        "/ws/tasks/{id}",
+    ] {
+        let method = "get";
+        let parameter = parameter(&doc, path, method, "id");
+        assert_eq!(parameter["schema"]["$ref"], "#/components/schemas/TaskId");
+    }
+}
+
+#[test]
+fn enums_are_the_cores() {
+    let doc = doc();
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    let kinds: Vec<&str> = ChangeKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names(&schema(&doc, "Status")["enum"]), statuses);
+    assert_eq!(names(&schema(&doc, "Priority")["enum"]), priorities);
+    assert_eq!(
+        names(&schema(&doc, "DevSignIn")["properties"]["role"]["enum"]),
+        roles
+    );
+    let entry = schema(&doc, "ActivityEntry");
+    assert_eq!(names(&entry["properties"]["kind"]["enum"]), kinds);
+    assert_eq!(
+        names(&entry["properties"]["changed"]["items"]["enum"]),
+        WRITABLE_FIELDS
+    );
+    let analytics = schema(&doc, "Analytics");
+    assert_eq!(
+        sorted(names(&analytics["properties"]["by_status"]["required"])),
+        sorted(statuses.iter().copied())
+    );
+    assert_eq!(
+        sorted(names(&analytics["properties"]["by_priority"]["required"])),
+        sorted(priorities.iter().copied())
+    );
+    let status = parameter(&doc, "/api/tasks", "get", "status");
+    assert_eq!(status["schema"]["$ref"], "#/components/schemas/Status");
+}
+
+#[test]
+fn write_bodies_name_exactly_the_writable_fields() {
+    let doc = doc();
+    let writable = sorted(WRITABLE_FIELDS.iter().copied());
+    for name in ["TaskCreate", "TaskPatch"] {
+        let body = schema(&doc, name);
+        assert_eq!(keys(&body["properties"]), writable, "{name}");
+        assert_eq!(
+            body["additionalProperties"], false,
+            "{name}: unknown fields are a 422"
+        );
+    }
+    assert_eq!(names(&schema(&doc, "TaskCreate")["required"]), ["title"]);
+    assert!(schema(&doc, "TaskPatch").get("required").is_none());
+    // The defaults a create fills in.
+    let create = schema(&doc, "TaskCreate");
+    let new = TaskChanges::for_create(&json!({"title": "x"})).unwrap();
+    let task = Task::create(
+        TaskId::generate(),
+        "w",
+        new,
+        &Stamp {
+            actor: "a",
+            now: "2026-01-01T00:00:00.000Z",
+        },
+    );
+    let task = serde_json::to_value(&task).unwrap();
+    for field in ["description", "status", "priority"] {
+        assert_eq!(
+            create["properties"][field]["default"], task[field],
+            "{field}"
+        );
+    }
+    // A task as served has exactly the documented fields, all required.
+    let served = schema(&doc, "Task");
+    assert_eq!(keys(&served["properties"]), keys(&task));
+    assert_eq!(sorted(names(&served["required"])), keys(&task));
+}
+
+#[test]
+fn paging_parameters_have_the_cores_ranges_and_cursor_forms() {
+    let doc = doc();
+    assert_eq!(listing::DEFAULT_LIMIT, activity::DEFAULT_LIMIT);
+    for path in ["/api/tasks", "/api/tasks/{id}/activity"] {
+        let limit = parameter(&doc, path, "get", "limit")["schema"].clone();
+        assert_eq!(limit["type"], "integer");
+        assert_eq!(limit["minimum"], 1, "{path}");
+        assert_eq!(limit["maximum"], listing::MAX_LIMIT, "{path}");
+        assert_eq!(limit["default"], listing::DEFAULT_LIMIT, "{path}");
+    }
+    let q = parameter(&doc, "/api/tasks", "get", "q");
+    assert_eq!(
+        usize_of(&q["schema"], "maxLength"),
+        listing::SEARCH_MAX_CHARS
+    );
+
+    let cursor = parameter(&doc, "/api/tasks", "get", "cursor");
+    assert_eq!(pattern_of(&cursor["schema"]), listing::CURSOR_PATTERN);
+    let list = schema(&doc, "TaskList");
+    let next = &list["properties"]["next_cursor"]["anyOf"][0];
+    assert_eq!(pattern_of(next), listing::CURSOR_PATTERN);
+
+    let cursor = parameter(&doc, "/api/tasks/{id}/activity", "get", "cursor");
+    assert_eq!(pattern_of(&cursor["schema"]), activity::CURSOR_PATTERN);
+    let page = schema(&doc, "ActivityPage");
+    let next = &page["properties"]["next_cursor"]["anyOf"][0];
+    assert_eq!(pattern_of(next), activity::CURSOR_PATTERN);
+}
+
+#[test]
+fn socket_parameters_and_the_dev_sign_in_have_the_servers_rules() {
+    let doc = doc();
+    for path in ["/ws/tasks/{id}", "/ws/board"] {
+        let since = parameter(&doc, path, "get", "since")["schema"].clone();
+        assert_eq!(since["type"], "integer");
+        assert_eq!(since["minimum"], 0);
+        let max = since["maximum"].as_u64().expect("a maximum");
+        assert!(
+            parse_since(&max.to_string()).is_ok(),
+            "{path}: the maximum is taken"
+        );
+        let past = u128::from(max) + 1;
+        assert!(
+            parse_since(&past.to_string()).is_err(),
+            "{path}: and nothing above"
+        );
+        // The order of the checks, as sockets.rs makes them.
+        let description = doc["paths"][path]["get"]["description"].as_str().unwrap();
+        let order = ["(401, 403)", "`since` (400)", "(426"];
+        let found: Vec<usize> = order.iter().map(|s| description.find(s).unwrap()).collect();
+        assert!(
+            found.windows(2).all(|w| w[0] < w[1]),
+            "{path}: {description}"
+        );
+    }
+    let body = schema(&doc, "DevSignIn");
+    assert_eq!(names(&body["required"]), ["name"]);
+    assert_eq!(body["additionalProperties"], false);
+    assert_eq!(usize_of(&body["properties"]["name"], "maxLength"), 64);
+    let token = at(
+        &doc,
+        "/paths/~1api~1dev~1token/post/responses/200/content/application~1json/schema",
+    );
+    let expires_in = &token["properties"]["expires_in"]["const"];
+    assert_eq!(expires_in.as_i64(), Some(DEV_TOKEN_HOURS * 3600));
+    assert!(
+        at(&doc, "/components/responses/PayloadTooLarge")["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{} KiB", MAX_BODY_BYTES / 1024)),
+        "the body limit is stated"
+    );
+}
+
+#[test]
+fn every_operation_documents_what_the_server_answers() {
+    let doc = doc();
+    for (path, method, operation) in operations(&doc) {
+        let label = format!("{} {path}", method.to_uppercase());
+        let responses = operation["responses"].as_object().expect("responses");
+        let secured = operation
+            .get("security")
+            .is_none_or(|s| s.as_array().is_some_and(|list| !list.is_empty()));
+        if secured {
+            for status in ["401", "403", "500"] {
+                assert!(responses.contains_key(status), "{label} documents {status}");
+            }
+        }
+        if operation.get("requestBody").is_some() {
+            for status in ["400", "413", "415", "422"] {
+                assert!(responses.contains_key(status), "{label} documents {status}");
+            }
+        }
+        if path.contains("{id}") {
+            assert!(responses.contains_key("404"), "{label} documents 404");
+        }
+        if path.starts_with("/ws/") {
+            for status in ["101", "400", "426"] {
+                assert!(responses.contains_key(status), "{label} documents {status}");
+            }
+        }
+    }
+    for method in ["patch", "delete"] {
+        let operation = &doc["paths"]["/api/tasks/{id}"][method];
+        for status in ["400", "409", "412"] {
+            assert!(
+                operation["responses"].get(status).is_some(),
+                "{method} documents {status}"
+            );
+        }
+        let if_match = parameter(&doc, "/api/tasks/{id}", method, "If-Match");
+        assert_eq!(if_match["required"], false);
+        assert_eq!(pattern_of(&if_match["schema"]), IF_MATCH_PATTERN);
+    }
+    let stale = at(&doc, "/components/responses/PreconditionFailed");
+    let stale_body = at(&doc, "/components/schemas/PreconditionFailed");
+    assert_eq!(stale_body["allOf"][1]["required"], json!(["current"]));
+    assert!(stale["headers"].get("ETag").is_some());
+}
+
+// ---------------------------------------------------------------------------------------
+// Patterns against the validators, string by string.
+
+/// `If-Match`: `*`, or quoted versions separated by commas (RFC 9110's optional whitespace
+/// around them), each a positive integer of at most 15 digits (`+` and leading zeros
+/// allowed, as the server reads it). Empty: HTTP drops an empty field, so it is the same as
+/// none.
+const IF_MATCH_PATTERN: &str =
+    "^(?:\\*|\"\\+?0*[1-9][0-9]{0,14}\"(?:[ \\t]*,[ \\t]*\"\\+?0*[1-9][0-9]{0,14}\")*)?$";
+
+#[test]
+fn the_if_match_pattern_is_what_the_server_parses() {
+    let pattern = Pattern::parse(IF_MATCH_PATTERN);
+    let accepted = |value: &str| {
+        IfMatch::parse(value)
+            .ok()
+            .is_some_and(|parsed| check_versions(Some(parsed)).is_ok())
+    };
+    let mut corpus: Vec<String> = [
+        "*",
+        "\"1\"",
+        "\"3\", \"4\"",
+        "\"3\",\"4\"",
+        "\"3\" ,\t\"4\"",
+        "\"+7\"",
+        "\"007\"",
+        "\"0\"",
+        "\"-1\"",
+        "\"x\"",
+        "3",
+        "W/\"3\"",
+        "\"3\",",
+        ",\"3\"",
+        "\"3\",,\"4\"",
+        "\"*\"",
+        "*, \"3\"",
+        "\"1 \"",
+        "\" 1\"",
+        "\"999999999999999\"",
+        "\"1000000000000000\"",
+        "\"+000999999999999999\"",
+        "\"9223372036854775807\"",
+        "\"9223372036854775808\"",
+        "\"\"",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    corpus.extend(Corpus::new(7).strings("\"*,+ 0123456789W/\t-x", 12, 4000));
+    corpus.extend(Corpus::new(8).strings("\"9", 20, 1000));
+    for value in corpus.iter().filter(|v| !v.is_empty()) {
+        // Leading and trailing whitespace never reaches the server: HTTP strips it.
+        if value.trim_matches([' ', '\t']) != value {
+            continue;
+        }
+        assert_eq!(
+            pattern.matches(value),
+            accepted(value),
+            "If-Match: {value:?}"
+        );
+    }
+}
+
+#[test]
+fn the_text_fields_are_what_the_validators_take() {
+    let doc = doc();
+    let patch = |field: &str, text: &str| {
+        let mut body = serde_json::Map::new();
+        body.insert(field.to_owned(), json!(text));
+        TaskChanges::for_patch(&Value::Object(body)).is_ok()
+    };
+    type Validator<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+    let fields: [(&str, Validator); 4] = [
+        ("Title", Box::new(|text| Title::parse(text).is_ok())),
+        ("Tag", Box::new(|text| Tags::parse(&[json!(text)]).is_ok())),
+        ("UserId", Box::new(|text| patch("assignee_id", text))),
+        ("Description", Box::new(|text| patch("description", text))),
+    ];
+    let mut corpus: Vec<String> = [
+        "", " ", "a", " a ", "\u{3000}", "\u{a0}x", "\u{feff}", "a\tb", "a\nb", "\r", "\0x",
+        "x\u{7f}", "\u{85}", "\u{9f}x", "\u{a0}", "\u{200b}", "\u{2029}", "é", "😀",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    corpus.extend(Corpus::new(11).strings(
+        "ab \t\n\r\u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{1680}\u{2007}\u{200b}\u{2028}\u{3000}é😀",
+        6,
+        4000,
+    ));
+    for (name, accepts) in &fields {
+        let field = schema(&doc, name);
+        let pattern = Pattern::parse(pattern_of(&field));
+        let min = field
+            .get("minLength")
+            .map_or(0, |_| usize_of(&field, "minLength"));
+        let max = usize_of(&field, "maxLength");
+        // Lengths are counted as sent, in characters, trimming or not.
+        let mut texts = corpus.clone();
+        for len in [max, max + 1] {
+            texts.push("é".repeat(len));
+            texts.push(format!(" {}", "x".repeat(len - 1)));
+        }
+        for text in &texts {
+            let len = text.chars().count();
+            let valid = pattern.matches(text) && (min..=max).contains(&len);
+            assert_eq!(valid, accepts(text), "{name} {text:?}");
+        }
+    }
+}
+
+#[test]
+fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
+    let doc = doc();
+    let id = Pattern::parse(pattern_of(&schema(&doc, "TaskId")));
+    let date = Pattern::parse(pattern_of(&schema(&doc, "DueDate")));
+    let list = Pattern::parse(listing::CURSOR_PATTERN);
+    let activity_cursor = Pattern::parse(activity::CURSOR_PATTERN);
+
+    let uuid = TaskId::generate().to_string();
+    let mut ids = vec![
+        uuid.clone(),
+        uuid.to_uppercase(),
+        uuid.replace('-', ""),
+        format!("{{{uuid}}}"),
+    ];
+    ids.extend(Corpus::new(3).mutations(&uuid, "0af-gA ", 2000));
+    for text in &ids {
+        assert_eq!(
+            id.matches(text),
+            TaskId::parse(text).is_some(),
+            "id {text:?}"
+        );
+    }
+
+    let mut dates: Vec<String> = [
+        "2026-02-28",
+        "2026-02-29",
+        "2024-02-29",
+        "0000-01-01",
+        "2026-2-28",
+        "+026-02-28",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    dates.extend(Corpus::new(5).mutations("2026-12-31", "0139-+ x", 2000));
+    for text in &dates {
+        // The pattern is the form; `format: date` adds that the day exists.
+        let real_day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
+        let accepted = TaskChanges::for_patch(&json!({ "due_date": text })).is_ok();
+        assert_eq!(
+            date.matches(text) && real_day,
+            accepted,
+            "due_date {text:?}"
+        );
+    }
+
+    let mut cursors = Corpus::new(9).strings("AQgwEz09-_=+/ ", 9, 4000);
+    cursors.push("garbage".into());
+    for text in &cursors {
+        let accepted = ListQuery::parse([("cursor", text.as_str())]).is_ok();
+        assert_eq!(list.matches(text), accepted, "list cursor {text:?}");
+    }
+    let mut cursors = Corpus::new(13).strings("0123456789+- x", 20, 4000);
+    cursors.push("1".repeat(16));
+    cursors.push("9".repeat(15));
+    for text in &cursors {
+        let accepted = ActivityQuery::parse([("cursor", text.as_str())]).is_ok();
+        assert_eq!(
+            activity_cursor.matches(text),
+            accepted,
+            "activity cursor {text:?}"
+        );
+    }
+}
+
+#[test]
+fn the_dev_sign_in_schema_is_what_the_server_takes() {
+    let doc = doc();
+    let body = schema(&doc, "DevSignIn");
+    let name_schema = &body["properties"]["name"];
+    let name = Pattern::parse(pattern_of(name_schema));
+    let max_name = usize_of(name_schema, "maxLength");
+    let workspace = Pattern::parse(pattern_of(&body["properties"]["workspace"]));
+    let sign_in = |body: Value| parse_dev_sign_in(&body).is_ok();
+
+    let mut names: Vec<String> = ["Ana", " Ana María ", "!!", "", "ééé", "a\u{7}", " a "]
+        .map(str::to_owned)
+        .to_vec();
+    names.extend([
+        "İ".repeat(64),
+        format!("a{}", "İ".repeat(63)),
+        "x".repeat(64),
+        "x".repeat(65),
+    ]);
+    names.extend(Corpus::new(17).strings("aZ9 -é\u{1}\u{9f}İK!", 8, 3000));
+    for text in &names {
+        let valid = name.matches(text) && text.chars().count() <= max_name;
+        assert_eq!(valid, sign_in(json!({ "name": text })), "name {text:?}");
+    }
+    let mut workspaces: Vec<String> = ["demo", "", "a b", " demo"].map(str::to_owned).to_vec();
+    workspaces.extend(["w".repeat(64), "w".repeat(65)]);
+    workspaces.extend(Corpus::new(19).strings("aZ09_- .é", 8, 3000));
+    for text in &workspaces {
+        let accepted = sign_in(json!({"name": "Ana", "workspace": text}));
+        assert_eq!(workspace.matches(text), accepted, "workspace {text:?}");
+    }
+    for role in Role::ALL {
+        assert!(sign_in(json!({"name": "Ana", "role": role.as_str()})));
+    }
+    for (body, why) in [
+        (json!({"name": "Ana", "role": "owner"}), "an unknown role"),
+        (
+            json!({"name": "Ana", "role": " admin"}),
+            "a role with spaces",
+        ),
+        (json!({"name": "Ana", "role": null}), "a null role"),
+        (
+            json!({"name": "Ana", "workspace": 7}),
+            "a workspace that is not a string",
+        ),
+        (json!({"name": "Ana", "colour": "red"}), "an unknown field"),
+        (json!({"role": "admin"}), "no name"),
+        (json!(["Ana"]), "not an object"),
+    ] {
+        assert!(!sign_in(body), "{why} is refused, as the schema says");
+    }
+}
+
+/// The contract's own tools work: the matcher reads these patterns as a JSON Schema
+/// validator would.
+#[test]
+fn the_matcher_reads_patterns_like_a_validator() {
+    let cases = [
+        ("^a$", "a", true),
+        ("^a$", "ab", false),
+        ("b", "abc", true),
+        ("^(?:ab|c)*$", "abcab", true),
+        ("^(?:ab|c)*$", "abca", false),
+        ("^[^\\u0000-\\u001F]*$", "x\u{1f}", false),
+        ("^[^\\u0000-\\u001F]*$", "x\u{20}", true),
+        ("^[A-Za-z0-9_-]{1,3}$", "a-_", true),
+        ("^[A-Za-z0-9_-]{1,3}$", "a-_b", false),
+        ("^[A-Za-z0-9_-]{1,3}$", "", false),
+        ("^\\+?x$", "+x", true),
+        ("^[ \\t]*,$", "\t ,", true),
+        ("^\"\\*\"$", "\"*\"", true),
+        ("^a{2}$", "aa", true),
+        ("^a{2}$", "aaa", false),
+    ];
+    for (pattern, text, expected) in cases {
+        assert_eq!(
+            Pattern::parse(pattern).matches(text),
+            expected,
+            "{pattern} ~ {text:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A small regular-expression matcher for the ECMA-262 subset these patterns use: anchors,
+// literals, `\uXXXX` / `\t` / escaped punctuation, classes with ranges and negation,
+// `(?:…)`, `|`, and `* + ? {n} {m,n}`. Like JSON Schema's `pattern`, a match may start
+// anywhere; the patterns here anchor themselves.
+
+#[derive(Debug, Clone)]
+enum Node {
+    Start,
+    End,
+    Class {
+        ranges: Vec<(char, char)>,
+        negated: bool,
+    },
+    Sequence(Vec<Node>),
+    Alternatives(Vec<Node>),
+    Repeat {
+        node: Box<Node>,
+        min: usize,
+        max: Option<usize>,
+    },
+}
+
+struct Pattern(Node);
+
+impl Pattern {
+    fn parse(source: &str) -> Pattern {
+        let chars: Vec<char> = source.chars().collect();
+        let mut at = 0;
+        let node = parse_alternatives(&chars, &mut at);
+        assert_eq!(at, chars.len(), "unparsed rest of {source}");
+        Pattern(node)
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        (0..=chars.len()).any(|start| walk(&self.0, &chars, start, &mut |_| true))
+    }
+}
+
+fn parse_alternatives(chars: &[char], at: &mut usize) -> Node {
+    let mut branches = vec![parse_sequence(chars, at)];
+    while chars.get(*at) == Some(&'|') {
+        *at += 1;
+        branches.push(parse_sequence(chars, at));
+    }
+    if branches.len() == 1 {
+        branches.pop().unwrap()
+    } else {
+        Node::Alternatives(branches)
+    }
+}
+
+fn parse_sequence(chars: &[char], at: &mut usize) -> Node {
+    let mut items = Vec::new();
+    while let Some(&c) = chars.get(*at) {
+        let atom = match c {
+            '|' | ')' => break,
+            '^' => {
+                *at += 1;
+                Node::Start
+            }
+            '$' => {
+                *at += 1;
+                Node::End
+            }
+            '(' => {
+                assert_eq!(&chars[*at..*at + 3], ['(', '?', ':'], "only (?:…) groups");
+                *at += 3;
+                let inner = parse_alternatives(chars, at);
+                assert_eq!(chars.get(*at), Some(&')'), "unclosed group");
+                *at += 1;
+                inner
+            }
+            '[' => parse_class(chars, at),
+            '.' => panic!("`.` is not used in these patterns"),
+            _ => {
+                let c = parse_char(chars, at);
+                Node::Class {
+                    ranges: vec![(c, c)],
+                    negated: false,
+                }
+            }
+        };
+        items.push(parse_quantifier(chars, at, atom));
+    }
+    Node::Sequence(items)
+}
+
+fn parse_quantifier(chars: &[char], at: &mut usize, atom: Node) -> Node {
+    let (min, max) = match chars.get(*at) {
+        Some('*') => (0, None),
+        Some('+') => (1, None),
+        Some('?') => (0, Some(1)),
+        Some('{') => {
+            let close = chars[*at..].iter().position(|&c| c == '}').expect("}") + *at;
+            let body: String = chars[*at + 1..close].iter().collect();
+            let (min, max) = match body.split_once(',') {
+                Some((min, max)) => (min.parse().unwrap(), Some(max.parse().unwrap())),
+                None => (body.parse().unwrap(), Some(body.parse().unwrap())),
+            };
+            *at = close;
+            (min, max)
+        }
+        _ => return atom,
+    };
+    *at += 1;
+    Node::Repeat {
+        node: Box::new(atom),
+        min,
+        max,
+    }
+}
+
+fn parse_class(chars: &[char], at: &mut usize) -> Node {
+    *at += 1;
+    let negated = chars.get(*at) == Some(&'^');
+    if negated {
+        *at += 1;
+    }
+    let mut ranges = Vec::new();
+    while chars.get(*at) != Some(&']') {
+        let from = parse_char(chars, at);
+        let to = if chars.get(*at) == Some(&'-') && chars.get(*at + 1) != Some(&']') {
+            *at += 1;
+            parse_char(chars, at)
+        } else {
+            from
+        };
+        ranges.push((from, to));
+    }
+    *at += 1;
+    Node::Class { ranges, negated }
+}
+
+fn parse_char(chars: &[char], at: &mut usize) -> char {
+    let c = chars[*at];
+    *at += 1;
+    if c != '\\' {
+        return c;
+    }
+    let escaped = chars[*at];
+    *at += 1;
+    match escaped {
+        'u' => {
+            let hex: String = chars[*at..*at + 4].iter().collect();
+            *at += 4;
+            char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap()
+        }
+        't' => '\t',
+        'n' => '\n',
+        'r' => '\r',
+        c if c.is_ascii_punctuation() => c,
+        other => panic!("escape \\{other} is not used in these patterns"),
+    }
+}
+
+/// Matches `node` at `at`, then hands each end position to `then` until one succeeds.
+fn walk(node: &Node, text: &[char], at: usize, then: &mut dyn FnMut(usize) -> bool) -> bool {
+    match node {
+        Node::Start => at == 0 && then(at),
+        Node::End => at == text.len() && then(at),
+        Node::Class { .. } => text.get(at).is_some_and(|&c| admits(node, c)) && then(at + 1),
+        Node::Sequence(items) => walk_sequence(items, text, at, then),
+        Node::Alternatives(branches) => branches.iter().any(|b| walk(b, text, at, then)),
+        // A repeated class runs as a loop, not a recursion: texts are thousands long.
+        Node::Repeat { node, min, max } if matches!(**node, Node::Class { .. }) => {
+            let limit = max.map_or(text.len() - at, |max| max.min(text.len() - at));
+            let run = (0..limit)
+                .take_while(|&k| admits(node, text[at + k]))
+                .count();
+            (*min..=run).rev().any(|k| then(at + k))
+        }
+        Node::Repeat { node, min, max } => walk_repeat(node, *min, *max, 0, text, at, then),
+    }
+}
+
+fn admits(class: &Node, c: char) -> bool {
+    match class {
+        Node::Class { ranges, negated } => {
+            ranges.iter().any(|&(from, to)| (from..=to).contains(&c)) != *negated
+        }
+        _ => unreachable!("a class"),
+    }
+}
+
+fn walk_sequence(
+    items: &[Node],
+    text: &[char],
+    at: usize,
+    then: &mut dyn FnMut(usize) -> bool,
+) -> bool {
+    match items.split_first() {
+        None => then(at),
+        Some((first, rest)) => walk(first, text, at, &mut |next| {
+            walk_sequence(rest, text, next, then)
+        }),
+    }
+}
+
+/// Greedy: one more repetition first (only if it moves), then stopping here.
+fn walk_repeat(
+    node: &Node,
+    min: usize,
+    max: Option<usize>,
+    count: usize,
+    text: &[char],
+    at: usize,
+    then: &mut dyn FnMut(usize) -> bool,
+) -> bool {
+    let more = max.is_none_or(|max| count < max)
+        && walk(node, text, at, &mut |next| {
+            next > at && walk_repeat(node, min, max, count + 1, text, next, then)
+        });
+    more || (count >= min && then(at))
+}
+
+/// Deterministic pseudo-random strings (xorshift), so a failure is reproducible.
+struct Corpus(u64);
+
+impl Corpus {
+    fn new(seed: u64) -> Corpus {
+        Corpus(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below as u64) as usize
+    }
+
+    /// `count` strings of up to `max_len` characters from `alphabet`.
+    fn strings(&mut self, alphabet: &str, max_len: usize, count: usize) -> Vec<String> {
+        let alphabet: Vec<char> = alphabet.chars().collect();
+        (0..count)
+            .map(|_| {
+                let len = self.next(max_len + 1);
+                (0..len)
+                    .map(|_| alphabet[self.next(alphabet.len())])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `count` copies of `base` with one or two characters replaced, inserted or removed.
+    fn mutations(&mut self, base: &str, alphabet: &str, count: usize) -> Vec<String> {
+        let alphabet: Vec<char> = alphabet.chars().collect();
+        (0..count)
+            .map(|_| {
+                let mut chars: Vec<char> = base.chars().collect();
+                for _ in 0..=self.next(2) {
+                    let at = self.next(chars.len() + 1);
+                    let c = alphabet[self.next(alphabet.len())];
+                    match self.next(3) {
+                        0 if at < chars.len() => chars[at] = c,
+                        1 if at < chars.len() => {
+                            chars.remove(at);
+                        }
+                        _ => chars.insert(at, c),
+                    }
+                }
+                chars.into_iter().collect()
+            })
+            .collect()
+    }
+}

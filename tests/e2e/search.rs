@@ -1,0 +1,163 @@
+//! `q` over the real FTS5 index: prefixes, case and accents, tags, word order, list order
+//! and paging, workspace scope, and every piece of FTS5 syntax a user might type, which
+//! must search as text (or find nothing) and never fail.
+
+use hero_core::auth::Role;
+use serde_json::{json, Value};
+
+use crate::harness::{token, unique_workspace, Api};
+use crate::Ctx;
+
+register! {
+    Shared: [
+        search_matches_word_prefixes_in_title_description_and_tags,
+        search_syntax_is_text_never_an_error,
+        search_keeps_list_order_paging_and_workspace,
+    ],
+}
+
+fn member(ctx: &Ctx) -> Api {
+    let workspace = unique_workspace();
+    Api::new(
+        &ctx.server.base,
+        Some(token("ana", Role::Member, &workspace)),
+    )
+}
+
+/// Percent-encodes everything but ASCII letters and digits.
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn titles(api: &Api, query: &str) -> Vec<String> {
+    let reply = api.get(&format!("/api/tasks?{query}")).await.expect(200);
+    reply.body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn search(api: &Api, q: &str) -> Vec<String> {
+    let mut found = titles(api, &format!("q={}", encode(q))).await;
+    found.sort();
+    found
+}
+
+async fn seed(api: &Api) {
+    for task in [
+        json!({"title": "Launch the rocket", "tags": ["space"]}),
+        json!({"title": "Café menu", "description": "prices in EUR"}),
+        json!({"title": "Fix C++ build (release)"}),
+        json!({"title": "Relaunch plan", "description": "NEAR the end, \"quoted\" OR not"}),
+    ] {
+        api.create(task).await;
+    }
+}
+
+pub async fn search_matches_word_prefixes_in_title_description_and_tags(ctx: &'static Ctx) {
+    let api = member(ctx);
+    seed(&api).await;
+    assert_eq!(search(&api, "lau").await, ["Launch the rocket"], "a prefix");
+    assert_eq!(
+        search(&api, "LAUNCH").await,
+        ["Launch the rocket"],
+        "any case"
+    );
+    assert_eq!(search(&api, "relaunch").await, ["Relaunch plan"]);
+    assert_eq!(search(&api, "cafe").await, ["Café menu"], "accents folded");
+    assert_eq!(search(&api, "CAFÉ").await, ["Café menu"]);
+    assert_eq!(search(&api, "eur").await, ["Café menu"], "the description");
+    assert_eq!(search(&api, "spa").await, ["Launch the rocket"], "the tags");
+    assert_eq!(
+        search(&api, "the rock").await,
+        ["Launch the rocket"],
+        "a phrase"
+    );
+    assert!(
+        search(&api, "rocket launch").await.is_empty(),
+        "words in order"
+    );
+    assert!(search(&api, "rockets").await.is_empty());
+}
+
+pub async fn search_syntax_is_text_never_an_error(ctx: &'static Ctx) {
+    let api = member(ctx);
+    seed(&api).await;
+    // What FTS5 would read as syntax is searched as the words around it.
+    for (q, expected) in [
+        ("\"launch", vec!["Launch the rocket"]),
+        ("launch\"", vec!["Launch the rocket"]),
+        ("launch*", vec!["Launch the rocket"]),
+        ("-launch", vec!["Launch the rocket"]),
+        ("^launch", vec!["Launch the rocket"]),
+        ("title:launch", vec![]),
+        ("{title}: launch", vec![]),
+        ("(release", vec!["Fix C++ build (release)"]),
+        ("build (release)", vec!["Fix C++ build (release)"]),
+        ("NEAR(the end)", vec!["Relaunch plan"]),
+        ("NEAR the end", vec!["Relaunch plan"]),
+        ("quoted OR not", vec!["Relaunch plan"]),
+        ("launch OR cafe", vec![]),
+        ("launch AND", vec![]),
+        ("NOT launch", vec![]),
+        ("c++ build", vec!["Fix C++ build (release)"]),
+    ] {
+        assert_eq!(search(&api, q).await, expected, "q = {q:?}");
+    }
+    // Nothing but punctuation: no words, so nothing matches (and nothing fails).
+    for q in [
+        "\"", "*", "(", ")", "()", "\"\"", ":", "'", "%", "_", "\\", "^", "-", "+", "{}", "*)(\"",
+    ] {
+        assert!(search(&api, q).await.is_empty(), "q = {q:?}");
+    }
+    // Too long is the one way to get an error from q, and it says why.
+    let reply = api
+        .get(&format!("/api/tasks?q={}", "a".repeat(201)))
+        .await
+        .expect(422);
+    assert_eq!(reply.body["errors"][0]["field"], "q", "{}", reply.body);
+}
+
+pub async fn search_keeps_list_order_paging_and_workspace(ctx: &'static Ctx) {
+    let api = member(ctx);
+    let mut created = Vec::new();
+    for n in 0..5 {
+        let task = api
+            .create(json!({"title": format!("Paged item {n}"), "tags": ["paging"]}))
+            .await;
+        created.push(task["title"].as_str().unwrap().to_owned());
+        api.create(json!({"title": format!("Other {n}")})).await;
+    }
+    created.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/api/tasks?q=paged&limit=2".to_owned();
+    loop {
+        let reply = api.get(&path).await.expect(200);
+        let page: Vec<Value> = reply.body["tasks"].as_array().unwrap().clone();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|t| t["title"].as_str().unwrap().to_owned()));
+        match reply.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/tasks?q=paged&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "newest first, every match once");
+    // Combined with the other filters.
+    assert_eq!(titles(&api, "q=item&tag=paging&limit=3").await.len(), 3);
+    assert!(titles(&api, "q=item&tag=nope").await.is_empty());
+    assert!(titles(&api, "q=item&status=done").await.is_empty());
+    // Another workspace with the same words sees only its own.
+    let other = member(ctx);
+    other.create(json!({"title": "Paged elsewhere"})).await;
+    assert_eq!(search(&other, "paged").await, ["Paged elsewhere"]);
+}
