@@ -80,7 +80,8 @@ pub struct ListQuery {
     pub status: Option<Status>,
     pub assignee: Option<String>,
     pub tag: Option<String>,
-    /// Case-insensitive substring of title or description.
+    /// Words to find in title, description or tags, the last as a prefix (see
+    /// [`crate::search`]).
     pub search: Option<String>,
     pub limit: u32,
     pub after: Option<Cursor>,
@@ -134,13 +135,6 @@ impl ListQuery {
         } else {
             Err(errors)
         }
-    }
-
-    /// The needle for `search`: matched with `instr(lower(…), needle)`, not `LIKE`, because
-    /// D1 caps LIKE patterns at 50 bytes and `%`/`_` would need escaping. SQLite's `lower()`
-    /// folds ASCII only, so the needle is folded the same way.
-    pub fn search_needle(&self) -> Option<String> {
-        self.search.as_ref().map(|text| text.to_ascii_lowercase())
     }
 }
 
@@ -267,12 +261,6 @@ mod tests {
         let errors = ListQuery::parse([("status", "nope"), ("cursor", "z")]).unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(ListQuery::parse([("cursor", "")]).unwrap().after, None);
-    }
-
-    #[test]
-    fn search_needle_is_literal_and_ascii_folded() {
-        let query = ListQuery::parse([("q", " 50%_A\\b É ")]).unwrap();
-        assert_eq!(query.search_needle().unwrap(), "50%_a\\b É");
     }
 
     #[test]
