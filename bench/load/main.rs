@@ -15,6 +15,7 @@ mod costs;
 mod postgres;
 mod raw_server;
 mod report;
+mod scale;
 mod scenarios;
 mod score;
 mod systems;
@@ -48,6 +49,14 @@ pub struct Plan {
     /// Scenario 6: writers PATCHing one task at once, and for how long.
     pub hot_writers: usize,
     pub hot_seconds: f64,
+    /// The scale phase: tasks in the large and the small workspace, timed requests per
+    /// workspace and measurement after `scale_warmup` untimed ones, and sockets joining
+    /// one room.
+    pub scale_large_tasks: usize,
+    pub scale_small_tasks: usize,
+    pub scale_samples: usize,
+    pub scale_warmup: usize,
+    pub scale_join_sockets: usize,
     /// Only the systems whose name contains this, when given.
     pub only: Option<String>,
 }
@@ -70,6 +79,11 @@ impl Plan {
             crud_seconds: 4.0,
             hot_writers: 16,
             hot_seconds: 10.0,
+            scale_large_tasks: 100_000,
+            scale_small_tasks: 100,
+            scale_samples: 60,
+            scale_warmup: 5,
+            scale_join_sockets: 1000,
             only: None,
         }
     }
@@ -91,6 +105,11 @@ impl Plan {
             crud_seconds: 0.5,
             hot_writers: 4,
             hot_seconds: 1.5,
+            scale_large_tasks: 5_000,
+            scale_small_tasks: 100,
+            scale_samples: 8,
+            scale_warmup: 3,
+            scale_join_sockets: 200,
             only: None,
         }
     }
@@ -181,6 +200,17 @@ async fn run(plan: Plan, progress: &Progress) -> Report {
         tokio::task::spawn_blocking(move || system.stop())
             .await
             .expect("stop a system");
+    }
+    if plan
+        .only
+        .as_ref()
+        .is_none_or(|only| "scale".contains(only.as_str()))
+    {
+        progress.say(&format!(
+            "scale: {} tasks against {} (hero on workerd over a seeded D1)",
+            plan.scale_large_tasks, plan.scale_small_tasks
+        ));
+        report.scale = Some(scale::run(&plan, progress).await);
     }
 
     type Start = fn() -> System;

@@ -94,6 +94,8 @@ pub struct Report {
     /// What each operation costs Hero, counted (empty when not run).
     pub costs: Vec<crate::costs::OperationCost>,
     pub costs_error: Option<String>,
+    /// A huge workspace against a small one (absent when not run).
+    pub scale: Option<crate::scale::Scale>,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
 }
@@ -274,6 +276,7 @@ impl Report {
             systems: Vec::new(),
             costs: Vec::new(),
             costs_error: None,
+            scale: None,
             ratios: Vec::new(),
             goals: Vec::new(),
         }
@@ -421,6 +424,9 @@ impl Report {
             });
         }
         goals.extend(crate::costs::goals(&self.costs));
+        if let Some(scale) = &self.scale {
+            goals.extend(crate::scale::goals(scale));
+        }
         self.goals = goals;
     }
 
@@ -432,6 +438,9 @@ impl Report {
         }
         if let Some(error) = &self.costs_error {
             problems.push(format!("cost table: {error}"));
+        }
+        if let Some(error) = self.scale.as_ref().and_then(|s| s.error.as_ref()) {
+            problems.push(format!("scale: {error}"));
         }
         for system in &self.systems {
             if let Some(error) = &system.error {
@@ -545,6 +554,7 @@ impl Report {
         }
 
         md.push_str(&crate::costs::markdown(&self.costs));
+        md.push_str(&crate::scale::markdown(self.scale.as_ref()));
         let _ = writeln!(
             md,
             "\n## 1. Update → delivery latency\n\nA PATCH every {:.0} ms for {:.0} s; latency from sending the PATCH to each socket having the event.\n\n| system | sockets | updates | events | frames | missing | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -749,6 +759,21 @@ impl Report {
                         },
                     ],
                 );
+            }
+        }
+
+        let _ = writeln!(
+            md,
+            "\nWhere a committed hot-task PATCH's time went, as Hero reports it in `Server-Timing` (mean ms per PATCH; the isolate's clock only moves across I/O, so the stages are waits: `auth` verifying the token, `room` the call to the task's room, within it `room-queue` waiting for the commit under way, `room-turn` for the room's lock, `room-d1` the D1 batch, `room-log` the append; `room-group` is the mean writes per D1 batch, not ms):\n"
+        );
+        for system in &self.systems {
+            if let Some(h) = system.hot_task.as_ref().filter(|h| !h.stages.is_empty()) {
+                let stages: Vec<String> = h
+                    .stages
+                    .iter()
+                    .map(|(name, ms)| format!("{name} {ms}"))
+                    .collect();
+                let _ = writeln!(md, "- {}: {}", system.name, stages.join(", "));
             }
         }
 

@@ -564,6 +564,10 @@ pub struct HotTask {
     pub repeated_versions: u64,
     pub watcher_failure: Option<String>,
     pub every_version_once_in_order: bool,
+    /// Where a committed PATCH's time went, as the server reports it (`Server-Timing`),
+    /// averaged: ms per stage (`room-group` is the writes per D1 batch). Empty when the
+    /// system reports none.
+    pub stages: Vec<(String, f64)>,
 }
 
 /// One writer's answers.
@@ -576,6 +580,19 @@ struct WriterTally {
     other: u64,
     samples: Vec<String>,
     versions: Vec<u64>,
+    /// Sums of each `Server-Timing` stage over the committed PATCHes (Hero reports them).
+    stages: Vec<(String, f64)>,
+}
+
+impl WriterTally {
+    fn add_stages(&mut self, header: &str) {
+        for (name, ms) in crate::score::server_timing(header) {
+            match self.stages.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum += ms,
+                None => self.stages.push((name, ms)),
+            }
+        }
+    }
 }
 
 impl WriterTally {
@@ -676,12 +693,19 @@ pub async fn hot_task(
                     }
                 };
                 let status = response.status();
+                let timing = response
+                    .headers()
+                    .get("server-timing")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
                 let body = response.text().await.unwrap_or_default();
                 let elapsed = begun.elapsed();
                 if status.is_success() {
                     let task: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                     match task["version"].as_u64() {
                         Some(version) if task["description"] == description.as_str() => {
+                            tally.add_stages(&timing);
                             tally.ok += 1;
                             tally.versions.push(version);
                             let _ = latency.record(elapsed.as_micros().max(1) as u64);
@@ -719,6 +743,12 @@ pub async fn hot_task(
         for sample in tally.samples {
             total.sample(sample);
         }
+        for (name, sum) in tally.stages {
+            match total.stages.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, total_sum)) => *total_sum += sum,
+                None => total.stages.push((name, sum)),
+            }
+        }
     }
 
     // Give the watcher until it has the last committed version (or ten seconds).
@@ -753,6 +783,16 @@ pub async fn hot_task(
         error_samples: total.samples,
         patches_per_sec: (total.ok as f64 / elapsed).round(),
         latency: Latency::of(&latency),
+        stages: total
+            .stages
+            .iter()
+            .map(|(name, sum)| {
+                (
+                    name.clone(),
+                    (sum / total.ok.max(1) as f64 * 10.0).round() / 10.0,
+                )
+            })
+            .collect(),
         committed_versions: score.expected,
         watcher_events: received.len() as u64,
         watcher_exactly_once_in_order: score.exactly_once_in_order,

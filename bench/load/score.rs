@@ -12,6 +12,17 @@ pub fn markers(frame: &str) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// The stages of a `Server-Timing` header (`name;dur=ms, …`), in order.
+pub fn server_timing(header: &str) -> Vec<(String, f64)> {
+    header
+        .split(',')
+        .filter_map(|part| {
+            let (name, rest) = part.trim().split_once(";dur=")?;
+            Some((name.trim().to_owned(), rest.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub expected: u64,
@@ -173,5 +184,19 @@ mod tests {
         let check = super::check_versions(&[], &[]);
         assert!(check.every_version_once_in_order());
         assert_eq!(check.tally.expected, 0);
+    }
+
+    #[test]
+    fn server_timing_headers_are_read_stage_by_stage() {
+        use super::server_timing;
+        assert_eq!(
+            server_timing("auth;dur=1, room;dur=12, room-d1;dur=9.5, junk"),
+            [
+                ("auth".to_owned(), 1.0),
+                ("room".to_owned(), 12.0),
+                ("room-d1".to_owned(), 9.5)
+            ]
+        );
+        assert!(server_timing("").is_empty());
     }
 }

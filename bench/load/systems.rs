@@ -70,6 +70,8 @@ pub fn token(user: &str, role: Role, workspace: &str) -> String {
 /// only in the logs (a log line per event costs the dev server more than the event).
 const HERO_VARS: &[(&str, &str)] = &[
     ("JWT_SECRET", SECRET),
+    // The bench signs development tokens; they are accepted on a loopback host with this.
+    ("DEV_LOGIN", "true"),
     ("ROOM_MAX_CONNECTIONS", "5000"),
     ("LOG_LEVEL", "warn"),
 ];
@@ -209,6 +211,26 @@ impl System {
         )
     }
 
+    /// This worker in workerd over a local D1 that was seeded beforehand: `state_dir` as
+    /// `wrangler d1 execute --persist-to` left it (removed when the system stops).
+    pub fn hero_workerd_seeded(state_dir: PathBuf) -> System {
+        // wrangler keeps its local state under `<dir>/v3` (D1 in `v3/d1/…`), where Miniflare's
+        // persist root holds `d1/…` itself: the same database file, found from `v3`.
+        let persist_root = state_dir.join("v3");
+        // wrangler recorded the migrations it applied in `d1_migrations` under the same
+        // names, so miniflare.mjs skips them all (a second run of 0001 would fail loudly).
+        let migrations = project_root().join("migrations");
+        Self::miniflare_persisting(
+            "hero (workerd, seeded)",
+            Kind::Hero,
+            &project_root().join("wrangler.toml"),
+            Some(&migrations),
+            HERO_VARS,
+            state_dir,
+            &persist_root,
+        )
+    }
+
     fn miniflare(
         name: &'static str,
         kind: Kind,
@@ -217,6 +239,29 @@ impl System {
         vars: &[(&str, &str)],
     ) -> System {
         let state_dir = scratch_dir("hero-bench-state");
+        let persist_root = state_dir.clone();
+        Self::miniflare_persisting(
+            name,
+            kind,
+            config,
+            migrations,
+            vars,
+            state_dir,
+            &persist_root,
+        )
+    }
+
+    /// Miniflare with its state under `persist_root`, inside `state_dir` (which the system
+    /// owns and removes when it stops).
+    fn miniflare_persisting(
+        name: &'static str,
+        kind: Kind,
+        config: &Path,
+        migrations: Option<&Path>,
+        vars: &[(&str, &str)],
+        state_dir: PathBuf,
+        persist_root: &Path,
+    ) -> System {
         let port = free_port();
         let mut command = Command::new("node");
         command
@@ -226,7 +271,7 @@ impl System {
             .arg(config)
             .args(["--port", &port.to_string()])
             .arg("--persist")
-            .arg(&state_dir)
+            .arg(persist_root)
             // only the values given here, never a developer's .dev.vars
             .arg("--no-dev-vars");
         if let Some(migrations) = migrations {
