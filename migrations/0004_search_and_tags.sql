@@ -1,5 +1,9 @@
 -- 0004: indexes that keep a 100,000-task workspace as fast to list as a 100-task one.
 --
+-- A board counting its workspace pages through it in id order; without this index each page
+-- read and sorted the whole workspace.
+CREATE INDEX tasks_by_workspace_id ON tasks (workspace_id, id);
+
 -- Tags get a row each (task_tags), so a tag filter is an index lookup in list order
 -- instead of a scan of every task's JSON array. tasks.tags stays what the API reads and
 -- writes; triggers keep task_tags in step with it, in the same transaction as the write.

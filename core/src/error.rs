@@ -29,6 +29,11 @@ pub enum ApiError {
     MethodNotAllowed { allowed: &'static [&'static str] },
     /// 409: the write lost against concurrent writers too many times in a row.
     Conflict(String),
+    /// 409: a request with the same `Idempotency-Key` is still being made. Carries
+    /// `Retry-After`.
+    IdempotencyKeyInUse,
+    /// 422: this `Idempotency-Key` was used for a different request.
+    IdempotencyKeyReused,
     /// 412: `If-Match` named a version that is no longer current; `current` is the task now.
     PreconditionFailed { current: Box<Task> },
     /// 413: the body is larger than the limit, in bytes.
@@ -84,7 +89,8 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::Conflict(_) => 409,
+            ApiError::Conflict(_) | ApiError::IdempotencyKeyInUse => 409,
+            ApiError::IdempotencyKeyReused => 422,
             ApiError::PreconditionFailed { .. } => 412,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,
@@ -104,6 +110,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
+            ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -122,6 +130,8 @@ impl ApiError {
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
+            ApiError::IdempotencyKeyInUse => "Idempotency key in use",
+            ApiError::IdempotencyKeyReused => "Idempotency key reused",
             ApiError::PreconditionFailed { .. } => "Precondition failed",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
@@ -141,6 +151,7 @@ impl ApiError {
             )],
             ApiError::MethodNotAllowed { allowed } => vec![("Allow", allowed.join(", "))],
             ApiError::ServiceUnavailable(_) => vec![("Retry-After", "5".into())],
+            ApiError::IdempotencyKeyInUse => vec![("Retry-After", "1".into())],
             ApiError::PreconditionFailed { current } => {
                 vec![("ETag", crate::conditional::etag(current.version))]
             }
@@ -165,6 +176,12 @@ impl ApiError {
             }
             ApiError::UpgradeRequired => {
                 "this is a WebSocket endpoint; connect with Upgrade: websocket".into()
+            }
+            ApiError::IdempotencyKeyInUse => {
+                "a request with this Idempotency-Key is still being made; retry shortly".into()
+            }
+            ApiError::IdempotencyKeyReused => {
+                "this Idempotency-Key was used for a different request; use a new key".into()
             }
             ApiError::PayloadTooLarge { limit } => {
                 format!("the body must be at most {limit} bytes")

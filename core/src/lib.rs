@@ -42,6 +42,7 @@ pub mod config;
 pub mod cost;
 pub mod error;
 pub mod fuzzing;
+pub mod idempotency;
 pub mod list_plan;
 pub mod listing;
 pub mod logging;

@@ -12,8 +12,11 @@
 //! | assignee | `tasks_by_workspace_assignee`              | checked per row |
 //! | newest   | `tasks_by_workspace_created`               | (none)          |
 //!
-//! `q` is never the driver: FTS5 hands back the workspace's matching rows as a set (see
-//! [`crate::search`]) and the walk keeps the rows in it. The cursor is a row-value range on
+//! `q` is never the driver. FTS5 hands back the workspace's matches as a set (see
+//! [`crate::search`]), counted up to [`FEW_HITS`] in the same statement: with more, the walk
+//! keeps the rows among them (a common word fills a page within a few hundred rows); with
+//! fewer, the matches themselves are read and sorted (a rare word costs its few matches, not
+//! a walk through the whole workspace). The cursor is a row-value range on
 //! the driver's index (`(created_at, id) < (?, ?)`), so page 1,000 starts with a seek, not a
 //! walk past 50,000 rows. `INDEXED BY` pins each driver's index: if a migration ever drops
 //! it, the statement fails loudly instead of quietly scanning.
@@ -73,66 +76,143 @@ pub fn list_statement(
 
     let mut sql = Sql::default();
     let workspace = sql.bind(SqlValue::Text(workspace_id.to_owned()));
+    let tag = query
+        .tag
+        .as_ref()
+        .map(|tag| sql.bind(SqlValue::Text(tag.clone())));
+    // What every row must be, whichever way the list is walked.
+    let mut conditions = vec![format!("tasks.workspace_id = {workspace}")];
+    if let Some(status) = query.status {
+        let status = sql.bind(SqlValue::Text(status.as_str().to_owned()));
+        conditions.push(format!("tasks.status = {status}"));
+    }
+    if let Some(assignee) = &query.assignee {
+        let assignee = sql.bind(SqlValue::Text(assignee.clone()));
+        conditions.push(format!("tasks.assignee_id = {assignee}"));
+    }
+    let after = query.after.as_ref().map(|cursor| {
+        let at = sql.bind(SqlValue::Text(cursor.created_at.clone()));
+        let id = sql.bind(SqlValue::Text(cursor.id.clone()));
+        (at, id)
+    });
+    let limit = sql.bind(SqlValue::Integer(i64::from(query.limit) + 1));
     let selected = columns
         .split(',')
         .map(|column| format!("tasks.{}", column.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    // The table whose (created_at, id) the driver's index is ordered by.
-    let (order_at, order_id) = match driver {
-        Driver::Tag => ("by_tag.created_at", "by_tag.task_id"),
-        _ => ("tasks.created_at", "tasks.id"),
+    let walk = Walk {
+        selected: &selected,
+        workspace: &workspace,
+        tag: tag.as_deref(),
+        conditions: &conditions,
+        after: after.as_ref(),
+        limit: &limit,
     };
-    let from = match driver {
-        Driver::Tag => {
-            let tag = sql.bind(SqlValue::Text(query.tag.clone().unwrap_or_default()));
+    sql.text = match search {
+        None => walk.index(driver, None),
+        Some(expression) => {
+            let expression = sql.bind(SqlValue::Text(expression));
             format!(
-                "task_tags AS by_tag INDEXED BY task_tags_by_workspace_tag \
-                 JOIN tasks ON tasks.id = by_tag.task_id \
-                 WHERE by_tag.workspace_id = {workspace} AND by_tag.tag = {tag} \
-                 AND tasks.workspace_id = {workspace}"
+                "WITH hits(hit) AS MATERIALIZED \
+                 (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH {expression}), \
+                 many(yes) AS (SELECT count(*) > {FEW_HITS} FROM \
+                 (SELECT 1 FROM hits LIMIT {FEW_HITS} + 1)) \
+                 SELECT * FROM ({}) UNION ALL SELECT * FROM ({})",
+                walk.index(driver, Some("(SELECT yes FROM many)")),
+                walk.hits("NOT (SELECT yes FROM many)"),
             )
         }
-        Driver::Status => {
-            "tasks INDEXED BY tasks_by_workspace_status WHERE tasks.workspace_id = ".to_owned()
-                + &workspace
-        }
-        Driver::Assignee => {
-            "tasks INDEXED BY tasks_by_workspace_assignee WHERE tasks.workspace_id = ".to_owned()
-                + &workspace
-        }
-        Driver::Newest => {
-            "tasks INDEXED BY tasks_by_workspace_created WHERE tasks.workspace_id = ".to_owned()
-                + &workspace
-        }
     };
-    sql.text = format!("SELECT {selected} FROM {from}");
-    if let Some(status) = query.status {
-        let status = sql.bind(SqlValue::Text(status.as_str().to_owned()));
-        sql.push(&format!("tasks.status = {status}"));
-    }
-    if let Some(assignee) = &query.assignee {
-        let assignee = sql.bind(SqlValue::Text(assignee.clone()));
-        sql.push(&format!("tasks.assignee_id = {assignee}"));
-    }
-    if let Some(expression) = search {
-        let expression = sql.bind(SqlValue::Text(expression));
-        sql.push(&format!(
-            "tasks.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH {expression})"
-        ));
-    }
-    if let Some(after) = &query.after {
-        let at = sql.bind(SqlValue::Text(after.created_at.clone()));
-        let id = sql.bind(SqlValue::Text(after.id.clone()));
-        sql.push(&format!("({order_at}, {order_id}) < ({at}, {id})"));
-    }
-    let limit = sql.bind(SqlValue::Integer(i64::from(query.limit) + 1));
-    sql.text += &format!(" ORDER BY {order_at} DESC, {order_id} DESC LIMIT {limit}");
     Some(ListStatement {
         driver,
         sql: sql.text,
         params: sql.params,
     })
+}
+
+/// With more matches than this in the workspace, a search walks the list's index and keeps
+/// the rows among the matches (about `limit × tasks ÷ matches` rows walked); with this many or
+/// fewer, it reads the matches themselves and sorts them (at most this many). Either way a
+/// page costs a bounded number of rows, where one walk alone would cost a whole workspace
+/// for a rare word, or a sort of every match for a common one.
+pub const FEW_HITS: u32 = 1000;
+
+/// The parts of a list query that both ways of reading it share (placeholders, bound).
+struct Walk<'a> {
+    selected: &'a str,
+    workspace: &'a str,
+    tag: Option<&'a str>,
+    conditions: &'a [String],
+    after: Option<&'a (String, String)>,
+    limit: &'a str,
+}
+
+impl Walk<'_> {
+    /// The driver's index, in list order, stopping at the page size. `only_if` is a
+    /// condition on the whole statement (the search's choice of walk); a search keeps the
+    /// rows among its matches.
+    fn index(&self, driver: Driver, only_if: Option<&str>) -> String {
+        let workspace = self.workspace;
+        let mut conditions = Vec::new();
+        let (from, order_at, order_id) = match (driver, self.tag) {
+            (Driver::Tag, Some(tag)) => {
+                conditions.push(format!("by_tag.workspace_id = {workspace}"));
+                conditions.push(format!("by_tag.tag = {tag}"));
+                (
+                    "task_tags AS by_tag INDEXED BY task_tags_by_workspace_tag \
+                     JOIN tasks ON tasks.id = by_tag.task_id"
+                        .to_owned(),
+                    "by_tag.created_at",
+                    "by_tag.task_id",
+                )
+            }
+            _ => {
+                let index = match driver {
+                    Driver::Status => "tasks_by_workspace_status",
+                    Driver::Assignee => "tasks_by_workspace_assignee",
+                    _ => "tasks_by_workspace_created",
+                };
+                (
+                    format!("tasks INDEXED BY {index}"),
+                    "tasks.created_at",
+                    "tasks.id",
+                )
+            }
+        };
+        conditions.extend(self.conditions.iter().cloned());
+        if let Some(only_if) = only_if {
+            conditions.push(only_if.to_owned());
+            conditions.push("tasks.rowid IN hits".to_owned());
+        }
+        self.finish(&from, conditions, order_at, order_id)
+    }
+
+    /// The search's matches themselves, sorted into list order: for a search with few.
+    fn hits(&self, only_if: &str) -> String {
+        let mut conditions = self.conditions.to_vec();
+        conditions.push(only_if.to_owned());
+        if let Some(tag) = self.tag {
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM task_tags WHERE task_tags.task_id = tasks.id \
+                 AND task_tags.tag = {tag})"
+            ));
+        }
+        let from = "hits CROSS JOIN tasks ON tasks.rowid = hits.hit";
+        self.finish(from, conditions, "tasks.created_at", "tasks.id")
+    }
+
+    fn finish(&self, from: &str, mut conditions: Vec<String>, at: &str, id: &str) -> String {
+        if let Some((after_at, after_id)) = self.after {
+            conditions.push(format!("({at}, {id}) < ({after_at}, {after_id})"));
+        }
+        format!(
+            "SELECT {} FROM {from} WHERE {} ORDER BY {at} DESC, {id} DESC LIMIT {}",
+            self.selected,
+            conditions.join(" AND "),
+            self.limit
+        )
+    }
 }
 
 /// A statement being written: text so far and its parameters.
@@ -147,11 +227,6 @@ impl Sql {
     fn bind(&mut self, value: SqlValue) -> String {
         self.params.push(value);
         format!("?{}", self.params.len())
-    }
-
-    fn push(&mut self, condition: &str) {
-        self.text += " AND ";
-        self.text += condition;
     }
 }
 
@@ -262,16 +337,33 @@ mod tests {
     fn search_is_a_bound_match_never_spliced_text() {
         let s = statement(&[("q", "x'); DROP TABLE tasks; --")]);
         assert!(!s.sql.contains("DROP"));
-        assert!(s
-            .sql
-            .contains("tasks.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?2)"));
+        assert!(s.sql.contains(
+            "WITH hits(hit) AS MATERIALIZED (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?3)"
+        ));
         assert_eq!(
-            s.params[1],
+            s.params[2],
             SqlValue::Text(
                 "search_scope : \"7773\" AND {title description tags} : \"x DROP TABLE tasks\"*"
                     .into()
             )
         );
+    }
+
+    #[test]
+    fn a_search_walks_the_index_for_many_matches_and_sorts_few() {
+        let s = statement(&[("q", "launch"), ("tag", "bug"), ("status", "todo")]);
+        let (walk, hits) = s.sql.split_once(" UNION ALL ").unwrap();
+        // many: the tag index in list order, keeping the rows among the matches
+        assert!(walk.contains("FROM task_tags AS by_tag INDEXED BY task_tags_by_workspace_tag"));
+        assert!(walk.contains("(SELECT yes FROM many) AND tasks.rowid IN hits"));
+        // few: the matches, every other filter checked on each, sorted into list order
+        assert!(hits.contains("FROM hits CROSS JOIN tasks ON tasks.rowid = hits.hit"));
+        assert!(hits.contains("NOT (SELECT yes FROM many)"));
+        assert!(hits.contains("tasks.workspace_id = ?1"));
+        assert!(hits.contains("task_tags.tag = ?2"));
+        assert!(hits.contains("tasks.status = ?3"));
+        assert!(hits.contains("ORDER BY tasks.created_at DESC, tasks.id DESC LIMIT ?4"));
+        assert!(s.sql.contains(&format!("count(*) > {FEW_HITS}")));
     }
 
     #[test]

@@ -101,6 +101,10 @@ pub enum ServerMessage {
         /// True when `since` was honoured; `replayed` events follow this message.
         resumed: bool,
         replayed: u64,
+        /// Board only: who is in each task's room (task id → users), tasks with nobody
+        /// left out; `task_presence` messages keep it current.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task_presence: Option<std::collections::BTreeMap<String, Vec<UserInfo>>>,
     },
     TaskCreated {
         seq: u64,
@@ -149,6 +153,12 @@ pub enum ServerMessage {
     /// The whole presence list (protocol 1; see `presence_diff`).
     Presence {
         presence: Vec<PresenceEntry>,
+    },
+    /// Board only: the users now in one task's room (empty: nobody). Sent when the set
+    /// changes, not per tab, with the task room's grace period for leaving.
+    TaskPresence {
+        task_id: String,
+        users: Vec<UserInfo>,
     },
     /// What changed in the presence list: `joins` replace (or add) those users' entries,
     /// `leaves` remove users. A second tab changes one count here, not the whole list.

@@ -8,6 +8,7 @@ use hero_core::auth::{bearer_token, dev_login_enabled, Principal};
 use hero_core::conditional::IfMatch;
 use hero_core::config::Config;
 use hero_core::error::ApiError;
+use hero_core::idempotency::{fingerprint, Claim, IdempotencyKey, KEY_HEADER};
 use hero_core::protocol::token_from_subprotocols;
 use hero_core::task::TaskId;
 
@@ -95,6 +96,25 @@ pub fn if_match(req: &Request) -> Result<Option<IfMatch>, ApiError> {
     header(req, "If-Match")
         .map(|raw| IfMatch::parse(&raw).map_err(ApiError::BadRequest))
         .transpose()
+}
+
+/// The request's `Idempotency-Key` (a malformed one is a 400), with the fingerprint of what
+/// the request asks for: its method, path, `If-Match` and body (`body`, as parsed and
+/// written back, so spacing does not make a retry a different request).
+pub fn idempotency_claim(req: &Request, body: Option<&Value>) -> Result<Option<Claim>, ApiError> {
+    let Some(raw) = header(req, KEY_HEADER) else {
+        return Ok(None);
+    };
+    let key = IdempotencyKey::parse(&raw)?;
+    let body = body
+        .map(serde_json::to_vec)
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    let method = req.method().to_string();
+    let if_match = header(req, "If-Match");
+    let fingerprint = fingerprint(&method, &req.path(), if_match.as_deref(), &body);
+    Ok(Some(Claim { key, fingerprint }))
 }
 
 /// Reads a JSON body: content type, size and syntax are checked in that order.

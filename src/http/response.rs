@@ -7,6 +7,7 @@ use worker::{Headers, Response};
 use crate::store::StoreError;
 use hero_core::conditional::etag;
 use hero_core::error::ApiError;
+use hero_core::idempotency::{StoredResponse, REPLAYED_HEADER};
 use hero_core::task::{FieldError, Task};
 
 pub fn json_response<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
@@ -20,6 +21,32 @@ pub fn task_response(status: u16, task: &Task) -> Result<Response, ApiError> {
     response
         .headers()
         .set("ETag", &etag(task.version))
+        .map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+/// A keyed write's first response, sent again for its retry, marked as a replay.
+pub fn replayed(stored: &StoredResponse) -> Result<Response, ApiError> {
+    let response = match &stored.body {
+        Some(body) => {
+            let response = Response::ok(body.as_str()).map_err(ApiError::internal)?;
+            response
+                .headers()
+                .set("Content-Type", "application/json")
+                .map_err(ApiError::internal)?;
+            response
+        }
+        None => Response::empty().map_err(ApiError::internal)?,
+    }
+    .with_status(stored.status);
+    let headers = response.headers();
+    for (name, value) in [("ETag", &stored.etag), ("Location", &stored.location)] {
+        if let Some(value) = value {
+            headers.set(name, value).map_err(ApiError::internal)?;
+        }
+    }
+    headers
+        .set(REPLAYED_HEADER, "true")
         .map_err(ApiError::internal)?;
     Ok(response)
 }

@@ -5,16 +5,22 @@
 //! writer, which commits it and broadcasts it: the Worker authenticates and parses, and the
 //! room does the rest (see `room::write`). Either way the response waits only for the
 //! commit.
+//!
+//! Each write may carry an `Idempotency-Key` (see `hero_core::idempotency`): a create checks
+//! it here and takes its task id from it; an update or a delete hands it to the room, which
+//! checks it where both tries of a write meet.
 
 use worker::{Request, Response};
 
-use super::request::{if_match, parse_task_id, query_pairs, read_json};
-use super::response::{json_response, no_content, task_response};
+use super::request::{idempotency_claim, if_match, parse_task_id, query_pairs, read_json};
+use super::response::{json_response, no_content, replayed, task_response};
 use super::RequestContext;
 use crate::room::stub;
 use crate::runtime::now;
+use crate::store::{KeyRecord, StoreError};
 use hero_core::conditional::IfMatch;
 use hero_core::error::ApiError;
+use hero_core::idempotency::{recall, task_id_for_create, Claim, Recall, StoredResponse};
 use hero_core::listing::{ListQuery, TaskPage};
 use hero_core::room::{ChangeNotice, RoomKey, WriteOp, WriteReply, WriteRequest};
 use hero_core::task::{format_timestamp, Change, ChangeKind, Stamp, Task, TaskChanges, TaskId};
@@ -35,12 +41,23 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
     caller.require_write()?;
     let body = read_json(&mut req, &["application/json"]).await?;
     let new = TaskChanges::for_create(&body).map_err(ApiError::Validation)?;
+    let claim = idempotency_claim(&req, Some(&body))?;
+    // A keyed create's task id comes from its key, so its retry names the same row.
+    let id = match &claim {
+        Some(claim) => {
+            if let Some(replay) = recall_response(ctx, claim).await? {
+                return replayed(&replay);
+            }
+            task_id_for_create(&caller.workspace_id, &caller.user_id, &claim.key)
+        }
+        None => TaskId::generate(),
+    };
     let at = format_timestamp(now());
     let stamp = Stamp {
         actor: &caller.user_id,
         now: &at,
     };
-    let task = Task::create(TaskId::generate(), &caller.workspace_id, new, &stamp);
+    let task = Task::create(id, &caller.workspace_id, new, &stamp);
     let created = Change {
         kind: ChangeKind::Created,
         task,
@@ -48,9 +65,27 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
         previous_status: None,
         actor_id: caller.user_id.clone(),
         actor_name: caller.name.clone(),
-        at,
+        at: at.clone(),
     };
-    let ids = ctx.store.insert_task(&created).await?;
+    let key = claim.as_ref().map(|claim| KeyRecord {
+        workspace_id: caller.workspace_id.clone(),
+        user_id: caller.user_id.clone(),
+        claim: claim.clone(),
+        response: StoredResponse::of(&created),
+        at,
+    });
+    let ids = match (ctx.store.insert_task(&created, key.as_ref()).await, &claim) {
+        (Ok(ids), _) => ids,
+        // The same keyed create, made at the same time, committed first: answer as it did.
+        (Err(StoreError::Duplicate(_)), Some(claim)) => {
+            return match recall_response(ctx, claim).await? {
+                Some(replay) => replayed(&replay),
+                // The row is there but its key is not: kept past its time, then reused.
+                None => Err(ApiError::IdempotencyKeyReused),
+            };
+        }
+        (Err(error), _) => return Err(error.into()),
+    };
     let response = task_response(201, &created.task)?;
     response
         .headers()
@@ -65,6 +100,23 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
     ctx.worker
         .wait_until(async move { stub::tell_board(&env, notice, &request_id).await });
     Ok(response)
+}
+
+/// The first response of a keyed request already committed, if it was; a different request
+/// under the same key is refused (422).
+async fn recall_response(
+    ctx: &RequestContext<'_>,
+    claim: &Claim,
+) -> Result<Option<StoredResponse>, ApiError> {
+    let caller = ctx.caller;
+    let stored = ctx
+        .store
+        .stored_response(&caller.workspace_id, &caller.user_id, claim)
+        .await?;
+    Ok(match recall(stored, &claim.fingerprint)? {
+        Recall::Fresh => None,
+        Recall::Replay(response) => Some(response),
+    })
 }
 
 pub async fn get(ctx: &RequestContext<'_>, raw_id: &str) -> Result<Response, ApiError> {
@@ -92,9 +144,19 @@ pub async fn update(
     .await?;
     // Validated here, so a bad body never reaches the room.
     TaskChanges::for_patch(&body).map_err(ApiError::Validation)?;
-    match write_in_room(ctx, id, precondition, WriteOp::Update { patch: body }).await? {
+    let claim = idempotency_claim(&req, Some(&body))?;
+    match write_in_room(
+        ctx,
+        id,
+        precondition,
+        WriteOp::Update { patch: body },
+        claim,
+    )
+    .await?
+    {
         WriteReply::Committed { change, .. } => task_response(200, &change.task),
         WriteReply::Unchanged { task } => task_response(200, &task),
+        WriteReply::Replayed { response } => replayed(&response),
         WriteReply::Refused { error } => Err(error),
     }
 }
@@ -106,8 +168,10 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let id = parse_task_id(raw_id)?;
     let precondition = precondition(req)?;
-    match write_in_room(ctx, id, precondition, WriteOp::Delete).await? {
+    let claim = idempotency_claim(req, None)?;
+    match write_in_room(ctx, id, precondition, WriteOp::Delete, claim).await? {
         WriteReply::Refused { error } => Err(error),
+        WriteReply::Replayed { response } => replayed(&response),
         WriteReply::Committed { .. } | WriteReply::Unchanged { .. } => no_content(),
     }
 }
@@ -142,6 +206,7 @@ async fn write_in_room(
     task_id: TaskId,
     precondition: Option<IfMatch>,
     op: WriteOp,
+    claim: Option<Claim>,
 ) -> Result<WriteReply, ApiError> {
     let key = RoomKey::Task {
         workspace_id: ctx.caller.workspace_id.clone(),
@@ -151,6 +216,7 @@ async fn write_in_room(
         caller: ctx.caller.clone(),
         precondition,
         op,
+        claim,
     };
     let started = crate::runtime::now_ms();
     let (reply, cost, timing) = stub::write(ctx.env, &key, &request, ctx.request_id).await?;

@@ -12,9 +12,9 @@ use crate::runtime::now_ms;
 use crate::store::Store;
 use hero_core::auth::Principal;
 use hero_core::error::ApiError;
-use hero_core::protocol::UserInfo;
+use hero_core::protocol::{ServerMessage, UserInfo};
 use hero_core::room::{
-    self, admission, count_connect, greeting, Connection, RateWindow, Resume, RoomKey,
+    self, admission, count_connect, greeting, Connection, Outbound, RateWindow, Resume, RoomKey,
 };
 
 impl Room {
@@ -113,7 +113,7 @@ impl Room {
         if let Resume::Resync { reason } = &resume {
             tracing::info!(event = "resync", reason = %reason, since = since.unwrap_or_default(), "room event");
         }
-        let first_frames = greeting(
+        let mut first_frames = greeting(
             &connection,
             &same_user,
             self.storage.presence()?,
@@ -122,6 +122,14 @@ impl Room {
             &resume,
             replay,
         );
+        if key.is_board() {
+            // Who is in each task's room, for the cards the board shows.
+            if let Some(Outbound::Reply(ServerMessage::Welcome { task_presence, .. })) =
+                first_frames.first_mut()
+            {
+                *task_presence = Some(self.storage.task_viewers()?);
+            }
+        }
         self.storage
             .save_departure_of(&connection.user.id, &departures)?;
         self.refresh_presence_of(&connection.user.id)?;

@@ -31,7 +31,8 @@ use worker::{
 use super::sockets::Sockets;
 use super::storage::RoomStorage;
 use super::stub::{
-    ANALYTICS_PATH, CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, WRITE_PATH,
+    self, ANALYTICS_PATH, CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, VIEWERS_PATH,
+    WRITE_PATH,
 };
 use crate::runtime::{now_ms, setting};
 use crate::store::Store;
@@ -40,7 +41,8 @@ use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
 use hero_core::protocol::{codes, ServerMessage, PING_FRAME, PONG_FRAME};
 use hero_core::room::{
-    self, board_day_turn, day_number, Connection, Frame, Limits, Outbound, RoomKey, RoomKind,
+    self, board_day_turn, day_number, viewers_after, Connection, Frame, Limits, Outbound, RoomKey,
+    RoomKind, TaskViewers,
 };
 
 #[durable_object]
@@ -65,6 +67,10 @@ pub struct Room {
     /// Writes waiting for the commit under way ([`super::write`]), and whether one is.
     pub(super) queue: AssertUnwindSafe<RefCell<VecDeque<super::write::QueuedWrite>>>,
     pub(super) committing: AssertUnwindSafe<Cell<bool>>,
+    /// The idempotency keys (user and key) of the keyed writes being made right now, so a
+    /// second request with the same key is told it is in use. In memory on purpose: a write
+    /// in progress keeps the room awake, and an evicted room has none.
+    pub(super) keys_in_flight: AssertUnwindSafe<RefCell<std::collections::HashSet<String>>>,
     /// Events in the log that the next flush sends ([`super::publish`]).
     pub(super) unsent: AssertUnwindSafe<RefCell<Vec<String>>>,
     /// True while a flush waits for the room's frame budget; later events go with it.
@@ -117,6 +123,7 @@ impl DurableObject for Room {
             last_broadcast: AssertUnwindSafe(Cell::new(None)),
             queue: AssertUnwindSafe(RefCell::new(VecDeque::new())),
             committing: AssertUnwindSafe(Cell::new(false)),
+            keys_in_flight: AssertUnwindSafe(RefCell::new(Default::default())),
             unsent: AssertUnwindSafe(RefCell::new(Vec::new())),
             flush_waiting: AssertUnwindSafe(Cell::new(false)),
             close_after_flush: AssertUnwindSafe(Cell::new(false)),
@@ -173,6 +180,20 @@ impl DurableObject for Room {
                             "room event"
                         );
                         reply(200, &serde_json::json!({}), cost)
+                    }
+                    Err(error) => refuse(&error, store.cost()),
+                },
+                (VIEWERS_PATH, true) => match body::<TaskViewers>(req).await {
+                    Ok(report) => {
+                        self.storage.remember(&key)?;
+                        if self.storage.take_task_viewers(&report)? {
+                            let frame = ServerMessage::TaskPresence {
+                                task_id: report.task_id.to_string(),
+                                users: report.users,
+                            };
+                            Sockets::of(&self.state).broadcast(&frame.to_json(), None);
+                        }
+                        reply(200, &serde_json::json!({}), store.cost())
                     }
                     Err(error) => refuse(&error, store.cost()),
                 },
@@ -354,6 +375,7 @@ impl Room {
     /// Carries out what the state machine decided. `sender` is the connection the event
     /// came from, if any.
     pub(super) fn dispatch(&self, sender: Option<(&str, &WebSocket)>, outbounds: Vec<Outbound>) {
+        self.tell_board_who_is_here(&outbounds);
         let sockets = Sockets::of(&self.state);
         for outbound in outbounds {
             log_outbound(&outbound);
@@ -389,6 +411,41 @@ impl Room {
                 Outbound::Verify { .. } => {}
             }
         }
+    }
+
+    /// A task room whose set of users changed (someone new came, or someone's grace period
+    /// ran out) tells its board, after the fact and off the critical path.
+    fn tell_board_who_is_here(&self, outbounds: &[Outbound]) {
+        let Some(RoomKey::Task {
+            workspace_id,
+            task_id,
+        }) = self.key()
+        else {
+            return;
+        };
+        let viewers = match self.storage.viewers() {
+            Ok(current) => viewers_after(&current, outbounds),
+            Err(error) => {
+                tracing::error!(cause = %error, "room viewers");
+                return;
+            }
+        };
+        let Some(users) = viewers else {
+            return;
+        };
+        if let Err(error) = self.storage.save_viewers(&users) {
+            tracing::error!(cause = %error, "room viewers");
+            return;
+        }
+        let report = TaskViewers {
+            task_id,
+            users,
+            at_ms: now_ms(),
+        };
+        let env = self.env.clone();
+        self.state.wait_until(async move {
+            stub::tell_board_viewers(&env, &workspace_id, report, "").await;
+        });
     }
 
     /// Closes one connection from our side and lets the room know it is gone at once,

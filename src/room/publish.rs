@@ -41,9 +41,11 @@ impl Room {
             .collect();
         let plan = plan_append(position, fresh, key.is_board(), self.limits().log_size);
         self.record(&plan)?;
-        // A deleted task's contents leave the board's log with it; the seqs stay.
+        // A deleted task's contents leave the board's log with it (the seqs stay), and
+        // nobody is in its room any more.
         for task_id in deleted {
             self.storage.redact_task(&task_id)?;
+            self.storage.forget_task_viewers(&task_id)?;
         }
         Ok(())
     }

@@ -1,15 +1,18 @@
 //! The room's own SQLite: its identity, its place in the change log, the event log it
-//! replays from, and the departures whose grace period is running.
+//! replays from, the departures whose grace period is running, presence, and (on a board)
+//! its counts and who is in each task's room.
 //!
 //! Everything a room must not forget lives here, so eviction or hibernation loses nothing.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
 use hero_core::analytics::{Bucket, TaskFacts};
-use hero_core::protocol::{PresenceEntry, ServerMessage};
+use hero_core::protocol::{PresenceEntry, ServerMessage, UserInfo};
 use hero_core::room::{
-    AppendPlan, ConnectWindow, Departure, LogPosition, PendingPresence, RoomKey,
+    AppendPlan, ConnectWindow, Departure, LogPosition, PendingPresence, RoomKey, TaskViewers,
 };
 use hero_core::task::{Task, TaskId};
 
@@ -64,6 +67,18 @@ CREATE TABLE IF NOT EXISTS room_presence_pending (
     pending TEXT    NOT NULL,                  -- PendingPresence as JSON
     due_ms  INTEGER NOT NULL
 );
+-- A task room: the users the board was last told are here (user_joined and user_left
+-- keep it, so the grace period holds there too).
+CREATE TABLE IF NOT EXISTS room_viewers (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    users TEXT    NOT NULL                     -- [UserInfo] as JSON
+);
+-- A board: who is in each task's room, as that room last reported it.
+CREATE TABLE IF NOT EXISTS board_task_presence (
+    task_id TEXT    PRIMARY KEY,
+    users   TEXT    NOT NULL,                  -- [UserInfo] as JSON, never empty
+    at_ms   INTEGER NOT NULL                   -- the report's time: older ones are ignored
+);
 -- Each user's connects in the current minute (ROOM_CONNECTS_PER_MINUTE).
 CREATE TABLE IF NOT EXISTS room_connects (
     user_id  TEXT    PRIMARY KEY,
@@ -108,6 +123,22 @@ struct FactsRow {
 struct CountRow {
     bucket: String,
     n: f64,
+}
+
+#[derive(Deserialize)]
+struct UsersRow {
+    users: String,
+}
+
+#[derive(Deserialize)]
+struct AtRow {
+    at_ms: f64,
+}
+
+#[derive(Deserialize)]
+struct TaskUsersRow {
+    task_id: String,
+    users: String,
 }
 
 #[derive(Deserialize)]
@@ -441,7 +472,84 @@ impl RoomStorage {
     pub fn clear_presence(&self) -> Result<()> {
         self.sql.exec("DELETE FROM room_presence", None)?;
         self.sql.exec("DELETE FROM room_presence_pending", None)?;
+        self.sql.exec("DELETE FROM room_viewers", None)?;
         Ok(())
+    }
+
+    /// A task room: the users the board was last told of.
+    pub fn viewers(&self) -> Result<Vec<UserInfo>> {
+        let rows: Vec<UsersRow> = self
+            .sql
+            .exec("SELECT users FROM room_viewers WHERE id = 1", None)?
+            .to_array()?;
+        match rows.first() {
+            Some(row) => serde_json::from_str(&row.users).map_err(storage_error),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn save_viewers(&self, users: &[UserInfo]) -> Result<()> {
+        let json = serde_json::to_string(users).map_err(storage_error)?;
+        self.sql.exec(
+            "INSERT INTO room_viewers (id, users) VALUES (1, ?) \
+             ON CONFLICT (id) DO UPDATE SET users = excluded.users",
+            vec![json.into()],
+        )?;
+        Ok(())
+    }
+
+    /// A board: takes a task room's report unless a newer one is already in. `false` when
+    /// it was older (and changed nothing).
+    pub fn take_task_viewers(&self, report: &TaskViewers) -> Result<bool> {
+        let task_id = report.task_id.as_str();
+        let rows: Vec<AtRow> = self
+            .sql
+            .exec(
+                "SELECT at_ms FROM board_task_presence WHERE task_id = ?",
+                vec![task_id.into()],
+            )?
+            .to_array()?;
+        if rows
+            .first()
+            .is_some_and(|row| row.at_ms as i64 > report.at_ms)
+        {
+            return Ok(false);
+        }
+        if report.users.is_empty() {
+            self.forget_task_viewers(&report.task_id)?;
+        } else {
+            let json = serde_json::to_string(&report.users).map_err(storage_error)?;
+            self.sql.exec(
+                "INSERT INTO board_task_presence (task_id, users, at_ms) VALUES (?, ?, ?) \
+                 ON CONFLICT (task_id) DO UPDATE SET users = excluded.users, \
+                 at_ms = excluded.at_ms",
+                vec![task_id.into(), json.into(), int(report.at_ms)],
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// A board: a deleted task has nobody in its room.
+    pub fn forget_task_viewers(&self, task_id: &TaskId) -> Result<()> {
+        self.sql.exec(
+            "DELETE FROM board_task_presence WHERE task_id = ?",
+            vec![task_id.as_str().into()],
+        )?;
+        Ok(())
+    }
+
+    /// A board: who is in each task's room, for a welcome.
+    pub fn task_viewers(&self) -> Result<BTreeMap<String, Vec<UserInfo>>> {
+        let rows: Vec<TaskUsersRow> = self
+            .sql
+            .exec("SELECT task_id, users FROM board_task_presence", None)?
+            .to_array()?;
+        rows.into_iter()
+            .map(|row| {
+                let users = serde_json::from_str(&row.users).map_err(storage_error)?;
+                Ok((row.task_id, users))
+            })
+            .collect()
     }
 
     /// Presence changes held back, and when they are due.

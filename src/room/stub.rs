@@ -13,7 +13,7 @@ use hero_core::analytics::Analytics;
 use hero_core::auth::Principal;
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
-use hero_core::room::{ChangeNotice, RoomKey, WriteReply, WriteRequest};
+use hero_core::room::{ChangeNotice, RoomKey, TaskViewers, WriteReply, WriteRequest};
 
 /// Internal header carrying the room's identity as JSON.
 pub const ROOM_HEADER: &str = "X-Hero-Room";
@@ -33,6 +33,8 @@ pub const WRITE_PATH: &str = "/write";
 pub const NOTICE_PATH: &str = "/changes";
 /// A board: the workspace report ([`Analytics`]) from its counters.
 pub const ANALYTICS_PATH: &str = "/analytics";
+/// A board: who is in a task's room now ([`TaskViewers`]).
+pub const VIEWERS_PATH: &str = "/viewers";
 
 fn room_request(
     key: &RoomKey,
@@ -204,6 +206,37 @@ pub async fn analytics(
         .await
         .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
     Ok((report, cost))
+}
+
+/// Tells the workspace board who is in a task's room now. Off the critical path, like a
+/// change notice; a report that is lost leaves the board one change behind until the room's
+/// next one (the board never invents anyone: it only shows what a room reported).
+pub async fn tell_board_viewers(
+    env: &Env,
+    workspace_id: &str,
+    report: TaskViewers,
+    request_id: &str,
+) {
+    let key = RoomKey::Board {
+        workspace_id: workspace_id.to_owned(),
+    };
+    let Ok(body) = serde_json::to_string(&report) else {
+        return;
+    };
+    let sent = match room_request(
+        &key,
+        Method::Post,
+        VIEWERS_PATH,
+        Headers::new(),
+        request_id,
+        Some(body),
+    ) {
+        Ok(request) => call(env, &key, request).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(cause = %error, task_id = %report.task_id, "telling the board who is viewing");
+    }
 }
 
 /// Tells the workspace board about a committed change. Called off the critical path

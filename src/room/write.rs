@@ -8,9 +8,17 @@
 //! it left, but they travel to D1 in one batch, each write conditional on its predecessor's
 //! version. So a hot task costs one D1 round trip per group, not per write.
 //!
+//! A keyed write (`Idempotency-Key`) is checked here first: the room is the one place both
+//! tries of the same write arrive, so it can say "in use" (409) while the first is being
+//! made; after that, the key is in D1, committed in the write's own batch, and its retry
+//! gets the first response back.
+//!
 //! If D1 says the row moved (someone wrote D1 without going through this room), the room
 //! reads the log and the row again and decides once more: events are never lost or doubled,
 //! because the log only ever takes a change from D1's change log or from its own commit.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 use futures::channel::oneshot;
 use futures::lock::MutexGuard;
@@ -20,8 +28,9 @@ use super::object::Room;
 use super::storage::KnownTask;
 use super::stub;
 use crate::runtime::{now, now_ms, Stages};
-use crate::store::Store;
+use crate::store::{KeyRecord, Store};
 use hero_core::error::ApiError;
+use hero_core::idempotency::{recall, Claim, Recall, StoredResponse};
 use hero_core::room::{
     broadcast_delay_ms, ChangeNotice, LogIds, RoomKey, WriteOp, WriteReply, WriteRequest,
 };
@@ -84,6 +93,28 @@ impl Room {
                 }
             },
             WriteOp::Delete => None,
+        };
+        // A keyed write: in use (409), its retry (the first answer), or reused (422)?
+        let _in_flight = match &request.claim {
+            Some(claim) => {
+                let user = &request.caller.user_id;
+                let Some(guard) = KeyInFlight::take(&self.keys_in_flight, user, claim) else {
+                    let error = ApiError::IdempotencyKeyInUse;
+                    return Ok((WriteReply::Refused { error }, Stages::default()));
+                };
+                let stored = store
+                    .stored_response(key.workspace_id(), user, claim)
+                    .await
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                match recall(stored, &claim.fingerprint) {
+                    Ok(Recall::Fresh) => Some(guard),
+                    Ok(Recall::Replay(response)) => {
+                        return Ok((WriteReply::Replayed { response }, Stages::default()))
+                    }
+                    Err(error) => return Ok((WriteReply::Refused { error }, Stages::default())),
+                }
+            }
+            None => None,
         };
         let (answer, answered) = oneshot::channel();
         self.queue.borrow_mut().push_back(QueuedWrite {
@@ -197,8 +228,12 @@ impl Room {
             return Ok(());
         }
         let changes: Vec<Change> = decided.iter().map(|(_, change)| change.clone()).collect();
+        let keys: Vec<Option<KeyRecord>> = decided
+            .iter()
+            .map(|(queued, change)| key_record(queued, change, &at))
+            .collect();
         let committed = stages
-            .time("d1", store.commit(&changes, base.version))
+            .time("d1", store.commit(&changes, &keys, base.version))
             .await;
         match committed {
             Ok(Some(ids)) => {
@@ -312,6 +347,47 @@ impl Room {
         let notice = ChangeNotice { changes };
         self.state
             .wait_until(async move { stub::tell_board(&env, notice, &request_id).await });
+    }
+}
+
+/// The key a keyed write stores with its commit, and the response it will replay.
+fn key_record(queued: &QueuedWrite, change: &Change, at: &str) -> Option<KeyRecord> {
+    let claim = queued.request.claim.clone()?;
+    Some(KeyRecord {
+        workspace_id: change.task.workspace_id.clone(),
+        user_id: queued.request.caller.user_id.clone(),
+        claim,
+        response: StoredResponse::of(change),
+        at: at.to_owned(),
+    })
+}
+
+/// A keyed write's hold on its key while it is being made; let go when dropped, however the
+/// write ends.
+struct KeyInFlight<'a> {
+    set: &'a RefCell<HashSet<String>>,
+    entry: String,
+}
+
+impl<'a> KeyInFlight<'a> {
+    /// The hold, or `None` when the same user's key is already being used.
+    fn take(set: &'a RefCell<HashSet<String>>, user_id: &str, claim: &Claim) -> Option<Self> {
+        // A key holds no newline, so the last one parts user from key: no two pairs meet.
+        let entry = format!("{user_id}\n{}", claim.key.as_str());
+        // A hold is made only when the key was free: one made and dropped for a key in use
+        // would let go of the first request's hold.
+        let inserted = set.borrow_mut().insert(entry.clone());
+        if inserted {
+            Some(KeyInFlight { set, entry })
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for KeyInFlight<'_> {
+    fn drop(&mut self) {
+        self.set.borrow_mut().remove(&self.entry);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{number, optional, text, Store, StoreError, StoreResult};
+use super::{number, text, Store, StoreError, StoreResult};
 use hero_core::analytics::{completed_day, TaskFacts};
 use hero_core::task::{Priority, Status, TaskId};
 
@@ -13,9 +13,10 @@ const WORKSPACE_SEQ: &str =
 const WORKSPACE_SEQ_AT_CHANGE: &str = "SELECT COALESCE(MAX(ws_seq), 0) AS seq FROM task_changes \
      WHERE workspace_id = ?1 AND id <= ?2";
 
-/// Tasks in id order after `?2`: a board counting a workspace pages through it with this.
+/// Tasks in id order after `?2` (`''` for the first page): a board counting a workspace
+/// pages through it with this, each page a seek on `tasks_by_workspace_id` (migration 0004).
 const TASK_FACTS_PAGE: &str = "SELECT id, status, priority, due_date, completed_at FROM tasks \
-     WHERE workspace_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3";
+     WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
 
 #[derive(Deserialize)]
 struct SeqRow {
@@ -83,7 +84,7 @@ impl Store {
             TASK_FACTS_PAGE,
             &[
                 text(workspace_id),
-                optional(after.map(TaskId::as_str)),
+                text(after.map_or("", TaskId::as_str)),
                 number(i64::from(limit)),
             ],
         )?;

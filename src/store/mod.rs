@@ -11,6 +11,7 @@
 //!   tags through the FTS5 index and `task_tags` of migration 0004);
 //! - [`changes`]: the change log, for the rooms' catch-up and the activity history;
 //! - [`board`]: what a new board reads to count the workspace;
+//! - [`keys`]: idempotency keys, stored in the batch of the write they belong to;
 //! - [`rows`]: the column lists and how a row becomes a core type.
 //!
 //! Everything goes through a [`Store`], which counts what it costs ([`Cost`]: calls, queries,
@@ -19,9 +20,11 @@
 
 mod board;
 mod changes;
+mod keys;
 mod rows;
 mod tasks;
 
+pub use keys::KeyRecord;
 pub use rows::TASK_COLUMNS;
 
 use std::cell::Cell;
@@ -154,7 +157,13 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
 /// the list query is built per shape by [`hero_core::list_plan`]). The unit tests check that
 /// each is scoped to a workspace; the e2e plan test that D1 plans each on an index.
 pub fn fixed_statements() -> Vec<&'static str> {
-    [tasks::STATEMENTS, changes::STATEMENTS, board::STATEMENTS].concat()
+    [
+        tasks::STATEMENTS,
+        changes::STATEMENTS,
+        board::STATEMENTS,
+        keys::STATEMENTS,
+    ]
+    .concat()
 }
 
 #[cfg(test)]
@@ -165,7 +174,7 @@ mod tests {
         for sql in &all {
             assert!(sql.contains("workspace_id = ?1"), "{sql}");
         }
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 12);
         // …and every list shape (they are built per filter combination).
         for query in hero_core::list_plan::every_shape() {
             let statement =

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
+use super::keys::KeyRecord;
 use super::rows::{task_columns, TaskRow};
 use super::{json, number, optional, text, Store, StoreError, StoreResult};
 use hero_core::list_plan::{self, SqlValue};
@@ -91,16 +92,20 @@ impl Store {
         )
     }
 
-    /// Runs a write and its change record as one batch. Returns where the record landed in
-    /// the change log, or `None` when the write changed no row (so there is no record).
+    /// Runs a write, its change record and (for a keyed write) its idempotency key as one
+    /// batch. Returns where the record landed in the change log, or `None` when the write
+    /// changed no row (so there is no record, and no key).
     async fn write_with_record(
         &self,
         write: D1PreparedStatement,
         change: &Change,
+        key: Option<&KeyRecord>,
     ) -> StoreResult<Option<LogIds>> {
-        let results = self
-            .batch(vec![write, self.change_statement(change)?])
-            .await?;
+        let mut statements = vec![write, self.change_statement(change)?];
+        if let Some(key) = key {
+            statements.extend(self.key_statements(key)?);
+        }
+        let results = self.batch(statements).await?;
         for result in &results {
             if let Some(error) = result.error() {
                 return Err(StoreError::Failed(error));
@@ -124,10 +129,15 @@ impl Store {
         rows.into_iter().next().map(TaskRow::into_task).transpose()
     }
 
-    /// Inserts a new task and its `created` record in one transaction.
-    pub async fn insert_task(&self, change: &Change) -> StoreResult<LogIds> {
+    /// Inserts a new task and its `created` record (and its idempotency key, if it has one)
+    /// in one transaction. A task id that exists already is [`StoreError::Duplicate`].
+    pub async fn insert_task(
+        &self,
+        change: &Change,
+        key: Option<&KeyRecord>,
+    ) -> StoreResult<LogIds> {
         let insert = self.prepare(INSERT_TASK, &columns(&change.task)?)?;
-        self.write_with_record(insert, change)
+        self.write_with_record(insert, change, key)
             .await?
             .ok_or_else(|| StoreError::Failed("the insert wrote no row".into()))
     }
@@ -178,40 +188,49 @@ impl Store {
 
     /// Commits a run of updates (and at most a final delete) of one task, decided one after
     /// another from `expected_version`, in one batch: each write is conditional on the
-    /// version the one before it left, with its change record after it. All of them commit,
-    /// or, when the stored row was not at `expected_version`, none: `None`.
+    /// version the one before it left, with its change record after it (and its idempotency
+    /// key, for a keyed write: `keys` runs alongside `changes`). All of them commit, or, when
+    /// the stored row was not at `expected_version`, none: `None`.
     pub async fn commit(
         &self,
         changes: &[Change],
+        keys: &[Option<KeyRecord>],
         expected_version: i64,
     ) -> StoreResult<Option<Vec<LogIds>>> {
         let mut statements = Vec::with_capacity(changes.len() * 2);
+        // Where each change record sits in the batch, to read its ids back.
+        let mut records = Vec::with_capacity(changes.len());
         let mut version = expected_version;
-        for change in changes {
+        for (index, change) in changes.iter().enumerate() {
             statements.push(self.write_statement(change, version)?);
+            records.push(statements.len());
             statements.push(self.change_statement(change)?);
+            if let Some(Some(key)) = keys.get(index) {
+                statements.extend(self.key_statements(key)?);
+            }
             version = change.task.version;
         }
         let results = self.batch(statements).await?;
+        if let Some(error) = results.iter().find_map(|result| result.error()) {
+            return Err(StoreError::Failed(error));
+        }
         let mut ids = Vec::with_capacity(changes.len());
-        for (index, result) in results.iter().enumerate() {
-            if let Some(error) = result.error() {
-                return Err(StoreError::Failed(error));
-            }
-            if index % 2 == 1 {
-                let rows: Vec<IdsRow> = result.results()?;
-                match rows.first() {
-                    Some(row) => ids.push(LogIds {
-                        change_id: row.id as i64,
-                        ws_seq: row.ws_seq as i64,
-                    }),
-                    // the first write changed no row: the chain wrote nothing
-                    None if ids.is_empty() => return Ok(None),
-                    None => {
-                        return Err(StoreError::Failed(
-                            "a batch of writes committed in part".into(),
-                        ))
-                    }
+        for index in records {
+            let result = results
+                .get(index)
+                .ok_or_else(|| StoreError::Failed("D1 batch returned too few results".into()))?;
+            let rows: Vec<IdsRow> = result.results()?;
+            match rows.first() {
+                Some(row) => ids.push(LogIds {
+                    change_id: row.id as i64,
+                    ws_seq: row.ws_seq as i64,
+                }),
+                // the first write changed no row: the chain wrote nothing
+                None if ids.is_empty() => return Ok(None),
+                None => {
+                    return Err(StoreError::Failed(
+                        "a batch of writes committed in part".into(),
+                    ))
                 }
             }
         }

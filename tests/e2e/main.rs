@@ -33,6 +33,7 @@ mod auth;
 mod browser;
 mod hardening;
 mod harness;
+mod idempotency;
 mod limits;
 mod logs;
 mod plans;
@@ -112,6 +113,7 @@ fn main() {
         logs::tests(),
         plans::tests(),
         hardening::tests(),
+        idempotency::tests(),
         limits::tests(),
         schema::tests(),
         search::tests(),

@@ -18,6 +18,7 @@ register! {
         crud_events_reach_the_room_and_the_board,
         presence_is_per_user_with_a_grace_period,
         a_busy_room_merges_joins_and_leaves_into_one_diff,
+        the_board_knows_who_is_in_each_task,
         typing_and_editing_expire,
         resume_replays_exactly_what_was_missed,
         resync_when_since_is_too_old_or_ahead,
@@ -430,6 +431,68 @@ pub async fn a_busy_room_merges_joins_and_leaves_into_one_diff(ctx: &'static Ctx
     with_gus.insert("gus".to_owned(), 1);
     assert_eq!(presence_of(&welcome), with_gus);
     assert!(users.len() > PRESENCE_BATCH_ABOVE);
+}
+
+/// The board hears from each task room who is there: users, not tabs, with the same grace
+/// period for leaving, in `task_presence` messages and in its `welcome`.
+pub async fn the_board_knows_who_is_in_each_task(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let cat = user(ctx, "cat", Role::Viewer, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "watched"})).await);
+    let (mut board, welcome) = join_board(ctx, &cat).await;
+    assert_eq!(welcome["task_presence"], json!({}), "nobody anywhere yet");
+
+    let ids = |message: &Value| -> Vec<String> {
+        message["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (ana_tab, _) = join_task(ctx, &ana, &task, None).await;
+    let first = board.expect("task_presence").await;
+    assert_eq!(first["task_id"], task);
+    assert_eq!(ids(&first), ["ana"]);
+    let (bob_tab, _) = join_task(ctx, &bob, &task, None).await;
+    assert_eq!(ids(&board.expect("task_presence").await), ["ana", "bob"]);
+    // a second tab is not news for the board
+    let (ana_second, _) = join_task(ctx, &ana, &task, None).await;
+    ana_second.close().await;
+    let quiet = board.collect_for(Duration::from_millis(500)).await;
+    assert!(
+        quiet.iter().all(|m| m["type"] != "task_presence"),
+        "a tab is not a user: {quiet:?}"
+    );
+    // a board that connects now is told in its welcome
+    let (late_board, late) = join_board(ctx, &cat).await;
+    let listed: Vec<&str> = late["task_presence"][&task]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["ana", "bob"]);
+    late_board.close().await;
+
+    // both leave: after the grace period, nobody (and not before it)
+    let left_at = Instant::now();
+    ana_tab.close().await;
+    bob_tab.close().await;
+    loop {
+        let message = board.expect("task_presence").await;
+        assert!(
+            left_at.elapsed() >= GRACE - Duration::from_millis(100),
+            "the board let someone go before the grace period: {message}"
+        );
+        if ids(&message).is_empty() {
+            break;
+        }
+    }
+    let (_, after) = join_board(ctx, &cat).await;
+    assert_eq!(after["task_presence"], json!({}), "no ghosts");
 }
 
 pub async fn typing_and_editing_expire(ctx: &'static Ctx) {

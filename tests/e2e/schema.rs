@@ -54,6 +54,11 @@ pub async fn the_api_matches_its_openapi_document(ctx: &'static Ctx) {
             .args(["--max-examples", "15", "--max-time", "90", "--workers", "1"])
             .args(["--seed", "20261126"])
             .env("SCHEMATHESIS_TELEMETRY", "false")
+            // A fresh Idempotency-Key per request, as a client sends (see the file).
+            .env(
+                "SCHEMATHESIS_HOOKS",
+                root.join("tests/e2e/schemathesis_hooks.py"),
+            )
             .output()
             .expect("schemathesis runs")
     })

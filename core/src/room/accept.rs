@@ -121,6 +121,7 @@ pub fn greeting(
         seq,
         resumed: matches!(resume, Resume::Replay { .. }),
         replayed: replay.len() as u64,
+        task_presence: None,
     })];
     out.extend(
         crate::protocol::batch_frames(

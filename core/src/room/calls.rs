@@ -10,7 +10,9 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::conditional::IfMatch;
 use crate::error::ApiError;
-use crate::task::{Change, Task};
+use crate::idempotency::{Claim, StoredResponse};
+use crate::protocol::UserInfo;
+use crate::task::{Change, Task, TaskId};
 
 /// A write to a task, handed to the task's room, which commits it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +21,9 @@ pub struct WriteRequest {
     pub caller: Principal,
     pub precondition: Option<IfMatch>,
     pub op: WriteOp,
+    /// The request's `Idempotency-Key` and fingerprint, when it has one.
+    #[serde(default)]
+    pub claim: Option<Claim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +58,8 @@ pub enum WriteReply {
     Unchanged { task: Box<Task> },
     /// Refused; nothing was written.
     Refused { error: ApiError },
+    /// A retry of a committed keyed write: its first response, nothing written now.
+    Replayed { response: StoredResponse },
 }
 
 /// Committed changes of one workspace, in commit order, told to its board off the
@@ -60,6 +67,16 @@ pub enum WriteReply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeNotice {
     pub changes: Vec<(LogIds, Change)>,
+}
+
+/// Who is in a task's room, told to the workspace board when that set of users changes.
+/// `at_ms` orders the reports of one room: they travel off the critical path, and an older
+/// one arriving late must not undo a newer one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskViewers {
+    pub task_id: TaskId,
+    pub users: Vec<UserInfo>,
+    pub at_ms: i64,
 }
 
 #[cfg(test)]
@@ -84,6 +101,7 @@ mod tests {
             op: WriteOp::Update {
                 patch: json!({"title": "B"}),
             },
+            claim: None,
         };
         let text = serde_json::to_string(&request).unwrap();
         assert!(text.contains(r#""op":"update""#), "{text}");

@@ -26,7 +26,7 @@ mod presence;
 mod timers;
 
 pub use accept::{admission, count_connect, greeting, resume, ConnectWindow, Resume};
-pub use calls::{ChangeNotice, LogIds, WriteOp, WriteReply, WriteRequest};
+pub use calls::{ChangeNotice, LogIds, TaskViewers, WriteOp, WriteReply, WriteRequest};
 pub use frames::{handle_frame, refreshed, Admit, RateWindow, RoomKind};
 pub use key::RoomKey;
 pub use log::{
@@ -35,7 +35,7 @@ pub use log::{
 pub use pacing::{
     broadcast_delay_ms, presence_delay_ms, MAX_BROADCAST_DELAY_MS, PRESENCE_GAP_MS, SMALL_ROOM,
 };
-pub use presence::{entry_of, join, leave, presence, PendingPresence};
+pub use presence::{entry_of, join, leave, presence, viewers_after, PendingPresence};
 pub use timers::{board_day_turn, day_number, next_alarm, on_alarm};
 
 use serde::{Deserialize, Serialize};

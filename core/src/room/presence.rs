@@ -2,7 +2,7 @@
 //! keeps a quick reconnect from flickering.
 
 use super::{Connection, Departure, Limits, Outbound};
-use crate::protocol::{PresenceEntry, ServerMessage};
+use crate::protocol::{PresenceEntry, ServerMessage, UserInfo};
 
 /// The presence list: one entry per user, with their connection count and edited fields.
 pub fn presence(connections: &[Connection]) -> Vec<PresenceEntry> {
@@ -104,6 +104,32 @@ pub fn leave(
         }
     }
     out
+}
+
+/// The users in a task room after `outbounds` (its `user_joined` and `user_left`, which
+/// already keep the grace period), or `None` when the set did not change: a second tab, a
+/// quick reconnect or a typing flag tells the board nothing.
+pub fn viewers_after(current: &[UserInfo], outbounds: &[Outbound]) -> Option<Vec<UserInfo>> {
+    let mut users = current.to_vec();
+    let mut changed = false;
+    for outbound in outbounds {
+        let (Outbound::All(message) | Outbound::Others(message)) = outbound else {
+            continue;
+        };
+        match message {
+            ServerMessage::UserJoined { user, .. } if !users.iter().any(|u| u.id == user.id) => {
+                users.push(user.clone());
+                changed = true;
+            }
+            ServerMessage::UserLeft { user_id } if users.iter().any(|u| &u.id == user_id) => {
+                users.retain(|u| &u.id != user_id);
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    changed.then_some(users)
 }
 
 /// Presence changes waiting while a busy room holds its broadcasts back: they leave
@@ -246,6 +272,38 @@ mod tests {
         );
         assert!(departures.is_empty());
         assert!(on_alarm(&mut [], &mut departures, 200 + l.grace_ms).is_empty());
+    }
+
+    #[test]
+    fn the_board_hears_of_users_not_tabs() {
+        let l = limits();
+        let mut departures = Vec::new();
+        let ana = conn("a1", "ana");
+        let first = join(&[], &mut departures, &ana);
+        let viewers = viewers_after(&[], &first).expect("ana came");
+        assert_eq!(viewers, std::slice::from_ref(&ana.user));
+        // a second tab, and that tab closing: nothing for the board
+        let second = join(
+            std::slice::from_ref(&ana),
+            &mut departures,
+            &conn("a2", "ana"),
+        );
+        assert_eq!(viewers_after(&viewers, &second), None);
+        let closed = leave(
+            std::slice::from_ref(&ana),
+            &mut departures,
+            &conn("a2", "ana"),
+            0,
+            &l,
+        );
+        assert_eq!(viewers_after(&viewers, &closed), None);
+        // the last tab: nothing until the grace period is over, then ana is gone
+        let last = leave(&[], &mut departures, &ana, 0, &l);
+        assert_eq!(viewers_after(&viewers, &last), None);
+        let gone = on_alarm(&mut [], &mut departures, l.grace_ms);
+        assert_eq!(viewers_after(&viewers, &gone), Some(Vec::new()));
+        // a user_left for someone the board never heard of changes nothing
+        assert_eq!(viewers_after(&[], &gone), None);
     }
 
     #[test]
