@@ -119,8 +119,8 @@ pub fn list_statement(
                  many(yes) AS (SELECT count(*) > {FEW_HITS} FROM \
                  (SELECT 1 FROM hits LIMIT {FEW_HITS} + 1)) \
                  SELECT * FROM ({}) UNION ALL SELECT * FROM ({})",
-                walk.index(driver, Some("(SELECT yes FROM many)")),
-                walk.hits("NOT (SELECT yes FROM many)"),
+                walk.index(driver, Some(Gate::ManyHits)),
+                walk.hits(),
             )
         }
     };
@@ -149,10 +149,9 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    /// The driver's index, in list order, stopping at the page size. `only_if` is a
-    /// condition on the whole statement (the search's choice of walk); a search keeps the
-    /// rows among its matches.
-    fn index(&self, driver: Driver, only_if: Option<&str>) -> String {
+    /// The driver's index, in list order, stopping at the page size. With a search (`gate`),
+    /// only when there are many matches, keeping the rows among them.
+    fn index(&self, driver: Driver, gate: Option<Gate>) -> String {
         let workspace = self.workspace;
         let mut conditions = Vec::new();
         let (from, order_at, order_id) = match (driver, self.tag) {
@@ -181,17 +180,15 @@ impl Walk<'_> {
             }
         };
         conditions.extend(self.conditions.iter().cloned());
-        if let Some(only_if) = only_if {
-            conditions.push(only_if.to_owned());
+        if gate.is_some() {
             conditions.push("tasks.rowid IN hits".to_owned());
         }
-        self.finish(&from, conditions, order_at, order_id)
+        self.finish(&from, conditions, (order_at, order_id), gate)
     }
 
     /// The search's matches themselves, sorted into list order: for a search with few.
-    fn hits(&self, only_if: &str) -> String {
+    fn hits(&self) -> String {
         let mut conditions = self.conditions.to_vec();
-        conditions.push(only_if.to_owned());
         if let Some(tag) = self.tag {
             conditions.push(format!(
                 "EXISTS (SELECT 1 FROM task_tags WHERE task_tags.task_id = tasks.id \
@@ -199,20 +196,44 @@ impl Walk<'_> {
             ));
         }
         let from = "hits CROSS JOIN tasks ON tasks.rowid = hits.hit";
-        self.finish(from, conditions, "tasks.created_at", "tasks.id")
+        let order = ("tasks.created_at", "tasks.id");
+        self.finish(from, conditions, order, Some(Gate::FewHits))
     }
 
-    fn finish(&self, from: &str, mut conditions: Vec<String>, at: &str, id: &str) -> String {
+    fn finish(
+        &self,
+        from: &str,
+        mut conditions: Vec<String>,
+        (at, id): (&str, &str),
+        gate: Option<Gate>,
+    ) -> String {
         if let Some((after_at, after_id)) = self.after {
             conditions.push(format!("({at}, {id}) < ({after_at}, {after_id})"));
         }
+        // The gate goes in the LIMIT, which SQLite works out once before the loop: a LIMIT
+        // of 0 skips the walk, where a condition in WHERE would be checked on every row of it.
+        let limit = match gate {
+            None => self.limit.to_owned(),
+            Some(Gate::ManyHits) => {
+                format!("CASE WHEN (SELECT yes FROM many) THEN {} ELSE 0 END", self.limit)
+            }
+            Some(Gate::FewHits) => {
+                format!("CASE WHEN (SELECT yes FROM many) THEN 0 ELSE {} END", self.limit)
+            }
+        };
         format!(
-            "SELECT {} FROM {from} WHERE {} ORDER BY {at} DESC, {id} DESC LIMIT {}",
+            "SELECT {} FROM {from} WHERE {} ORDER BY {at} DESC, {id} DESC LIMIT {limit}",
             self.selected,
             conditions.join(" AND "),
-            self.limit
         )
     }
+}
+
+/// Which of a search's two walks runs: the one for many matches or the one for few.
+#[derive(Clone, Copy)]
+enum Gate {
+    ManyHits,
+    FewHits,
 }
 
 /// A statement being written: text so far and its parameters.
@@ -355,14 +376,17 @@ mod tests {
         let (walk, hits) = s.sql.split_once(" UNION ALL ").unwrap();
         // many: the tag index in list order, keeping the rows among the matches
         assert!(walk.contains("FROM task_tags AS by_tag INDEXED BY task_tags_by_workspace_tag"));
-        assert!(walk.contains("(SELECT yes FROM many) AND tasks.rowid IN hits"));
+        assert!(walk.contains("tasks.rowid IN hits"));
+        assert!(walk.ends_with("LIMIT CASE WHEN (SELECT yes FROM many) THEN ?4 ELSE 0 END)"));
         // few: the matches, every other filter checked on each, sorted into list order
         assert!(hits.contains("FROM hits CROSS JOIN tasks ON tasks.rowid = hits.hit"));
-        assert!(hits.contains("NOT (SELECT yes FROM many)"));
         assert!(hits.contains("tasks.workspace_id = ?1"));
         assert!(hits.contains("task_tags.tag = ?2"));
         assert!(hits.contains("tasks.status = ?3"));
-        assert!(hits.contains("ORDER BY tasks.created_at DESC, tasks.id DESC LIMIT ?4"));
+        assert!(hits.contains(
+            "ORDER BY tasks.created_at DESC, tasks.id DESC \
+             LIMIT CASE WHEN (SELECT yes FROM many) THEN 0 ELSE ?4 END"
+        ));
         assert!(s.sql.contains(&format!("count(*) > {FEW_HITS}")));
     }
 

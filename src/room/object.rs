@@ -71,6 +71,9 @@ pub struct Room {
     /// second request with the same key is told it is in use. In memory on purpose: a write
     /// in progress keeps the room awake, and an evicted room has none.
     pub(super) keys_in_flight: AssertUnwindSafe<RefCell<std::collections::HashSet<String>>>,
+    /// A task room tells its board who is here one report at a time; what changes meanwhile
+    /// goes in the next one, so a room filling up sends a few reports, not one per join.
+    pub(super) viewers_report: AssertUnwindSafe<std::rc::Rc<ReportInFlight>>,
     /// Events in the log that the next flush sends ([`super::publish`]).
     pub(super) unsent: AssertUnwindSafe<RefCell<Vec<String>>>,
     /// True while a flush waits for the room's frame budget; later events go with it.
@@ -124,6 +127,7 @@ impl DurableObject for Room {
             queue: AssertUnwindSafe(RefCell::new(VecDeque::new())),
             committing: AssertUnwindSafe(Cell::new(false)),
             keys_in_flight: AssertUnwindSafe(RefCell::new(Default::default())),
+            viewers_report: AssertUnwindSafe(Default::default()),
             unsent: AssertUnwindSafe(RefCell::new(Vec::new())),
             flush_waiting: AssertUnwindSafe(Cell::new(false)),
             close_after_flush: AssertUnwindSafe(Cell::new(false)),
@@ -437,14 +441,31 @@ impl Room {
             tracing::error!(cause = %error, "room viewers");
             return;
         }
-        let report = TaskViewers {
-            task_id,
-            users,
-            at_ms: now_ms(),
-        };
-        let env = self.env.clone();
+        let report = std::rc::Rc::clone(&self.viewers_report);
+        if report.in_flight.replace(true) {
+            report.again.set(true);
+            return;
+        }
+        let (env, storage) = (self.env.clone(), self.storage.clone());
         self.state.wait_until(async move {
-            stub::tell_board_viewers(&env, &workspace_id, report, "").await;
+            loop {
+                report.again.set(false);
+                match storage.viewers() {
+                    Ok(users) => {
+                        let viewers = TaskViewers {
+                            task_id: task_id.clone(),
+                            users,
+                            at_ms: now_ms(),
+                        };
+                        stub::tell_board_viewers(&env, &workspace_id, viewers, "").await;
+                    }
+                    Err(error) => tracing::error!(cause = %error, "room viewers"),
+                }
+                if !report.again.get() {
+                    break;
+                }
+            }
+            report.in_flight.set(false);
         });
     }
 
@@ -528,6 +549,13 @@ impl Room {
 }
 
 /// Presence changes go through [`Room::presence_out`], which may hold them back.
+/// Whether a report to the board is on its way, and whether the set changed since it left.
+#[derive(Default)]
+pub(super) struct ReportInFlight {
+    in_flight: Cell<bool>,
+    again: Cell<bool>,
+}
+
 fn is_presence(message: &ServerMessage) -> bool {
     matches!(
         message,

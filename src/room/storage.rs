@@ -194,6 +194,7 @@ fn int(value: i64) -> SqlStorageValue {
 }
 
 /// The room's SQLite, with one method per thing it stores.
+#[derive(Clone)]
 pub struct RoomStorage {
     sql: SqlStorage,
 }
