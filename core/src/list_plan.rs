@@ -215,10 +215,16 @@ impl Walk<'_> {
         let limit = match gate {
             None => self.limit.to_owned(),
             Some(Gate::ManyHits) => {
-                format!("CASE WHEN (SELECT yes FROM many) THEN {} ELSE 0 END", self.limit)
+                format!(
+                    "CASE WHEN (SELECT yes FROM many) THEN {} ELSE 0 END",
+                    self.limit
+                )
             }
             Some(Gate::FewHits) => {
-                format!("CASE WHEN (SELECT yes FROM many) THEN 0 ELSE {} END", self.limit)
+                format!(
+                    "CASE WHEN (SELECT yes FROM many) THEN 0 ELSE {} END",
+                    self.limit
+                )
             }
         };
         format!(
