@@ -61,7 +61,12 @@ export interface Welcome {
   seq: number;
   resumed: boolean;
   replayed: number;
+  /** Board only: task id → the users in that task's room (tasks with nobody are absent). */
+  task_presence?: TaskPresence;
 }
+
+/** Board: who is in which task's room. A task with nobody in it has no key (never an empty array). */
+export type TaskPresence = Record<string, UserInfo[]>;
 
 export interface Analytics {
   total: number;
@@ -118,6 +123,11 @@ export interface RoomEvents<Reloaded> {
   typing: { type: "typing"; user_id: string; field: TaskField; active: boolean };
   editing: { type: "editing"; user_id: string; field: TaskField | null };
   analytics: Analytics;
+  /**
+   * Board only: the whole map of who is in which task's room, after the `welcome` and after
+   * every `task_presence` message (and a deleted task's entry removed). See applyTaskPresence.
+   */
+  task_presence: TaskPresence;
   /** After a `resync`: fresh data from REST, emitted once. */
   reloaded: Reloaded;
   /**
@@ -137,6 +147,8 @@ export interface Room<Reloaded> {
   readonly status: ConnectionStatus;
   readonly lastSeq: number | null;
   readonly presence: PresenceEntry[];
+  /** Board only: who is in which task's room now (`{}` in a task room, or from a server without it). */
+  readonly taskPresence: TaskPresence;
   /**
    * Sends now or not at all (never queued while offline). Returns whether it was sent. A
    * board room never sends them (the server would answer `wrong_room`) and returns false.
@@ -230,6 +242,20 @@ export type PresenceMessage =
  */
 export declare function applyPresence(list: PresenceEntry[], message: PresenceMessage | { type: string }): PresenceEntry[];
 
+/** The board's `task_presence` messages (docs/protocol.md). */
+export type TaskPresenceMessage =
+  | { type: "welcome"; task_presence?: TaskPresence }
+  | { type: "task_presence"; task_id: string; users: UserInfo[] }
+  | { type: "task_deleted" | "task_redacted"; task_id: string };
+/**
+ * The map after one board message (the same object when nothing changed): a `welcome`
+ * replaces it (no `task_presence` field: nobody known), `task_presence` replaces one task's
+ * users (sorted by id, one per user) or removes the task when `users` is empty, and a deleted
+ * task is removed. Board rooms apply it for you (`room.taskPresence`, the "task_presence"
+ * event).
+ */
+export declare function applyTaskPresence(map: TaskPresence, message: TaskPresenceMessage | { type: string }): TaskPresence;
+
 export declare function connectTask(taskId: string, options: ConnectOptions): Room<Task>;
 export declare function connectBoard(
   options: ConnectOptions,
@@ -267,15 +293,239 @@ export interface ActivityEntry {
   task: Task;
 }
 
+/**
+ * `idempotencyKey` (1–255 printable ASCII; a UUID) makes a write safe to retry: the server
+ * answers a repeat of the same request with the first response (plus `Idempotent-Replayed:
+ * true`) and commits nothing new; the same key with another request is a 422, and while
+ * the first request still runs a 409 with `Retry-After`.
+ */
+export interface WriteOptions {
+  idempotencyKey?: string;
+}
+
 export interface RestClient {
   list(params?: ListParams): Promise<{ tasks: Task[]; next_cursor: string | null }>;
   get(id: string): Promise<Task>;
-  create(task: Partial<Task> & { title: string }): Promise<Task>;
+  create(task: Partial<Task> & { title: string }, options?: WriteOptions): Promise<Task>;
   /** Throws ConflictError on 412 when ifMatch is stale. */
-  update(id: string, patch: Partial<Task>, options?: { ifMatch?: number }): Promise<Task>;
-  remove(id: string, options?: { ifMatch?: number }): Promise<null>;
+  update(id: string, patch: Partial<Task>, options?: { ifMatch?: number } & WriteOptions): Promise<Task>;
+  remove(id: string, options?: { ifMatch?: number } & WriteOptions): Promise<null>;
   activity(id: string, params?: { limit?: number; cursor?: string }): Promise<{ activity: ActivityEntry[]; next_cursor: string | null }>;
   analytics(): Promise<Analytics>;
 }
 
 export declare function restClient(options: ConnectOptions): RestClient;
+
+// ---- The edit queue ------------------------------------------------------------------
+
+/**
+ * Queue limits: `maxEntries` (200) entries at most (past it, a change is refused with
+ * QueueFullError); a request without an answer after `requestTimeoutMs` (30 s) counts as
+ * lost and is sent again with the same key; who changed a conflicting field is looked up in
+ * the last `activityPage` (100) entries of the task's activity; retries back off from
+ * `retryFloorMs` with the reconnect backoff (BACKOFF).
+ */
+export declare const QUEUE: {
+  readonly maxEntries: number;
+  readonly requestTimeoutMs: number;
+  readonly activityPage: number;
+  readonly retryFloorMs: number;
+};
+
+/** A change refused because the queue is full; nothing was queued. */
+export declare class QueueFullError extends Error {}
+
+export type EntryState =
+  /** waiting to be sent (again) */
+  | "queued"
+  /** on its way; left like this by a tab that died, it is sent again with the same key */
+  | "sending"
+  /** a 412 the merge could not settle: waits for resolve() or discard() */
+  | "conflict"
+  /** a 4xx other than 412 (or 401): waits for discard() */
+  | "refused";
+
+export interface ConflictField {
+  field: TaskField;
+  /** What I saw when I changed it. */
+  base: unknown;
+  /** What I set (null for a delete). */
+  mine: unknown;
+  /** What the server has now. */
+  theirs: unknown;
+  /** Who set theirs, from the task's activity log; null if it could not be told. */
+  by: Actor | null;
+}
+
+export interface QueueEntry {
+  /** Names the entry for its whole life. */
+  id: string;
+  /** Replay order. A task's entries go one at a time, in order; tasks do not wait for each other. */
+  order: number;
+  /**
+   * The Idempotency-Key sent with it. The same for every attempt of one request; a new one
+   * only when the request changes after a 412 (merged, or resolved by the user).
+   */
+  key: string;
+  kind: "create" | "update" | "delete";
+  /** The task's id, or a create's temporary id until it commits (then re-pointed). */
+  taskId: string;
+  base: {
+    /** The version sent in If-Match; null: "the version my pending create gets". */
+    version: number | null;
+    /** For each field the entry changes (every field, for a delete): the value the user saw. */
+    values: Partial<Record<TaskField, unknown>>;
+  };
+  /** Update: the merge patch; create: the new task's fields; delete: {}. */
+  patch: Partial<Task>;
+  /** The task's title when the change was made, for listing it. */
+  label: string;
+  /** Who made the change, and when (RFC 3339). */
+  by: Actor | null;
+  at: string | null;
+  state: EntryState;
+  attempts: number;
+  /** It was `sending` when its tab died; it was sent again with the same key. */
+  interrupted: boolean;
+  /** The last failure (no answer, 5xx, 409) or the refusal. */
+  error: { status: number | null; type: string | null; title: string | null; detail: string; errors: { field: string; message: string }[] | null } | null;
+  /** For `conflict`: the task now, what merged cleanly, and the fields to choose. */
+  conflict: { current: Task; merged: Partial<Task>; fields: ConflictField[] } | null;
+}
+
+/** A task as the UI shows it: the server's, with my pending changes applied. */
+export type ShownTask = Task & {
+  /** Some change of mine to it waits to sync (a create made offline has `version` 0 and a temporary id). */
+  pending?: true;
+  /** A delete of it waits to sync (overlayList leaves it out). */
+  deleted?: true;
+};
+
+export interface Acked {
+  type: "acked";
+  /** The entry that committed (or was settled by a merge or by "theirs"). */
+  entry: QueueEntry;
+  /** The task as the server answered (null for a delete). */
+  task: Task | null;
+  /** The task's (real) id. */
+  taskId: string;
+  /** A create: the temporary id it had until now. */
+  tempId: string | null;
+  /** The server answered with its replay of a first response that had committed. */
+  replayed?: boolean;
+  /** Nothing was sent: a 412 showed the server already had it all, or the user took theirs. */
+  merged?: boolean;
+}
+
+export interface QueueEvents {
+  /** The entries or the reachability changed (here or in another tab). */
+  change: { entries: QueueEntry[]; reachable: boolean; syncing: boolean; paused: "unauthorized" | null };
+  /** An entry committed, in this tab or another. */
+  acked: Acked;
+}
+
+export interface EditQueue {
+  /** Resolves once the stored entries have been read (a replay starts if there are any). */
+  readonly ready: Promise<void>;
+  on<K extends keyof QueueEvents>(type: K, handler: (value: QueueEvents[K]) => void): () => void;
+  /** In replay order. */
+  readonly entries: QueueEntry[];
+  /** The browser is online and the last request got an answer. */
+  readonly reachable: boolean;
+  readonly syncing: boolean;
+  /**
+   * Queues a create and returns the pending task under a temporary id (a UUID) at once.
+   * Throws QueueFullError.
+   */
+  create(fields: Partial<Task> & { title: string }): Promise<ShownTask>;
+  /**
+   * Queues an edit of `shown` (the task as the user saw it: overlay(serverTask), or a pending
+   * create): its version is the If-Match, its values of the changed fields the merge base.
+   * An edit of a task whose earlier entry was never sent is folded into that entry
+   * ("coalesced"); one that changes nothing is not queued ("unchanged").
+   */
+  update(shown: ShownTask, patch: Partial<Task>): Promise<{ outcome: "queued" | "coalesced" | "unchanged"; entry: QueueEntry | null }>;
+  /**
+   * Queues a delete ("cancelled" if the task is a create that was never sent: both go;
+   * "duplicate" if one is queued already). Unsent edits of the task are dropped.
+   */
+  remove(shown: ShownTask): Promise<{ outcome: "queued" | "cancelled" | "duplicate"; entry: QueueEntry | null }>;
+  /** The task with my pending edits applied (tags merged as a set), marked `pending`. */
+  overlay(task: Task): ShownTask;
+  /** Pending creates first, then each task overlaid; pending deletes left out. */
+  overlayList(tasks: Task[]): ShownTask[];
+  /** The task a pending create stands for, by its temporary id; null when there is none. */
+  pendingTask(tempId: string): ShownTask | null;
+  /** The real id of a create that committed, by its temporary id (else the id itself). */
+  realId(id: string): string;
+  /**
+   * Snapshots for a page reloaded offline: the last server copy of a task, and of the
+   * (unfiltered) list, kept in the same database. Never sent anywhere; a failure to keep or
+   * read one gives null. forgetSnapshots() (on sign-out) drops them; pending entries stay.
+   */
+  rememberTask(task: Task): Promise<void | null>;
+  recallTask(id: string): Promise<Task | null>;
+  rememberList(tasks: Task[]): Promise<void | null>;
+  recallList(): Promise<Task[] | null>;
+  forgetSnapshots(): Promise<void | null>;
+  /**
+   * Answers a conflict. An update: {field: "mine" | "theirs"} for each conflicting field
+   * ("theirs" for a field without a choice); what is left is sent on top of the current
+   * version under a new key. A delete: "mine" (or any field "mine") deletes anyway,
+   * "theirs" keeps the task.
+   */
+  resolve(entryId: string, choices: Record<string, "mine" | "theirs"> | "mine" | "theirs"): Promise<"requeued" | "kept-theirs" | "gone">;
+  /** Gives up an entry, and for a create that never committed, its task's other entries. */
+  discard(entryId: string): Promise<QueueEntry[]>;
+  /** Replays now (if the browser is online); resolves when this replay is over. */
+  sync(): Promise<void>;
+  close(): void;
+}
+
+/** Where the queue keeps its entries (and snapshots). `transact` applies a pure transition atomically. */
+export interface QueueStore {
+  read(): Promise<QueueEntry[]>;
+  transact<R extends { entries: QueueEntry[] }>(transition: (entries: QueueEntry[]) => R): Promise<R & { changed: boolean }>;
+  getSnapshot?(key: string): Promise<unknown>;
+  putSnapshot?(key: string, value: unknown): Promise<void>;
+  clearSnapshots?(): Promise<void>;
+  close?(): void;
+}
+
+export interface EditQueueOptions extends Pick<ConnectOptions, "token" | "getToken" | "baseUrl" | "timers" | "random"> {
+  /** Whose queue: one per user and workspace (database, lock and channel are named after it). */
+  owner: { userId: string; workspaceId: string };
+  /** Recorded as the `by` of each entry (defaults to the user id). */
+  user?: Actor;
+  /** Testing hooks. Defaults: IndexedDB, navigator.locks, a BroadcastChannel, fetch, crypto.randomUUID, navigator.onLine. */
+  store?: QueueStore;
+  locks?: { request(name: string, options: { mode: "exclusive" }, work: () => Promise<unknown>): Promise<unknown> } | null;
+  channel?: { postMessage(message: unknown): void; onmessage: ((event: { data: unknown }) => void) | null; close(): void } | null;
+  fetch?: typeof fetch;
+  newId?: () => string;
+  now?: () => string;
+  onLine?: () => boolean;
+  /** The cap on entries (QUEUE.maxEntries). */
+  limit?: number;
+}
+
+/**
+ * Opens the durable edit queue of one user in one workspace. Every create, edit and delete
+ * made through it is stored (IndexedDB) before anything is sent, applied to what the UI shows
+ * (overlay), and replayed in order with If-Match and Idempotency-Key when the server can be
+ * reached (now, on the "online" event, on sync(), with backoff after a failure). A 412 is
+ * merged field by field against the server's `current` (a field only I changed is reapplied,
+ * one only they changed keeps theirs, the same change on both sides is dropped, tags merge as
+ * a set); a field both changed differently becomes a conflict to resolve(). An entry leaves
+ * the queue only after a 2xx (or the server's replay of one), a merge that leaves nothing to
+ * send, or the user's resolve()/discard(). Every tab of the user shares it: replays hold the
+ * Web Lock named after it, so no entry is sent by two tabs, and a BroadcastChannel keeps the
+ * tabs' views current.
+ */
+export declare function openEditQueue(options: EditQueueOptions): EditQueue;
+/** The database, lock and channel name of a user's queue. */
+export declare function queueName(owner: { userId: string; workspaceId: string }): string;
+/** The IndexedDB store the queue uses by default (one database per name). */
+export declare function indexedDbStore(name: string, idb?: IDBFactory): QueueStore;
+/** A store in memory (tests; browsers without IndexedDB). */
+export declare function memoryStore(initial?: QueueEntry[]): QueueStore;

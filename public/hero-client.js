@@ -1,7 +1,8 @@
 // Hero Tasks browser client: live rooms with reconnect and resume, and a small REST helper.
 // An ES module with no build step and no third-party dependencies; types are in
-// hero-client.d.ts. Its imports, the presence reducer and the token decoder, are served
-// next to it (./state/), and are relative so they resolve from the browser and from node.
+// hero-client.d.ts. Its imports (the reducers of presence, task presence, merge and queue,
+// and the token decoder) are served next to it (./state/), and are relative so they resolve
+// from the browser and from node.
 //
 //   import { connectTask, connectBoard, restClient } from "/hero-client.js";
 //   const room = connectTask(taskId, { getToken: () => myToken });
@@ -9,6 +10,11 @@
 //   room.on("presence", (list) => …);     // [{user, connections, editing}]
 //   room.on("status", (s) => …);          // connecting | open | reconnecting | offline | closed
 //   room.on("token", (t) => …);           // refreshing | refreshed | failed (refresh in place)
+//   board.on("task_presence", (map) => …); // board: task id → users in that task's room
+//
+//   const queue = openEditQueue({ owner: { userId, workspaceId }, getToken });
+//   await queue.update(queue.overlay(task), { title: "New" });   // queued, replayed, merged on 412
+//   queue.on("change", ({ entries, reachable }) => …);           // what waits to sync
 //
 // The token never goes in the URL (proxies log URLs): the socket offers two subprotocols,
 // `hero-tasks.v1` and `bearer.<token>`, and the server selects `hero-tasks.v1`.
@@ -24,11 +30,37 @@
 // before the current one's `exp` (see REFRESH) and sends it as `{"type":"auth"}` on the open
 // socket, so a long session is never closed with 4001. If no newer token can be had, it
 // backs off and, once the token has expired, the server's 4001 ends the room as before.
+//
+// The edit queue (openEditQueue, at the end): creates, edits and deletes go through a queue
+// kept in IndexedDB, replayed in order with If-Match and Idempotency-Key, merged field by
+// field on a 412, and shared by every tab of the same user and workspace.
 
 import { applyPresence } from "./state/presence.js";
 import { tokenExpiresAt } from "./state/claims.js";
+import { applyTaskPresence, emptyTaskPresence } from "./state/task-presence.js";
+import { changedFields, mergePatch, whoChanged } from "./state/merge.js";
+import {
+  ack,
+  afterMerge,
+  classifyResponse,
+  createFor,
+  deleteConflict,
+  discard,
+  enqueue,
+  MAX_ENTRIES,
+  overlayList,
+  overlayTask,
+  pendingTask,
+  rebaseDelete,
+  recoverInterrupted,
+  refuse,
+  resolve,
+  retryLater,
+  sortEntries,
+  takeNext,
+} from "./state/queue.js";
 
-export { applyPresence };
+export { applyPresence, applyTaskPresence };
 
 export const BACKOFF = Object.freeze({ startMs: 500, factor: 2, capMs: 30_000 });
 /** A keep-alive ping is sent this often; no pong within PONG_TIMEOUT_MS means the socket is dead. */
@@ -128,10 +160,11 @@ function baseOf(options) {
 /** REST helper for the CRUD calls. Every method returns parsed JSON or throws. */
 export function restClient(options = {}) {
   const base = baseOf(options);
-  async function call(method, path, { body, ifMatch, contentType } = {}) {
+  async function call(method, path, { body, ifMatch, contentType, idempotencyKey } = {}) {
     const headers = { Authorization: `Bearer ${await resolveToken(options)}` };
     if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
     if (ifMatch !== undefined && ifMatch !== null) headers["If-Match"] = `"${ifMatch}"`;
+    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     const response = await fetch(base + path, {
       method,
       headers,
@@ -154,15 +187,17 @@ export function restClient(options = {}) {
   return {
     list: (params) => call("GET", `/api/tasks${query(params)}`),
     get: (id) => call("GET", `/api/tasks/${encodeURIComponent(id)}`),
-    create: (task) => call("POST", "/api/tasks", { body: task }),
+    /** Pass {idempotencyKey} to make a retry safe: the server answers a repeat with the first response. */
+    create: (task, { idempotencyKey } = {}) => call("POST", "/api/tasks", { body: task, idempotencyKey }),
     /** JSON merge patch; pass {ifMatch: version} to refuse if someone else wrote first. */
-    update: (id, patch, { ifMatch } = {}) =>
+    update: (id, patch, { ifMatch, idempotencyKey } = {}) =>
       call("PATCH", `/api/tasks/${encodeURIComponent(id)}`, {
         body: patch,
         ifMatch,
+        idempotencyKey,
         contentType: "application/merge-patch+json",
       }),
-    remove: (id, { ifMatch } = {}) => call("DELETE", `/api/tasks/${encodeURIComponent(id)}`, { ifMatch }),
+    remove: (id, { ifMatch, idempotencyKey } = {}) => call("DELETE", `/api/tasks/${encodeURIComponent(id)}`, { ifMatch, idempotencyKey }),
     activity: (id, params) => call("GET", `/api/tasks/${encodeURIComponent(id)}/activity${query(params)}`),
     analytics: () => call("GET", "/api/analytics"),
   };
@@ -225,6 +260,8 @@ function connectRoom(path, options, reload, { board = false } = {}) {
   let stableTimer = null;
   let closedByUser = false;
   let presence = [];
+  // Board only: who is in which task's room (./state/task-presence.js).
+  let taskPresence = emptyTaskPresence;
   // Refresh in place: the token the server holds for this socket, the next refresh, and the
   // `auth` frame waiting for its answer ({id, token, timer}).
   let heldToken = null;
@@ -381,12 +418,21 @@ function connectRoom(path, options, reload, { board = false } = {}) {
 
   // ---- Messages ----------------------------------------------------------------------
 
+  // The whole map is announced on every change, as "presence" announces the whole list.
+  const setTaskPresence = (message) => {
+    const next = applyTaskPresence(taskPresence, message);
+    if (next === taskPresence && message.type !== "welcome") return;
+    taskPresence = next;
+    emitter.emit("task_presence", taskPresence);
+  };
+
   const handleMessage = (message) => {
     if (DURABLE_TYPES.has(message.type) || message.type === REDACTED) {
       if (lastSeq !== null && message.seq <= lastSeq) return; // already seen
       lastSeq = message.seq;
       if (message.type !== REDACTED) emitter.emit("event", message);
       emitter.emit(message.type, message);
+      if (board && (message.type === "task_deleted" || message.type === REDACTED)) setTaskPresence(message);
       return;
     }
     switch (message.type) {
@@ -399,6 +445,10 @@ function connectRoom(path, options, reload, { board = false } = {}) {
         if ((message.protocol ?? 1) >= AUTH_PROTOCOL) planRefresh();
         emitter.emit("welcome", message);
         emitter.emit("presence", presence);
+        if (board) setTaskPresence(message);
+        return;
+      case "task_presence":
+        if (board) setTaskPresence(message);
         return;
       case "presence":
         presence = applyPresence(presence, message);
@@ -535,6 +585,10 @@ function connectRoom(path, options, reload, { board = false } = {}) {
     get presence() {
       return presence;
     },
+    /** Board only: task id → the users in that task's room (tasks with nobody are absent). */
+    get taskPresence() {
+      return taskPresence;
+    },
     // The board has no task to type in (the server answers `wrong_room`): never sent there.
     sendTyping: (field, active) => !board && sendIfOpen({ type: "typing", field, active: Boolean(active) }),
     setEditing: (field) => !board && sendIfOpen({ type: "editing", field: field ?? null }),
@@ -568,4 +622,596 @@ export function connectBoard(options = {}) {
     },
     { board: true },
   );
+}
+
+// ---- The edit queue -------------------------------------------------------------------
+//
+// Every create, edit and delete goes through a queue of entries (./state/queue.js) that is
+// stored in IndexedDB before anything is sent, so it survives a reload, a closed tab and a
+// dead network. While the server cannot be reached, the UI shows the tasks with the pending
+// entries applied (overlay/overlayList). Replays go in order, one request at a time, each
+// with `If-Match: "<base version>"` and `Idempotency-Key: <entry key>`:
+// - 2xx, or the server's replay of the first response: the entry leaves the queue;
+// - 412: merged field by field against `current` (./state/merge.js); what merges cleanly is
+//   sent again on top of it, and a field both sides changed differently waits as a conflict
+//   until the user picks one (who changed theirs comes from the task's activity log);
+// - no answer, 5xx, 409 (the key in use by a request still running): sent again later, as
+//   it was (same key and body), with jittered backoff, or at once when the browser comes
+//   back online or the page says the server answered (sync());
+// - any other 4xx: kept as refused, with the reason, until the user discards it.
+//
+// Tabs: every tab of one user and workspace opens the same database. A replay runs only
+// while holding the Web Lock named after the queue, and reads the entries afresh inside it,
+// marking each entry `sending` in the same transaction that picks it: two tabs can never
+// send the same entry. Entries still `sending` when a tab takes the lock were left by a tab
+// that died mid-request; they are sent again with the same key, and the server's replay of
+// a request that had committed counts as success. A BroadcastChannel tells the other tabs
+// when the entries changed and when an entry committed.
+
+/** Queue limits: entries held, how long one request may take before it counts as lost. */
+export const QUEUE = Object.freeze({ maxEntries: MAX_ENTRIES, requestTimeoutMs: 30_000, activityPage: 100, retryFloorMs: 250 });
+
+/** The queue holds QUEUE.maxEntries entries: the change was not made. */
+export class QueueFullError extends Error {
+  constructor(limit) {
+    super(`${limit} changes are waiting to sync, the most this browser keeps: reconnect to sync them before making more.`);
+    this.name = "QueueFullError";
+  }
+}
+
+/** The fields a queued edit may change (the API's editable fields). */
+const EDITABLE = Object.freeze(["title", "description", "status", "priority", "assignee_id", "due_date", "tags"]);
+
+const pickFields = (task, fields) => Object.fromEntries(fields.map((field) => [field, task?.[field] ?? null]));
+
+/** Whether a transition's result differs from what it was given. */
+function changedBy(before, after) {
+  const prior = new Set(before);
+  return after.length !== before.length || after.some((entry) => !prior.has(entry));
+}
+
+/** A queue store in memory: for tests, and for browsers without IndexedDB (nothing survives a reload). */
+export function memoryStore(initial = []) {
+  let rows = structuredClone(initial);
+  const snapshots = new Map();
+  return {
+    async getSnapshot(key) {
+      return snapshots.has(key) ? structuredClone(snapshots.get(key)) : null;
+    },
+    async putSnapshot(key, value) {
+      snapshots.set(key, structuredClone(value));
+    },
+    async clearSnapshots() {
+      snapshots.clear();
+    },
+    async read() {
+      return sortEntries(structuredClone(rows));
+    },
+    async transact(transition) {
+      const before = sortEntries(structuredClone(rows));
+      const result = transition(before);
+      rows = structuredClone(result.entries);
+      return { ...result, changed: changedBy(before, result.entries) };
+    },
+    close() {},
+  };
+}
+
+/**
+ * The queue's IndexedDB store: one database per user and workspace, one object store of
+ * entries keyed by entry id. `transact(transition)` reads every entry, applies the pure
+ * transition and writes back only what it changed, all in one readwrite transaction, so a
+ * transition is atomic across tabs. Writes ask for strict durability: an acknowledged
+ * enqueue is on disk, not only in the OS cache. A second object store keeps snapshots: the
+ * last copy of the tasks the UI loaded, so a page reloaded offline has something to show.
+ */
+export function indexedDbStore(name, idb = globalThis.indexedDB) {
+  const STORE = "entries";
+  const SNAPSHOTS = "snapshots";
+  let opening = null;
+  const open = () =>
+    (opening ??= new Promise((resolve, reject) => {
+      const request = idb.open(name, 2);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: "id" });
+        if (!db.objectStoreNames.contains(SNAPSHOTS)) db.createObjectStore(SNAPSHOTS);
+      };
+      request.onsuccess = () => {
+        const db = request.result;
+        // A newer page wants to upgrade the schema: let it, and reopen on next use.
+        db.onversionchange = () => {
+          db.close();
+          opening = null;
+        };
+        resolve(db);
+      };
+      request.onerror = () => {
+        opening = null;
+        reject(request.error);
+      };
+    }));
+  const run = async (mode, work, storeName = STORE) => {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      // Snapshots are a cache: relaxed durability is enough for them.
+      const durability = mode === "readwrite" && storeName === STORE ? "strict" : "relaxed";
+      const tx = db.transaction(storeName, mode, { durability });
+      let result;
+      work(tx.objectStore(storeName), (value) => (result = value), (error) => {
+        reject(error);
+        tx.abort();
+      });
+      tx.oncomplete = () => resolve(result);
+      tx.onabort = () => reject(tx.error ?? new Error("the queue's transaction was aborted"));
+    });
+  };
+  return {
+    read: () =>
+      run("readonly", (store, done) => {
+        const all = store.getAll();
+        all.onsuccess = () => done(sortEntries(all.result));
+      }),
+    transact: (transition) =>
+      run("readwrite", (store, done, fail) => {
+        const all = store.getAll();
+        all.onsuccess = () => {
+          const before = sortEntries(all.result);
+          let result;
+          try {
+            result = transition(before);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          const kept = new Set(result.entries.map((e) => e.id));
+          const prior = new Set(before);
+          for (const entry of before) if (!kept.has(entry.id)) store.delete(entry.id);
+          for (const entry of result.entries) if (!prior.has(entry)) store.put(entry);
+          done({ ...result, changed: changedBy(before, result.entries) });
+        };
+      }),
+    getSnapshot: (key) =>
+      run(
+        "readonly",
+        (store, done) => {
+          const got = store.get(key);
+          got.onsuccess = () => done(got.result ?? null);
+        },
+        SNAPSHOTS,
+      ),
+    putSnapshot: (key, value) => run("readwrite", (store) => store.put(value, key), SNAPSHOTS),
+    clearSnapshots: () => run("readwrite", (store) => store.clear(), SNAPSHOTS),
+    close() {
+      opening?.then((db) => db.close()).catch(() => {});
+      opening = null;
+    },
+  };
+}
+
+// Web Locks where the browser has them (secure contexts); otherwise one tab's own mutex.
+function lockRunner(locks, name) {
+  if (typeof locks?.request === "function") return (work) => locks.request(name, { mode: "exclusive" }, work);
+  let tail = Promise.resolve();
+  return (work) => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+
+const problemOf = (response) => ({
+  status: response?.status ?? null,
+  type: response?.body?.type ?? null,
+  title: response?.body?.title ?? null,
+  detail: response?.body?.detail ?? (response ? `HTTP ${response.status}` : "no answer from the server"),
+  errors: response?.body?.errors ?? null,
+});
+
+/** The queue's names (database, lock, channel) for one user in one workspace. */
+export function queueName(owner) {
+  return `hero-tasks-queue/${encodeURIComponent(owner.workspaceId)}/${encodeURIComponent(owner.userId)}`;
+}
+
+/**
+ * Opens the edit queue of one user in one workspace (see the top of this section).
+ * `options`: {owner: {userId, workspaceId}, user: {id, name}, getToken | token, baseUrl,
+ * and for tests: store, locks, channel, fetch, timers, random, newId, now, onLine, limit}.
+ */
+export function openEditQueue(options) {
+  const { owner } = options;
+  if (!owner?.userId || !owner?.workspaceId) throw new Error("openEditQueue needs {owner: {userId, workspaceId}}");
+  const name = queueName(owner);
+  const base = baseOf(options);
+  const timers = { ...defaultTimers, ...options.timers };
+  const random = options.random ?? Math.random;
+  const fetchImpl = options.fetch ?? ((...args) => globalThis.fetch(...args));
+  const newId = options.newId ?? (() => globalThis.crypto.randomUUID());
+  const nowIso = options.now ?? (() => new Date().toISOString());
+  const onLine = options.onLine ?? (() => globalThis.navigator?.onLine !== false);
+  const limit = options.limit ?? QUEUE.maxEntries;
+  const store = options.store ?? (globalThis.indexedDB ? indexedDbStore(name) : memoryStore());
+  const withLock = lockRunner(options.locks ?? globalThis.navigator?.locks, name);
+  const channel = options.channel !== undefined ? options.channel : typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
+  const emitter = createEmitter();
+
+  let entries = [];
+  let reachable = onLine();
+  let closed = false;
+  let draining = null;
+  let drainAgain = false;
+  let retryTimer = null;
+  let retryAttempt = 0;
+  let paused = null; // why replays wait for sync() (a 401: a new token is needed)
+  // Creates that committed: temporary id → real id, for a view that still holds the former.
+  const committedIds = new Map();
+
+  let syncing = false;
+  const snapshot = () => ({ entries, reachable, syncing, paused });
+  const announce = () => emitter.emit("change", snapshot());
+  const setReachable = (value) => {
+    if (reachable === value) return;
+    reachable = value;
+    announce();
+  };
+  const tell = (message) => {
+    try {
+      channel?.postMessage(message);
+    } catch {
+      // a closed channel: the other tabs read the store when they next look
+    }
+  };
+
+  /**
+   * Applies a transition in the store, adopts its entries, and tells everyone if it changed
+   * anything. `before(result)` runs first: an ack is announced before the change it makes,
+   * so a view takes the committed task before it redraws without the pending entry.
+   */
+  async function commit(transition, { enqueued = false, before = null } = {}) {
+    const result = await store.transact(transition);
+    entries = result.entries;
+    before?.(result);
+    if (result.changed) {
+      announce();
+      tell({ type: "changed", enqueued });
+    }
+    return result;
+  }
+
+  async function refresh() {
+    entries = await store.read();
+    announce();
+  }
+
+  // ---- Sending ---------------------------------------------------------------------
+
+  async function send(entry) {
+    let token;
+    try {
+      token = await resolveToken(options);
+    } catch {
+      return { status: 401, body: null };
+    }
+    const headers = { Authorization: `Bearer ${token}`, "Idempotency-Key": entry.key };
+    const id = encodeURIComponent(entry.taskId);
+    let method = "POST";
+    let path = "/api/tasks";
+    let body;
+    if (entry.kind === "create") {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(entry.patch);
+    } else {
+      method = entry.kind === "update" ? "PATCH" : "DELETE";
+      path = `/api/tasks/${id}`;
+      if (entry.base.version !== null) headers["If-Match"] = `"${entry.base.version}"`;
+      if (entry.kind === "update") {
+        headers["Content-Type"] = "application/merge-patch+json";
+        body = JSON.stringify(entry.patch);
+      }
+    }
+    const controller = typeof AbortController === "function" ? new AbortController() : null;
+    const timer = timers.setTimeout(() => controller?.abort(), QUEUE.requestTimeoutMs);
+    try {
+      const response = await fetchImpl(base + path, { method, headers, body, signal: controller?.signal });
+      const payload = response.status === 204 ? null : await response.json().catch(() => null);
+      const header = (h) => response.headers?.get?.(h) ?? null;
+      const retryAfter = header("Retry-After");
+      return {
+        status: response.status,
+        body: payload,
+        retryAfter: retryAfter === null ? null : Number(retryAfter),
+        replayed: header("Idempotent-Replayed") === "true",
+      };
+    } catch {
+      return null; // no answer: offline, refused connection, timed out
+    } finally {
+      timers.clearTimeout(timer);
+    }
+  }
+
+  async function getJson(path) {
+    const response = await fetchImpl(base + path, { headers: { Authorization: `Bearer ${await resolveToken(options)}` } });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.json();
+  }
+
+  // Who set each field to what they have now: the task's activity log names the writer of
+  // every version and the fields it changed, which holds even for changes made while this
+  // browser was offline. Unknown (null) if it cannot be read.
+  async function whoChangedEach(taskId, sinceVersion, fields) {
+    try {
+      const page = await getJson(`/api/tasks/${encodeURIComponent(taskId)}/activity?limit=${QUEUE.activityPage}`);
+      return Object.fromEntries(fields.map((field) => [field, whoChanged(page.activity, sinceVersion, field)]));
+    } catch {
+      return {};
+    }
+  }
+
+  async function settleConflict(entry, response) {
+    let current = response.body?.current ?? null;
+    if (!current) {
+      try {
+        current = await getJson(`/api/tasks/${encodeURIComponent(entry.taskId)}`);
+      } catch {
+        await commit((list) => retryLater(list, entry.id, problemOf(response)));
+        return "stop";
+      }
+    }
+    if (entry.kind === "delete") {
+      const fields = changedFields(entry.base.values, current, Object.keys(entry.base.values));
+      if (fields.length === 0) {
+        await commit((list) => rebaseDelete(list, entry.id, { current, newKey: newId() }));
+        return "next";
+      }
+      const who = await whoChangedEach(entry.taskId, entry.base.version, fields);
+      await commit((list) => deleteConflict(list, entry.id, { current, fields, who }));
+      return "next";
+    }
+    const merge = mergePatch(entry.base.values, entry.patch, current);
+    const who = merge.conflicts.length ? await whoChangedEach(entry.taskId, entry.base.version, merge.conflicts.map((c) => c.field)) : {};
+    await commit((list) => afterMerge(list, entry.id, { current, merge, who, newKey: newId() }), {
+      before: ({ outcome }) => outcome === "merged-away" && acked(entry, current, { merged: true }),
+    });
+    return "next";
+  }
+
+  function acked(entry, task, extra = {}) {
+    const tempId = entry.kind === "create" ? entry.taskId : null;
+    if (tempId && task?.id) committedIds.set(tempId, task.id);
+    const message = { type: "acked", entry, task: task ?? null, taskId: task?.id ?? entry.taskId, tempId, ...extra };
+    emitter.emit("acked", message);
+    tell(message);
+  }
+
+  // One replay, inside the lock: entries left `sending` by a dead tab go first, then every
+  // entry that can go, in order, until the queue is empty or the server cannot be reached.
+  // Returns "done", or "waiting" when a retry is scheduled (or a new token is needed).
+  async function replay() {
+    if (closed) return "done";
+    await commit(recoverInterrupted);
+    while (!closed) {
+      if (!onLine()) {
+        setReachable(false);
+        return "waiting"; // the "online" event resumes
+      }
+      const { entry } = await commit((list) => takeNext(list));
+      if (!entry) break;
+      const response = await send(entry);
+      const verdict = classifyResponse(entry.kind, response);
+      setReachable(!verdict.unreachable);
+      if (verdict.outcome === "ok") {
+        const task = entry.kind === "delete" ? null : response.body;
+        await commit((list) => ack(list, entry.id, task), { before: () => acked(entry, task, { replayed: response.replayed }) });
+      } else if (verdict.outcome === "conflict") {
+        if ((await settleConflict(entry, response)) === "stop") return scheduleRetry();
+      } else if (verdict.outcome === "refused") {
+        await commit((list) => refuse(list, entry.id, problemOf(response)));
+      } else if (verdict.outcome === "unauthorized") {
+        await commit((list) => retryLater(list, entry.id, problemOf(response)));
+        paused = "unauthorized";
+        announce();
+        return "waiting"; // sync() resumes, once there is a new token
+      } else {
+        await commit((list) => retryLater(list, entry.id, problemOf(response)));
+        return scheduleRetry(verdict.waitMs);
+      }
+      retryAttempt = 0;
+    }
+    return "done";
+  }
+
+  function scheduleRetry(waitMs = null) {
+    timers.clearTimeout(retryTimer);
+    if (closed) return "waiting";
+    const delay = waitMs ?? backoffDelay(retryAttempt++, random, QUEUE.retryFloorMs);
+    retryTimer = timers.setTimeout(() => {
+      retryTimer = null;
+      sync();
+    }, delay);
+    return "waiting";
+  }
+
+  /**
+   * Replays now (if online). Resolves when this replay is over. A call while one runs asks
+   * for another round after it, so nothing enqueued meanwhile waits for the next trigger.
+   */
+  function sync() {
+    if (closed) return Promise.resolve();
+    paused = null;
+    if (draining) {
+      drainAgain = true;
+      return draining;
+    }
+    syncing = true;
+    announce();
+    draining = (async () => {
+      // Yield first: `draining` must be set before this body can finish and clear it.
+      await null;
+      try {
+        // Another round if something asked for one meanwhile, unless this one is waiting
+        // for the network, a retry or a token: going again at once would only fail again.
+        let outcome = "done";
+        do {
+          drainAgain = false;
+          if (!onLine()) {
+            setReachable(false);
+            break;
+          }
+          outcome = await withLock(replay);
+        } while (drainAgain && outcome === "done" && !closed);
+      } catch (error) {
+        console.error("hero-client: the edit queue could not replay", error);
+        scheduleRetry();
+      } finally {
+        draining = null;
+        syncing = false;
+        if (!closed) announce();
+      }
+    })();
+    return draining;
+  }
+
+  // ---- Making changes ----------------------------------------------------------------
+
+  const realId = (id) => committedIds.get(id) ?? id;
+  const who = () => options.user ?? { id: owner.userId, name: owner.userId };
+
+  async function add(draft) {
+    const result = await commit((list) => enqueue(list, draft, { limit }), { enqueued: true });
+    if (result.outcome === "full") throw new QueueFullError(limit);
+    sync();
+    return { outcome: result.outcome, entry: result.entry };
+  }
+
+  /** The task the view shows (overlaid), as the base of an edit or delete. */
+  function editBase(shown, fields) {
+    const pendingCreate = createFor(entries, shown.id);
+    return { version: pendingCreate ? null : shown.version ?? null, values: pickFields(shown, fields) };
+  }
+
+  async function create(fields) {
+    const tempId = newId();
+    const at = nowIso();
+    const { entry } = await add({ id: newId(), key: newId(), kind: "create", taskId: tempId, base: { version: null, values: {} }, patch: { ...fields }, label: fields.title ?? "", by: who(), at });
+    return pendingTask(entry ?? { taskId: tempId, patch: fields, by: who(), at });
+  }
+
+  async function update(shown, patch) {
+    const fields = Object.keys(patch).filter((field) => EDITABLE.includes(field));
+    return add({
+      id: newId(),
+      key: newId(),
+      kind: "update",
+      taskId: realId(shown.id),
+      base: editBase(shown, fields),
+      patch: pickFields(patch, fields),
+      label: patch.title ?? shown.title ?? "",
+      by: who(),
+      at: nowIso(),
+    });
+  }
+
+  async function remove(shown) {
+    return add({ id: newId(), key: newId(), kind: "delete", taskId: realId(shown.id), base: editBase(shown, EDITABLE), patch: {}, label: shown.title ?? "", by: who(), at: nowIso() });
+  }
+
+  async function cached(work) {
+    try {
+      return (await work()) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  // ---- Other tabs, the network -------------------------------------------------------
+
+  if (channel) {
+    channel.onmessage = (event) => {
+      const message = event.data;
+      if (closed || !message) return;
+      if (message.type === "acked") {
+        if (message.tempId && message.taskId) committedIds.set(message.tempId, message.taskId);
+        emitter.emit("acked", message);
+      }
+      refresh().then(() => {
+        // Another tab queued something: if this one can reach the server, it may replay it.
+        if (message.enqueued && entries.some((e) => e.state === "queued")) sync();
+      });
+    };
+  }
+  const onOnline = () => {
+    retryAttempt = 0;
+    setReachable(true);
+    sync();
+  };
+  const onOffline = () => setReachable(false);
+  globalThis.addEventListener?.("online", onOnline);
+  globalThis.addEventListener?.("offline", onOffline);
+
+  const ready = refresh()
+    .then(() => {
+      if (entries.length) sync();
+    })
+    .catch((error) => {
+      console.error("hero-client: the edit queue could not be read", error);
+    });
+
+  return {
+    /** Resolves once the stored entries have been read. */
+    ready,
+    on: emitter.on,
+    get entries() {
+      return entries;
+    },
+    /** The browser is online and the last request got an answer. */
+    get reachable() {
+      return reachable;
+    },
+    get syncing() {
+      return syncing;
+    },
+    create,
+    update,
+    remove,
+    /** The task with my pending edits applied (see ./state/queue.js overlayTask). */
+    overlay: (task) => overlayTask(task, entries),
+    overlayList: (tasks) => overlayList(tasks, entries),
+    /** The pending task a create made offline stands for, by its temporary id; or null. */
+    pendingTask(id) {
+      const entry = createFor(entries, id);
+      return entry ? overlayTask(pendingTask(entry), entries.filter((e) => e !== entry)) : null;
+    },
+    /** The real id of a create that committed, for its temporary id (else the id itself). */
+    realId,
+    // The last copy of what the UI loaded, for a page reloaded offline. Never sent anywhere;
+    // a failure to keep one only means there is less to show offline.
+    rememberTask: (task) => cached(() => store.putSnapshot?.(`task:${task.id}`, task)),
+    recallTask: (id) => cached(() => store.getSnapshot?.(`task:${id}`)),
+    rememberList: (tasks) => cached(() => store.putSnapshot?.("list", tasks)),
+    recallList: () => cached(() => store.getSnapshot?.("list")),
+    /** Drops the snapshots (on sign-out); the pending entries stay. */
+    forgetSnapshots: () => cached(() => store.clearSnapshots?.()),
+    /** A conflict's choice: {field: "mine" | "theirs"}; for a delete, "mine" deletes anyway. */
+    async resolve(entryId, choices) {
+      const result = await commit((list) => resolve(list, entryId, choices, newId()), {
+        before: ({ outcome, entry }) => outcome === "kept-theirs" && acked(entry, entry.conflict?.current ?? null, { merged: true }),
+      });
+      sync();
+      return result.outcome;
+    },
+    /** Gives up an entry (and, for a create, its task's other entries). */
+    async discard(entryId) {
+      const result = await commit((list) => discard(list, entryId));
+      return result.removed;
+    },
+    sync,
+    close() {
+      closed = true;
+      timers.clearTimeout(retryTimer);
+      globalThis.removeEventListener?.("online", onOnline);
+      globalThis.removeEventListener?.("offline", onOffline);
+      if (channel && options.channel === undefined) channel.close();
+      store.close?.();
+    },
+  };
 }

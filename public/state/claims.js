@@ -59,3 +59,14 @@ export function displayName(claims) {
   }
   return "someone";
 }
+
+/**
+ * Whose edit queue a token opens: the user (`sub`) in the workspace (`app_metadata.workspace_id`,
+ * else top-level `workspace_id`, the server's rule). Null when either is missing.
+ */
+export function queueOwner(claims) {
+  const userId = typeof claims?.sub === "string" && claims.sub ? claims.sub : null;
+  const workspace = claims?.app_metadata?.workspace_id ?? claims?.workspace_id;
+  const workspaceId = typeof workspace === "string" && workspace ? workspace : null;
+  return userId && workspaceId ? { userId, workspaceId } : null;
+}

@@ -6,20 +6,28 @@
 // tasks locally. Search (`q`) is the server's alone (it is moving to FTS5 prefix search),
 // so while `q` is set a live change refetches the page (debounced) instead of guessing
 // whether the task matches. A delete needs no guess and is applied locally either way.
+//
+// Offline: creates go through the edit queue (/ui/queue-slot.js), and the list is drawn with
+// the pending changes applied (a pending create on top under its temporary id, edits shown,
+// deletes hidden). When an entry commits, its task goes into the list at once. Each card
+// shows who is in that task's room, from the board's `task_presence`.
 
 import { connectBoard } from "/hero-client.js";
 import { byId, createScope } from "/ui/dom.js";
-import { describeError } from "/ui/errors.js";
+import { describeError, isUnreachable, UNREACHABLE_TEXT } from "/ui/errors.js";
 import { renderAnalytics, renderTaskList } from "/ui/board-render.js";
 import { applyListEvent, appendPage, cleanFilters, emptyList, listFromPage, needsServerFilter, removeTask, upsertTask } from "/state/list.js";
+import { emptyTaskPresence } from "/state/task-presence.js";
 
 const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200; // the API's limit
 const FILTER_DEBOUNCE_MS = 250;
 const REFETCH_DEBOUNCE_MS = 300;
+const KEEP_DEBOUNCE_MS = 1000;
 
-export function createBoardView({ rest, slot, connectOptions, connect = connectBoard }) {
+export function createBoardView({ rest, slot, connectOptions, queues, connect = connectBoard }) {
   let list = emptyList;
+  let presence = emptyTaskPresence;
   let filters = {};
   let scope = null;
   let room = null;
@@ -30,10 +38,22 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
 
   const readFilters = () => cleanFilters(new FormData(byId("filters")).entries());
   const showError = (error) => (byId("create-error").textContent = describeError(error));
-  const render = () => renderTaskList(byId("task-list"), byId("load-more"), list);
+  const queue = () => queues.current();
+  // The list as the user should see it: the server's tasks with their pending changes.
+  const shown = () => ({ ...list, tasks: queue()?.overlayList(list.tasks) ?? list.tasks });
+  const render = () => renderTaskList(byId("task-list"), byId("load-more"), shown(), presence);
+  // The unfiltered list is kept (debounced) for a reload offline; see recallList below.
+  let keepTimer = null;
+  const keepCopy = () => {
+    clearTimeout(keepTimer);
+    if (Object.keys(filters).length) return;
+    const owner = queue();
+    keepTimer = setTimeout(() => owner?.rememberList(list.tasks), KEEP_DEBOUNCE_MS);
+  };
   const setList = (next) => {
     if (next === list) return;
     list = next;
+    keepCopy();
     render();
   };
 
@@ -42,9 +62,23 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
     const page = await rest.list({ ...filters, limit, cursor: append ? list.cursor : undefined });
     if (ticket !== latestLoad) return;
     list = append ? appendPage(list, page) : listFromPage(page);
+    keepCopy();
+    // An answer: whatever said the server could not be reached is out of date.
+    if (byId("create-error").textContent === UNREACHABLE_TEXT) byId("create-error").textContent = "";
     render();
   }
-  const reload = (options) => load(options).catch(showError);
+  // Offline with nothing loaded (a reload offline): the last list this browser saw, with
+  // the pending changes on top, until the server answers again.
+  const reload = (options) =>
+    load(options).catch(async (error) => {
+      showError(error);
+      if (!isUnreachable(error) || list.tasks.length) return;
+      const copy = await queue()?.recallList();
+      if (copy?.length && !list.tasks.length && scope) {
+        list = { tasks: copy, cursor: null };
+        render();
+      }
+    });
 
   // Refetches as many tasks as are shown, so a search result that was paged on stays.
   function scheduleRefetch() {
@@ -64,17 +98,31 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
     }
   }
 
+  // Queued: shown at once as pending, sent when the server can be reached. A blank title
+  // is caught here (the server would refuse it), so it never waits in the queue.
   async function create(event) {
     event.preventDefault();
     byId("create-error").textContent = "";
+    const title = byId("new-title").value;
+    if (!title.trim()) {
+      showError(new Error("A task needs a title."));
+      return;
+    }
     try {
-      const task = await rest.create({ title: byId("new-title").value, priority: byId("new-priority").value });
+      await queue().create({ title, priority: byId("new-priority").value });
       byId("new-title").value = "";
-      if (needsServerFilter(filters)) scheduleRefetch();
-      else setList(upsertTask(list, task, filters));
+      render();
     } catch (error) {
       showError(error);
     }
+  }
+
+  // A queued create, edit or delete committed: into the list now, not when the room says so.
+  function onAcked({ entry, task, taskId }) {
+    if (entry.kind === "delete") setList(removeTask(list, taskId));
+    else if (task && needsServerFilter(filters)) scheduleRefetch();
+    else if (task) setList(upsertTask(list, task, filters));
+    render();
   }
 
   function onFilterInput() {
@@ -94,7 +142,13 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
     scope.track(() => {
       clearTimeout(filterTimer);
       clearTimeout(refetchTimer);
+      clearTimeout(keepTimer);
     });
+    const current = queue();
+    if (current) {
+      scope.track(current.on("change", render));
+      scope.track(current.on("acked", onAcked));
+    }
   }
 
   function join() {
@@ -111,6 +165,12 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
     scope.track(room.on("task_redacted", onEvent));
     scope.track(room.on("analytics", (report) => renderAnalytics(byId("analytics"), report)));
     scope.track(
+      room.on("task_presence", (map) => {
+        presence = map;
+        render();
+      }),
+    );
+    scope.track(
       room.on("reloaded", (data) => {
         renderAnalytics(byId("analytics"), data.analytics);
         reload();
@@ -124,7 +184,9 @@ export function createBoardView({ rest, slot, connectOptions, connect = connectB
       scope = createScope();
       // The filter form keeps its values while the view is hidden; start from them.
       filters = readFilters();
+      presence = emptyTaskPresence;
       listen();
+      render(); // pending creates show before the first page arrives (or when it cannot)
       join();
     },
     hide() {

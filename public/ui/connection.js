@@ -12,9 +12,10 @@ const STATUS_TEXT = {
 
 /**
  * `onClosed({reason, code})` hears why the current room ended for good; `onWelcome(welcome)`
- * hears each connection's welcome (the server's name for the user is in `welcome.user`).
+ * hears each connection's welcome (the server's name for the user is in `welcome.user`);
+ * `onStatus(status)` hears every status of the current room.
  */
-export function createRoomSlot({ badge, onClosed, onWelcome }) {
+export function createRoomSlot({ badge, onClosed, onWelcome, onStatus }) {
   let current = null;
   let handlers = [];
 
@@ -34,7 +35,10 @@ export function createRoomSlot({ badge, onClosed, onWelcome }) {
     }
     showStatus(room.status);
     handlers = [
-      room.on("status", showStatus),
+      room.on("status", (status) => {
+        showStatus(status);
+        onStatus?.(status);
+      }),
       room.on("closed", (detail) => onClosed?.(detail)),
       room.on("welcome", (welcome) => onWelcome?.(welcome)),
       // A refused client message (`error`): the connection stays open; worth a trace.

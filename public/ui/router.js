@@ -7,8 +7,12 @@ import { describeUser } from "/ui/session.js";
 
 const TASK_ROUTE = /^#\/tasks\/([0-9a-f-]{36})$/;
 
-/** `views`: {signin, dashboard, task}, each {name, show(param), hide()}; `name` picks its section (#<name>-view). */
-export function createRouter({ session, views }) {
+/**
+ * `views`: {signin, dashboard, task}, each {name, show(param), hide()}; `name` picks its
+ * section (#<name>-view). `beforeRoute()` runs before a view is chosen (the app opens the
+ * signed-in user's edit queue there).
+ */
+export function createRouter({ session, views, beforeRoute = () => {} }) {
   let shown = null;
 
   function showChrome(name) {
@@ -26,6 +30,7 @@ export function createRouter({ session, views }) {
 
   function route() {
     byId("task-form").inert = false;
+    beforeRoute();
     if (!session.token) {
       switchTo(views.signin);
       return;

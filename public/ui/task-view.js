@@ -2,47 +2,74 @@
 // the activity log, kept live by the task's room. Its state lives in this view object;
 // listeners are attached on show and removed on hide, and anything that finishes after
 // the view moved on (a slow REST answer) is dropped.
+//
+// Saves and deletes go through the edit queue (/ui/queue-slot.js): the form shows the task
+// with my pending changes applied, "Saved." once the change committed, and the conflict
+// prompt when a queued change met someone else's (a 412 the queue could not merge by
+// itself): both values of each field and who set theirs; the chosen ones commit. A task
+// created offline opens here under its temporary id and moves to its real id once it
+// commits.
 
-import { connectTask, ConflictError } from "/hero-client.js";
-import { byId, createScope } from "/ui/dom.js";
-import { describeError } from "/ui/errors.js";
+import { connectTask } from "/hero-client.js";
+import { byId, createScope, h } from "/ui/dom.js";
+import { describeError, isUnreachable } from "/ui/errors.js";
 import { changesOf, fieldInput, fillForm } from "/ui/task-form.js";
 import { renderActivity, renderPresence, renderTyping } from "/ui/task-render.js";
-import { TASK_FIELDS } from "/state/fields.js";
+import { fieldLabel, TASK_FIELDS } from "/state/fields.js";
 import { activityFromRest, applyActivityEvent, emptyActivity } from "/state/activity.js";
+import { conflictText, fieldText } from "/state/conflict.js";
 
 const TYPING_RESEND_MS = 2000;
 
-export function createTaskView({ rest, session, slot, connectOptions, connect = connectTask }) {
+export function createTaskView({ rest, session, slot, connectOptions, queues, connect = connectTask }) {
   let scope = null;
   let room = null;
   let id = null;
-  let task = null; // what the server has, as far as we know
-  let base = null; // the version the form was loaded from
+  let server = null; // the task as the server has it, as far as we know
+  let loaded = null; // what the form was loaded from: `server` with my pending changes (the base of my next edit)
+  let pendingCreate = false; // this is a task created offline, under its temporary id
   const dirty = new Set();
-  let lastRemoteActor = null;
   let typingSentAt = 0;
   const typers = new Map(); // user id -> field
   const names = new Map(); // user id -> name
-  let pending = null; // our changes while a conflict is shown
   let activity = emptyActivity;
+  // The conflict prompt: the entry it shows, the choices made so far, and the entry whose
+  // choice is on its way (the prompt stays until that commits, or cannot be sent now).
+  let prompted = null;
+  let choices = {};
+  let resolving = null;
+  let showingRefusal = false;
 
+  const queue = () => queues.current();
   const notice = (text) => (byId("task-notice").textContent = text);
   const showTyping = () => renderTyping(byId("typing"), typers, names);
   const showActivity = () => renderActivity(byId("activity"), activity.entries);
+  const entriesOfTask = () => (queue()?.entries ?? []).filter((e) => e.taskId === id);
+  /** The task with my pending changes, as the form should show it. */
+  const withPending = (task) => (pendingCreate ? queue()?.pendingTask(id) ?? task : queue()?.overlay(task) ?? task);
+
+  /** Keeps the server's copy for a reload offline (not a pending create: the queue has it). */
+  const keepCopy = (task) => {
+    if (!pendingCreate && task?.version > 0) queue()?.rememberTask(task);
+  };
 
   function loadIntoForm(next) {
-    task = next;
-    base = next.version;
+    keepCopy(next);
+    server = next;
+    loaded = withPending(next);
     dirty.clear();
-    fillForm(next);
-    byId("task-heading").textContent = next.title;
+    fillForm(loaded);
+    byId("task-heading").textContent = loaded.title;
   }
 
   /** A newer task from the server: into the form, unless the user is mid-edit. */
   function takeNewer(next) {
+    if (server && !pendingCreate && next.version < server.version) return;
     if (dirty.size === 0) loadIntoForm(next);
-    else task = next;
+    else {
+      keepCopy(next);
+      server = next;
+    }
   }
 
   async function loadActivity(current) {
@@ -52,53 +79,180 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
     showActivity();
   }
 
-  function showConflict(current) {
-    const who = lastRemoteActor ?? "someone else";
-    byId("conflict-text").textContent = `Changed by ${who} while you were editing. Take their version, or reapply your changes on top of it?`;
-    task = current;
-    byId("conflict").hidden = false;
-    byId("take-theirs").focus();
-  }
+  // ---- Saving ------------------------------------------------------------------------
 
-  async function save(changes, ifMatch) {
+  async function save() {
+    const changes = changesOf(dirty);
+    if (Object.keys(changes).length === 0) return;
     byId("task-error").textContent = "";
     try {
-      loadIntoForm(await rest.update(id, changes, { ifMatch }));
-      byId("conflict").hidden = true;
-      notice("Saved.");
+      const { outcome } = await queue().update(loaded, changes);
+      dirty.clear();
+      loaded = withPending(server);
+      byId("task-heading").textContent = loaded.title;
+      if (outcome === "unchanged") notice("Nothing to save: that is how it was.");
+      else if (pendingCreate || !queue().reachable) notice("Saved on this device: it syncs when the server can be reached.");
+      else notice("Saving…");
     } catch (error) {
-      if (error instanceof ConflictError) {
-        pending = changes;
-        showConflict(error.current);
-      } else {
-        byId("task-error").textContent = describeError(error);
-      }
+      byId("task-error").textContent = describeError(error);
     }
   }
 
   async function remove() {
     if (!confirm("Delete this task?")) return;
     try {
-      await rest.remove(id, { ifMatch: base });
+      await queue().remove(loaded);
       location.hash = "#/";
     } catch (error) {
-      byId("task-error").textContent = error instanceof ConflictError ? "It changed meanwhile; reload and try again." : describeError(error);
+      byId("task-error").textContent = describeError(error);
     }
   }
+
+  // ---- The conflict prompt -----------------------------------------------------------
+
+  function hidePrompt() {
+    prompted = null;
+    choices = {};
+    byId("conflict").hidden = true;
+  }
+
+  function choiceButton(entry, conflict, side) {
+    const value = side === "mine" ? conflict.mine : conflict.theirs;
+    const who = side === "mine" ? "Mine" : `Theirs (${conflict.by?.name ?? "someone else"})`;
+    return h(
+      "button",
+      {
+        type: "button",
+        class: `choose-${side}`,
+        "aria-pressed": choices[conflict.field] === side ? "true" : "false",
+        dataset: { field: conflict.field, side },
+      },
+      `${who}: ${fieldText(conflict.field, value)}`,
+    );
+  }
+
+  function showPrompt(entry) {
+    const same = prompted === entry.id && !resolving;
+    prompted = entry.id;
+    if (same && !byId("conflict").hidden) return; // keep focus and the choices made so far
+    const isDelete = entry.kind === "delete";
+    byId("conflict-title").textContent = isDelete ? "Deleted, but changed meanwhile" : "Edit conflict";
+    byId("conflict-text").textContent = conflictText(entry, session.userId);
+    byId("conflict-fields").replaceChildren(
+      ...entry.conflict.fields.map((conflict) =>
+        h(
+          "li",
+          { class: "conflict-field", dataset: { field: conflict.field } },
+          h("span", { class: "field-name" }, fieldLabel(conflict.field)),
+          isDelete ? h("span", {}, `now: ${fieldText(conflict.field, conflict.theirs)} (was ${fieldText(conflict.field, conflict.base)}, changed by ${conflict.by?.name ?? "someone else"})`) : choiceButton(entry, conflict, "mine"),
+          isDelete ? null : choiceButton(entry, conflict, "theirs"),
+        ),
+      ),
+    );
+    byId("take-theirs").textContent = isDelete ? "Keep it" : "Take theirs";
+    byId("reapply-mine").textContent = isDelete ? "Delete anyway" : "Reapply mine";
+    for (const button of byId("conflict").querySelectorAll("button")) button.disabled = false;
+    byId("conflict").hidden = false;
+    byId("take-theirs").focus();
+  }
+
+  async function resolveWith(entryId, picked) {
+    resolving = entryId;
+    for (const button of byId("conflict").querySelectorAll("button")) button.disabled = true;
+    byId("conflict-text").textContent = "Saving your choice…";
+    const outcome = await queue().resolve(entryId, picked);
+    if (outcome !== "requeued") {
+      resolving = null;
+      hidePrompt();
+      if (outcome === "kept-theirs") notice("Loaded their version.");
+    }
+    reflectQueue();
+  }
+
+  function choose(side) {
+    const entry = entriesOfTask().find((e) => e.id === prompted);
+    if (!entry) return;
+    const picked = Object.fromEntries(entry.conflict.fields.map((c) => [c.field, side]));
+    resolveWith(entry.id, entry.kind === "delete" ? side : picked);
+  }
+
+  function chooseField(field, side) {
+    const entry = entriesOfTask().find((e) => e.id === prompted);
+    if (!entry) return;
+    choices = { ...choices, [field]: side };
+    for (const button of byId("conflict-fields").querySelectorAll(`button[data-field="${field}"]`)) {
+      button.setAttribute("aria-pressed", String(button.dataset.side === side));
+    }
+    // Once every field has a choice, that is the answer.
+    if (entry.conflict.fields.every((c) => choices[c.field])) resolveWith(entry.id, choices);
+  }
+
+  /** The prompt and the form follow the queue: a conflict appears, a choice commits. */
+  function reflectQueue() {
+    const mine = entriesOfTask();
+    const conflict = mine.find((e) => e.state === "conflict");
+    if (resolving) {
+      const waiting = mine.find((e) => e.id === resolving);
+      if (waiting?.state === "conflict") resolving = null; // it met another change: ask again
+      else if (!waiting || !queue().reachable) {
+        resolving = null;
+        hidePrompt();
+        if (waiting) notice("Your choice is saved on this device: it syncs when the server can be reached.");
+      }
+    }
+    if (conflict && !resolving) showPrompt(conflict);
+    else if (!conflict && !resolving && prompted) hidePrompt();
+    // A change the server refused stays listed until discarded; say so where it was made.
+    const refused = mine.find((e) => e.state === "refused");
+    if (refused) {
+      const why = refused.error?.errors?.map((e) => `${fieldLabel(e.field)}: ${e.message}`).join("; ") || refused.error?.detail || "refused";
+      byId("task-error").textContent = `Not saved: ${why}. Discard it in the list of changes at the top, then try again.`;
+      showingRefusal = true;
+    } else if (showingRefusal) {
+      byId("task-error").textContent = "";
+      showingRefusal = false;
+    }
+    // A pending change came or went (here or in another tab): show it, unless mid-edit.
+    if (server && dirty.size === 0) {
+      const next = withPending(server);
+      if (JSON.stringify(next) !== JSON.stringify(loaded)) loadIntoForm(server);
+    }
+  }
+
+  /** One of my queued changes committed (in this tab or another). */
+  function onAcked({ entry, task, taskId, tempId, merged }) {
+    if (tempId && tempId === id) {
+      // The task made offline is real now: its page is under its real id.
+      location.replace(`#/tasks/${taskId}`);
+      return;
+    }
+    if (taskId !== id) return;
+    if (entry.kind === "delete") {
+      notice("Deleted.");
+      byId("task-form").inert = true;
+      return;
+    }
+    if (task) takeNewer(task);
+    if (entry.id === resolving || entry.id === prompted) {
+      resolving = null;
+      hidePrompt();
+    }
+    notice(merged ? "Loaded their version." : "Saved.");
+  }
+
+  // ---- Listening ---------------------------------------------------------------------
 
   function listenToForm() {
     scope.listen(byId("task-form"), "submit", (event) => {
       event.preventDefault();
-      const changes = changesOf(dirty);
-      if (Object.keys(changes).length > 0) save(changes, base);
+      save();
     });
-    scope.listen(byId("take-theirs"), "click", () => {
-      loadIntoForm(task);
-      pending = null;
-      byId("conflict").hidden = true;
-      notice("Loaded their version.");
+    scope.listen(byId("take-theirs"), "click", () => choose("theirs"));
+    scope.listen(byId("reapply-mine"), "click", () => choose("mine"));
+    scope.listen(byId("conflict-fields"), "click", (event) => {
+      const button = event.target.closest?.("button[data-field]");
+      if (button) chooseField(button.dataset.field, button.dataset.side);
     });
-    scope.listen(byId("reapply-mine"), "click", () => save(pending ?? {}, task.version));
     scope.listen(byId("delete"), "click", remove);
     for (const field of TASK_FIELDS) {
       const element = fieldInput(field);
@@ -119,19 +273,25 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
         room?.setEditing(null);
       });
     }
+    const current = queue();
+    if (current) {
+      scope.track(current.on("change", reflectQueue));
+      scope.track(current.on("acked", onAcked));
+    }
   }
 
   function onEvent(event) {
-    activity = applyActivityEvent(activity, event, task);
+    activity = applyActivityEvent(activity, event, server);
     showActivity();
     if (event.type === "task_updated") {
-      if (event.actor.id !== session.userId) lastRemoteActor = event.actor.name;
-      if (event.task.version <= (task?.version ?? 0)) return;
+      if (event.task.version <= (server?.version ?? 0)) return;
+      const mine = event.actor.id === session.userId;
       if (dirty.size === 0) {
         loadIntoForm(event.task);
       } else {
-        task = event.task;
-        notice(`${event.actor.name} changed this task while you were editing.`);
+        keepCopy(event.task);
+        server = event.task;
+        if (!mine) notice(`${event.actor.name} changed this task while you were editing.`);
       }
     } else if (event.type === "task_status_changed") {
       notice(`${event.actor.name} moved it from ${event.from} to ${event.to}.`);
@@ -151,7 +311,7 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
       if (welcome.resumed) return;
       try {
         const latest = await rest.get(id);
-        if (current.disposed || latest.version <= (task?.version ?? 0)) return;
+        if (current.disposed || latest.version <= (server?.version ?? 0)) return;
         takeNewer(latest);
         loadActivity(current).catch(() => {});
       } catch (error) {
@@ -186,9 +346,14 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
 
   function reset(taskId) {
     id = taskId;
-    task = null;
-    pending = null;
-    lastRemoteActor = null;
+    server = null;
+    loaded = null;
+    pendingCreate = false;
+    prompted = null;
+    choices = {};
+    resolving = null;
+    showingRefusal = false;
+    dirty.clear();
     typingSentAt = 0;
     typers.clear();
     names.clear();
@@ -201,7 +366,7 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
     showActivity();
   }
 
-  return {
+  const view = {
     name: "task",
     async show(taskId) {
       const current = (scope = createScope());
@@ -210,14 +375,47 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
       // Leave the previous room now, so its badge never stands for this one.
       slot.use(null);
       slot.showStatus("connecting");
-      try {
-        const loaded = await rest.get(taskId);
-        if (current.disposed) return;
-        loadIntoForm(loaded);
-      } catch (error) {
-        if (!current.disposed) notice(describeError(error));
+      // A task created offline: shown from the queue until it commits; no room, no history.
+      const pending = queue()?.pendingTask(taskId);
+      if (pending) {
+        pendingCreate = true;
+        loadIntoForm(pending);
+        notice("Not synced yet: this task is created when the server can be reached.");
+        slot.showStatus(queue().reachable ? "connecting" : "offline");
+        reflectQueue();
         return;
       }
+      const real = queue()?.realId(taskId) ?? taskId;
+      if (real !== taskId) {
+        location.replace(`#/tasks/${real}`);
+        return;
+      }
+      try {
+        const fetched = await rest.get(taskId);
+        if (current.disposed) return;
+        loadIntoForm(fetched);
+      } catch (error) {
+        if (current.disposed) return;
+        notice(describeError(error));
+        if (isUnreachable(error)) {
+          // Offline: the last copy this browser saw, with my pending changes, can still be
+          // edited (the edits queue up); the real thing loads when the network is back.
+          slot.showStatus("offline");
+          current.listen(window, "online", () => {
+            if (current.disposed) return;
+            view.hide();
+            view.show(taskId);
+          });
+          const copy = await queue()?.recallTask(taskId);
+          if (copy && !current.disposed && !server) {
+            loadIntoForm(copy);
+            reflectQueue();
+            notice("Offline: this is the last copy this browser saw. Your changes are kept and sync when the server is back.");
+          }
+        }
+        return;
+      }
+      reflectQueue();
       loadActivity(current).catch(() => {});
       join(current);
     },
@@ -228,4 +426,5 @@ export function createTaskView({ rest, session, slot, connectOptions, connect = 
       room = null;
     },
   };
+  return view;
 }

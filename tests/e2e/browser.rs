@@ -21,6 +21,7 @@ register! {
         hostile_titles_render_as_text,
         the_ui_is_labelled_and_fits_a_phone,
         the_page_reconnects_after_a_server_restart,
+        the_board_shows_who_is_viewing_each_task,
     ],
 }
 
@@ -68,16 +69,27 @@ pub fn artifacts_dir() -> PathBuf {
     dir
 }
 
-/// A browser tab on the app, with waiting helpers.
-struct Page {
-    client: Client,
+/// A browser tab on the app, with waiting helpers. (`offline.rs` drives it too.)
+pub(crate) struct Page {
+    pub(crate) client: Client,
     base: String,
     profile: PathBuf,
 }
 
 impl Page {
-    async fn open(base: &str, width: u32, height: u32) -> Page {
+    pub(crate) async fn open(base: &str, width: u32, height: u32) -> Page {
         let profile = std::env::temp_dir().join(format!("hero-chromium-{}", uuid::Uuid::new_v4()));
+        Page::open_profile(base, width, height, profile).await
+    }
+
+    /// A browser on this profile directory: a fresh one, or the one a closed browser left
+    /// (its IndexedDB, service worker and caches, as after quitting and starting Chromium).
+    pub(crate) async fn open_profile(
+        base: &str,
+        width: u32,
+        height: u32,
+        profile: PathBuf,
+    ) -> Page {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -104,14 +116,14 @@ impl Page {
         }
     }
 
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{}", self.base, path))
             .await
             .expect("navigate");
     }
 
-    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+    pub(crate) async fn js(&self, script: &str, args: Vec<Value>) -> Value {
         self.client
             .execute(script, args)
             .await
@@ -119,7 +131,7 @@ impl Page {
     }
 
     /// Polls a JS expression until it is truthy.
-    async fn wait_until(&self, expression: &str, what: &str) {
+    pub(crate) async fn wait_until(&self, expression: &str, what: &str) {
         let script = format!("return Boolean({expression});");
         let deadline = Instant::now() + PATIENCE;
         loop {
@@ -137,7 +149,7 @@ impl Page {
         }
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.js(
             "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
             vec![json!(css)],
@@ -148,20 +160,20 @@ impl Page {
         .to_owned()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let element = self.client.find(Locator::Css(css)).await.expect(css);
         element.click().await.expect("focus");
         element.send_keys(text).await.expect("type");
     }
 
-    async fn replace_text(&self, css: &str, text: &str) {
+    pub(crate) async fn replace_text(&self, css: &str, text: &str) {
         let element = self.client.find(Locator::Css(css)).await.expect(css);
         element.clear().await.expect("clear");
         element.click().await.expect("focus");
         element.send_keys(text).await.expect("type");
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -171,7 +183,7 @@ impl Page {
             .expect("click");
     }
 
-    async fn select(&self, css: &str, value: &str) {
+    pub(crate) async fn select(&self, css: &str, value: &str) {
         self.js(
             "const e = document.querySelector(arguments[0]); e.focus(); e.value = arguments[1]; \
              e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true}));",
@@ -181,7 +193,7 @@ impl Page {
     }
 
     /// Signs in with the dev sign-in form as `name`.
-    async fn sign_in(&self, name: &str, role: &str, workspace: &str) {
+    pub(crate) async fn sign_in(&self, name: &str, role: &str, workspace: &str) {
         self.goto("/").await;
         self.wait_until(
             "!document.getElementById('dev-signin').hidden",
@@ -199,7 +211,7 @@ impl Page {
         .await;
     }
 
-    async fn live(&self) {
+    pub(crate) async fn live(&self) {
         self.wait_until(
             "document.getElementById('connection').dataset.status === 'open'",
             "a live connection",
@@ -207,18 +219,74 @@ impl Page {
         .await;
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(artifacts_dir().join(name), png).expect("write screenshot");
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.close().await;
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+
+    /// Quits the browser and keeps its profile, for `open_profile` to start it again.
+    pub(crate) async fn quit_keeping_profile(self) -> PathBuf {
+        let _ = self.client.close().await;
+        self.profile
+    }
+
+    /// Switches the current tab's network off or on with Chromium's own network emulation
+    /// (DevTools `Network.emulateNetworkConditions`, through chromedriver's CDP passthrough):
+    /// requests fail as offline, `navigator.onLine` follows, and the page hears `offline` /
+    /// `online`. The server keeps running. Per tab: each tab is switched by itself.
+    pub(crate) async fn set_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+        let expected = if offline { "false" } else { "true" };
+        self.wait_until(
+            &format!("String(navigator.onLine) === '{expected}'"),
+            "navigator.onLine to follow the emulation",
+        )
+        .await;
+    }
+
+    /// One DevTools command on the current tab (`POST /session/{id}/goog/cdp/execute`).
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            chromedriver_port()
+        );
+        let reply = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await
+            .expect("chromedriver answers");
+        assert!(reply.status().is_success(), "{cmd}: {}", reply.status());
+        reply.json().await.expect("JSON from chromedriver")
+    }
+
+    /// Waits until the service worker controls the page, so it can be reloaded offline.
+    pub(crate) async fn wait_for_offline_shell(&self) {
+        self.wait_until(
+            "navigator.serviceWorker && navigator.serviceWorker.controller",
+            "the service worker to control the page",
+        )
+        .await;
+    }
 }
 
-fn member_api(ctx: &Ctx, user: &str, workspace: &str) -> Api {
+pub(crate) fn member_api(ctx: &Ctx, user: &str, workspace: &str) -> Api {
     Api::new(&ctx.server.base, Some(token(user, Role::Member, workspace)))
 }
 
@@ -530,4 +598,93 @@ pub async fn the_page_reconnects_after_a_server_restart(ctx: &'static Ctx) {
     )
     .await;
     page.close().await;
+}
+
+/// The dashboard's cards show who is in each task's room (the board's `task_presence`), and
+/// nobody once they have left and the grace period (PRESENCE_GRACE_MS, 1.5 s here) is over.
+pub async fn the_board_shows_who_is_viewing_each_task(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let api = member_api(ctx, "setup", &workspace);
+    let watched = api
+        .create(json!({"title": "Everyone is looking at this"}))
+        .await;
+    let quiet = api
+        .create(json!({"title": "Nobody is looking at this"}))
+        .await;
+    let id = watched["id"].as_str().unwrap();
+    let card = format!("#task-list .task-item[data-task-id=\"{id}\"] .card-presence");
+
+    let carol = Page::open(&ctx.server.base, 1200, 900).await;
+    carol.sign_in("Carol", "member", &workspace).await;
+    carol.live().await;
+    carol
+        .wait_until(
+            "document.querySelectorAll('#task-list .task-item').length === 2",
+            "both tasks on Carol's dashboard",
+        )
+        .await;
+    assert_eq!(
+        carol
+            .js(
+                "return document.querySelectorAll('.card-presence').length;",
+                vec![]
+            )
+            .await,
+        0,
+        "nobody is in any task yet"
+    );
+
+    let ana = Page::open(&ctx.server.base, 1200, 900).await;
+    let bob = Page::open(&ctx.server.base, 1200, 900).await;
+    ana.sign_in("Ana", "member", &workspace).await;
+    bob.sign_in("Bob", "member", &workspace).await;
+    ana.goto(&format!("/#/tasks/{id}")).await;
+    bob.goto(&format!("/#/tasks/{id}")).await;
+    ana.live().await;
+    bob.live().await;
+
+    carol
+        .wait_until(
+            &format!(
+                "document.querySelector('{card} [data-user-id=\"ana\"]') && document.querySelector('{card} [data-user-id=\"bob\"]')"
+            ),
+            "Ana's and Bob's avatars on the task's card",
+        )
+        .await;
+    assert_eq!(
+        carol
+            .text(&format!("{card} [data-user-id=\"ana\"] .avatar"))
+            .await,
+        "AN"
+    );
+    assert_eq!(
+        carol
+            .text(&format!("{card} [data-user-id=\"bob\"] .avatar"))
+            .await,
+        "BO"
+    );
+    let quiet_id = quiet["id"].as_str().unwrap();
+    assert_eq!(
+        carol
+            .js(
+                &format!("return document.querySelectorAll('[data-task-id=\"{quiet_id}\"] .card-presence [data-user-id]').length;"),
+                vec![]
+            )
+            .await,
+        0,
+        "the other task's card shows nobody"
+    );
+    carol.screenshot("dashboard-presence.png").await;
+
+    // Ana goes back to the dashboard (she leaves the task's room); Bob closes his browser.
+    ana.goto("/#/").await;
+    bob.close().await;
+    carol
+        .wait_until(
+            &format!("!document.querySelector('{card}')"),
+            "the card to show nobody once the grace period is over",
+        )
+        .await;
+    ana.close().await;
+    carol.close().await;
 }

@@ -36,6 +36,7 @@ mod harness;
 mod idempotency;
 mod limits;
 mod logs;
+mod offline;
 mod plans;
 mod rest;
 mod rooms;
@@ -119,6 +120,7 @@ fn main() {
         search::tests(),
         rooms::tests(),
         browser::tests(),
+        offline::tests(),
         soak::tests(),
         writes::tests(),
     ]

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { cleanName, decodeClaims, displayName, tokenExpiresAt } from "../../public/state/claims.js";
+import { cleanName, decodeClaims, displayName, queueOwner, tokenExpiresAt } from "../../public/state/claims.js";
 
 const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const token = (claims, header = { alg: "HS256", typ: "JWT" }) => `${part(header)}.${part(claims)}.c2ln`;
@@ -39,4 +39,12 @@ test("names are cleaned as the server cleans them", () => {
   assert.equal(cleanName("a\u0000b\u001b[31m"), "ab[31m");
   assert.equal(cleanName("\u2066\u2069 "), null);
   assert.equal([...cleanName("é".repeat(300))].length, 100);
+});
+
+test("the edit queue belongs to the token's user in the token's workspace, by the server's rule", () => {
+  assert.deepEqual(queueOwner({ sub: "ana", app_metadata: { workspace_id: "w1" }, workspace_id: "other" }), { userId: "ana", workspaceId: "w1" });
+  assert.deepEqual(queueOwner({ sub: "ana", workspace_id: "w2" }), { userId: "ana", workspaceId: "w2" });
+  assert.equal(queueOwner({ sub: "ana" }), null, "no workspace: no queue");
+  assert.equal(queueOwner({ app_metadata: { workspace_id: "w1" } }), null, "no user: no queue");
+  assert.equal(queueOwner(null), null);
 });

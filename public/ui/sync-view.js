@@ -1,0 +1,80 @@
+// The status line above every view (#sync): "offline — 2 changes pending", each pending
+// change listed, "all changes synced" once the queue drains, and what needs a decision (a
+// conflict links to its task's prompt; a conflict or a refusal can be discarded). The
+// browser tests read #sync-status and .sync-item[data-state].
+
+import { byId, h } from "/ui/dom.js";
+import { describeEntry, statusLine, summarize } from "/state/queue.js";
+import { fieldLabel } from "/state/fields.js";
+
+/** What the panel's border says: offline, a decision needed, synced, or syncing. */
+function panelState(entries, reachable) {
+  const { total, conflicts, refused } = summarize(entries);
+  if (total === 0) return "synced";
+  if (conflicts + refused > 0) return "decide";
+  return reachable ? "syncing" : "offline";
+}
+
+function stateText(entry) {
+  switch (entry.state) {
+    case "sending":
+      return "sending…";
+    case "conflict":
+      return "conflict: choose a value";
+    case "refused": {
+      const fields = entry.error?.errors?.map((e) => `${fieldLabel(e.field)}: ${e.message}`).join("; ");
+      return `refused: ${fields || entry.error?.detail || "the server said no"}`;
+    }
+    default:
+      return entry.interrupted || entry.attempts > 0 ? "waiting to retry" : "waiting";
+  }
+}
+
+export function createSyncView() {
+  let queue = null;
+  let unsubscribe = [];
+  // "all changes synced" only means something after there was something to sync.
+  let hadChanges = false;
+
+  function item(entry) {
+    const label = describeEntry(entry, fieldLabel);
+    const stuck = entry.state === "conflict" || entry.state === "refused";
+    return h(
+      "li",
+      { class: "sync-item", dataset: { entryId: entry.id, state: entry.state, taskId: entry.taskId } },
+      h("span", { class: "sync-what" }, label),
+      h("span", { class: "sync-state" }, stateText(entry)),
+      entry.state === "conflict" ? h("a", { href: `#/tasks/${entry.taskId}`, class: "sync-resolve" }, "Resolve") : null,
+      stuck ? h("button", { type: "button", class: "sync-discard", "aria-label": `Discard: ${label}`, dataset: { entryId: entry.id } }, "Discard") : null,
+    );
+  }
+
+  function render() {
+    const section = byId("sync");
+    const entries = queue?.entries ?? [];
+    if (entries.length) hadChanges = true;
+    const text = queue ? statusLine(entries, { reachable: queue.reachable, hadChanges }) : "";
+    section.hidden = !text;
+    section.dataset.state = panelState(entries, queue?.reachable ?? true);
+    byId("sync-status").textContent = text;
+    byId("sync-items").replaceChildren(...entries.map(item));
+  }
+
+  // One listener for every Discard button, whatever the list holds now.
+  byId("sync-items").addEventListener("click", (event) => {
+    const button = event.target.closest?.(".sync-discard");
+    if (button && queue) queue.discard(button.dataset.entryId);
+  });
+
+  return {
+    /** Shows this queue (null: signed out, nothing to show). */
+    attach(next) {
+      if (next === queue) return;
+      for (const off of unsubscribe.splice(0)) off();
+      queue = next;
+      hadChanges = false;
+      if (queue) unsubscribe = [queue.on("change", render)];
+      render();
+    },
+  };
+}
