@@ -92,7 +92,7 @@ test: setup-test lint unit deploy-check e2e bench-quick
 # The benchmarks (bench/load): every server is started by the harness on loopback ports.
 # Raises the open-files limit for the thousands of sockets.
 bench: setup-bench build
-	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
+	@ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null || ulimit -n 8192; \
 	 $(WITH_ENV) cargo bench -p hero-bench --bench load
 
 # The same scenarios, small and short: a smoke test of the harness and of every system,
@@ -100,14 +100,14 @@ bench: setup-bench build
 bench-quick: setup-bench build
 	@echo "bench-quick: the load generator's scoring (unit tests), then every scenario, small and short (bench/results/quick.md)"
 	@$(WITH_ENV) cargo test --quiet -p hero-bench --test bench-score
-	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
+	@ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null || ulimit -n 8192; \
 	 $(WITH_ENV) cargo bench --quiet --profile dev -p hero-bench --bench load -- --quick
 
 # 1,000 sockets in one room for SOAK_SECONDS (300) with steady updates; figures go to
 # test-artifacts/soak.json. Raises the open-files limit for the sockets.
 soak: build
 	@echo "soak: $${SOAK_SOCKETS:-1000} sockets for $${SOAK_SECONDS:-300}s"
-	@ulimit -n 65536 2>/dev/null || ulimit -n 8192; \
+	@ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null || ulimit -n 8192; \
 	 $(WITH_ENV) HERO_E2E_MAX_CONNECTIONS=5000 cargo test --quiet -p hero-e2e --test e2e -- --ignored --nocapture soak::
 
 # Coverage-guided fuzzing of frame and body parsing (FUZZ_SECONDS per target, default 60).
