@@ -142,8 +142,8 @@ struct TaskUsersRow {
 }
 
 #[derive(Deserialize)]
-struct EntryRow {
-    entry: String,
+struct ListRow {
+    list: String,
 }
 
 #[derive(Deserialize)]
@@ -438,15 +438,27 @@ impl RoomStorage {
         Ok(())
     }
 
-    /// The room's presence list, sorted by user id.
+    /// The room's presence list, sorted by user id. Every join reads it whole, so SQLite
+    /// hands it over as one JSON array: one row across the JS boundary instead of one per
+    /// user (which made a join into a full room cost O(users) conversions).
     pub fn presence(&self) -> Result<Vec<PresenceEntry>> {
-        let rows: Vec<EntryRow> = self
+        let rows: Vec<ListRow> = self
             .sql
-            .exec("SELECT entry FROM room_presence ORDER BY user_id", None)?
+            .exec(
+                // Each entry is JSON this room wrote, so joining them makes an array
+                // without SQLite re-parsing any (json_group_array(json(…)) would).
+                "SELECT '[' || COALESCE(group_concat(entry, ','), '') || ']' AS list \
+                 FROM room_presence",
+                None,
+            )?
             .to_array()?;
-        rows.iter()
-            .map(|row| serde_json::from_str(&row.entry).map_err(storage_error))
-            .collect()
+        let mut entries: Vec<PresenceEntry> = match rows.first() {
+            Some(row) => serde_json::from_str(&row.list).map_err(storage_error)?,
+            None => Vec::new(),
+        };
+        // An aggregate's order is SQLite's choice; the list's is ours.
+        entries.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+        Ok(entries)
     }
 
     /// Records one user's entry (`None`: they are gone).

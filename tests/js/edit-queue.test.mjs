@@ -157,6 +157,17 @@ function sharedLocks() {
   };
 }
 
+/** A server holding one task, and a queue that cannot reach it: every change waits. */
+async function offlineWith(t, seed) {
+  const server = fakeServer();
+  const task = server.seed(seed);
+  server.offline = true;
+  const queue = queueFor(server);
+  t.after(() => queue.close());
+  await queue.ready;
+  return { server, task, queue };
+}
+
 test("online: an edit commits once, with If-Match and an Idempotency-Key", async (t) => {
   const server = fakeServer();
   const task = server.seed({ id: "t1", title: "Plan" });
@@ -178,12 +189,7 @@ test("online: an edit commits once, with If-Match and an Idempotency-Key", async
 });
 
 test("offline: edits wait in the queue, show in the overlay, and commit once when back online", async (t) => {
-  const server = fakeServer();
-  const task = server.seed({ id: "t1", title: "Plan", tags: ["a"] });
-  server.offline = true;
-  const queue = queueFor(server);
-  t.after(() => queue.close());
-  await queue.ready;
+  const { server, task, queue } = await offlineWith(t, { id: "t1", title: "Plan", tags: ["a"] });
   await queue.update(task, { title: "Offline title" });
   await queue.update(queue.overlay(task), { tags: ["a", "b"] });
   await queue.sync();
@@ -299,12 +305,7 @@ test("the same key while the first request still runs: 409, then retried until i
 });
 
 test("412, different fields: mine is reapplied on top of theirs and both survive", async (t) => {
-  const server = fakeServer();
-  const task = server.seed({ id: "t1", title: "Plan", description: "old" });
-  server.offline = true;
-  const queue = queueFor(server);
-  t.after(() => queue.close());
-  await queue.ready;
+  const { server, task, queue } = await offlineWith(t, { id: "t1", title: "Plan", description: "old" });
   await queue.update(task, { title: "Mine" });
   server.write("t1", { description: "theirs" }, { id: "bob", name: "Bob" });
   server.offline = false;
@@ -319,12 +320,7 @@ test("412, different fields: mine is reapplied on top of theirs and both survive
 });
 
 test("412, same field: a conflict with both values and who, and the chosen one commits", async (t) => {
-  const server = fakeServer();
-  const task = server.seed({ id: "t1", title: "Plan", priority: "medium" });
-  server.offline = true;
-  const queue = queueFor(server);
-  t.after(() => queue.close());
-  await queue.ready;
+  const { server, task, queue } = await offlineWith(t, { id: "t1", title: "Plan", priority: "medium" });
   await queue.update(task, { title: "Mine", priority: "high" });
   server.write("t1", { title: "Theirs" }, { id: "bob", name: "Bob" });
   server.offline = false;
@@ -343,12 +339,7 @@ test("412, same field: a conflict with both values and who, and the chosen one c
 });
 
 test("412, same field, theirs chosen: their value stays and only the rest is sent", async (t) => {
-  const server = fakeServer();
-  const task = server.seed({ id: "t1", title: "Plan" });
-  server.offline = true;
-  const queue = queueFor(server);
-  t.after(() => queue.close());
-  await queue.ready;
+  const { server, task, queue } = await offlineWith(t, { id: "t1", title: "Plan" });
   await queue.update(task, { title: "Mine" });
   server.write("t1", { title: "Theirs" }, { id: "bob", name: "Bob" });
   server.offline = false;
@@ -484,12 +475,7 @@ test("a refusal is kept with its reason until discarded; 5xx is retried as it wa
 });
 
 test("a delete that meets another user's change asks before deleting it", async (t) => {
-  const server = fakeServer();
-  const task = server.seed({ id: "t1", title: "Plan" });
-  server.offline = true;
-  const queue = queueFor(server);
-  t.after(() => queue.close());
-  await queue.ready;
+  const { server, task, queue } = await offlineWith(t, { id: "t1", title: "Plan" });
   await queue.remove(task);
   server.write("t1", { status: "done" }, { id: "bob", name: "Bob" });
   server.offline = false;
