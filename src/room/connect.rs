@@ -58,6 +58,19 @@ impl Room {
         // Counted without reading anyone else's attachment: the runtime's socket list, and
         // this user's own sockets by their tag.
         let open = self.state.get_websockets().len();
+        // A restart drops sockets without a close event: whoever the stored list still
+        // names without a socket is dropped here, and leaves (see `room::reconcile`).
+        let mut listed = self.storage.presence()?;
+        if let Some((rebuilt, ghosts)) = room::reconcile(&listed, open, || sockets.connections()) {
+            tracing::warn!(
+                event = "presence_rebuilt",
+                ghosts = ghosts.len(),
+                "room event"
+            );
+            self.storage.replace_presence(&rebuilt)?;
+            listed = rebuilt;
+            self.dispatch(None, ghosts);
+        }
         let same_user = sockets.connections_of(&principal.user_id);
         let connects = count_connect(self.storage.connect_window(&principal.user_id)?, now_ms());
         self.storage
@@ -116,7 +129,7 @@ impl Room {
         let mut first_frames = greeting(
             &connection,
             &same_user,
-            self.storage.presence()?,
+            listed,
             &mut departures,
             seq,
             &resume,

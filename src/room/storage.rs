@@ -482,6 +482,15 @@ impl RoomStorage {
         Ok(())
     }
 
+    /// Replaces the whole list (one that [`hero_core::room::reconcile`] rebuilt).
+    pub fn replace_presence(&self, entries: &[PresenceEntry]) -> Result<()> {
+        self.sql.exec("DELETE FROM room_presence", None)?;
+        for entry in entries {
+            self.set_presence(&entry.user.id, Some(entry))?;
+        }
+        Ok(())
+    }
+
     pub fn clear_presence(&self) -> Result<()> {
         self.sql.exec("DELETE FROM room_presence", None)?;
         self.sql.exec("DELETE FROM room_presence_pending", None)?;

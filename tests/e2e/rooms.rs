@@ -32,10 +32,11 @@ register! {
         activity_lists_who_changed_what,
     ],
     // It writes to the dev server's SQLite file from outside (wrangler d1 execute), which
-    // fails with SQLITE_BUSY while other tests are writing; the other restarts the server.
+    // fails with SQLITE_BUSY while other tests are writing; the others restart the server.
     Exclusive: [
         a_change_committed_without_notification_is_delivered_later,
         a_restarted_room_still_replays_and_takes_writes,
+        a_restart_leaves_no_ghosts_in_a_room_or_on_the_board,
     ],
 }
 
@@ -915,6 +916,74 @@ pub async fn a_restarted_room_still_replays_and_takes_writes(ctx: &'static Ctx) 
     assert_eq!(second["task"]["title"], "after restart");
     assert_eq!(second["seq"], last_seen + 2);
     socket.close().await;
+}
+
+/// A restart drops every socket without a close event, so the room's stored presence still
+/// names everyone who was there. The first join afterwards finds that the stored counts do
+/// not add up to the open sockets and rebuilds the list: whoever did not come back is gone
+/// from the welcome, and the board forgets them too.
+pub async fn a_restart_leaves_no_ghosts_in_a_room_or_on_the_board(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let ana = user(ctx, "ana", Role::Member, &workspace);
+    let bob = user(ctx, "bob", Role::Member, &workspace);
+    let cat = user(ctx, "cat", Role::Viewer, &workspace);
+    let task = id_of(&ana.api.create(json!({"title": "restarted"})).await);
+    let (mut board, _) = join_board(ctx, &cat).await;
+    let (_ana_tab, _) = join_task(ctx, &ana, &task, None).await;
+    let (_ana_second, _) = join_task(ctx, &ana, &task, None).await;
+    let (_bob_tab, _) = join_task(ctx, &bob, &task, None).await;
+    loop {
+        let message = board.expect("task_presence").await;
+        if viewer_ids(&message["users"]) == ["ana", "bob"] {
+            break;
+        }
+    }
+
+    ctx.server.restart();
+
+    // Only bob comes back: the welcome lists bob alone, not ana's two old tabs.
+    let (bob_back, welcome) = join_task(ctx, &bob, &task, None).await;
+    let listed: Vec<(&str, u64)> = welcome["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["user"]["id"].as_str().unwrap(),
+                p["connections"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("bob", 1)], "ghosts in the welcome: {welcome}");
+    // The board learns it from the room's next report, whenever that lands.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (board_again, welcome) = join_board(ctx, &cat).await;
+        board_again.close().await;
+        let viewers = viewer_ids(&welcome["task_presence"][&task]);
+        if viewers == ["bob"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the board still shows {viewers:?} after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bob_back.close().await;
+}
+
+/// The user ids in a `users` array (of `task_presence`, or of the board's welcome map).
+fn viewer_ids(users: &Value) -> Vec<String> {
+    users
+        .as_array()
+        .map(|users| {
+            users
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A change whose room notification never happened (written to D1 directly, as if the

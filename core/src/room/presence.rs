@@ -40,6 +40,36 @@ pub fn entry_of(connections: &[Connection]) -> Option<PresenceEntry> {
     presence(connections).into_iter().next()
 }
 
+/// The stored presence list, checked against the sockets that are really open. When an
+/// object restarts (a deploy, a crash) the runtime drops its sockets without calling the
+/// close handler, so the stored list can still name people who are long gone. It then counts
+/// more connections than there are open sockets, which a join checks for free (it has both
+/// at hand); only then is the list rebuilt from the live connections. (Fewer is normal: a
+/// socket that has left but not finished closing is still open and no longer counted.)
+/// Each ghost leaves with a `user_left`, as after a grace period, so the board's map of
+/// viewers forgets them too. `None`: the list is right as it is.
+pub fn reconcile(
+    stored: &[PresenceEntry],
+    open_sockets: usize,
+    live: impl FnOnce() -> Vec<Connection>,
+) -> Option<(Vec<PresenceEntry>, Vec<Outbound>)> {
+    let counted: usize = stored.iter().map(|entry| entry.connections).sum();
+    if counted <= open_sockets {
+        return None;
+    }
+    let rebuilt = presence(&live());
+    let ghosts = stored
+        .iter()
+        .filter(|entry| !rebuilt.iter().any(|now| now.user.id == entry.user.id))
+        .map(|entry| {
+            Outbound::Others(ServerMessage::UserLeft {
+                user_id: entry.user.id.clone(),
+            })
+        })
+        .collect();
+    Some((rebuilt, ghosts))
+}
+
 /// A new connection joins. `same_user` is the user's other connections (not `new`): a join
 /// never needs anyone else's.
 ///
@@ -196,6 +226,36 @@ mod tests {
 
     fn limits() -> Limits {
         Limits::default()
+    }
+
+    #[test]
+    fn a_list_that_adds_up_is_trusted_without_reading_a_socket() {
+        let stored = presence(&[conn("a1", "ana"), conn("a2", "ana"), conn("b1", "bo")]);
+        for open in [3, 4] {
+            assert_eq!(
+                reconcile(&stored, open, || panic!("no attachment is read")),
+                None,
+                "{open} open sockets"
+            );
+        }
+    }
+
+    #[test]
+    fn ghosts_left_by_a_restart_are_dropped_and_leave() {
+        // Stored before the restart: ana (two tabs) and bo. Only bo reconnected since.
+        let stored = presence(&[conn("a1", "ana"), conn("a2", "ana"), conn("b1", "bo")]);
+        let (rebuilt, left) = reconcile(&stored, 1, || vec![conn("b2", "bo")]).unwrap();
+        assert_eq!(rebuilt, presence(&[conn("b2", "bo")]));
+        assert_eq!(
+            left,
+            vec![Outbound::Others(ServerMessage::UserLeft {
+                user_id: "ana".into()
+            })]
+        );
+        // Nobody back at all: the list empties.
+        let (rebuilt, left) = reconcile(&stored, 0, Vec::new).unwrap();
+        assert!(rebuilt.is_empty());
+        assert_eq!(left.len(), 2);
     }
 
     #[test]
