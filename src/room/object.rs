@@ -41,7 +41,7 @@ use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
 use hero_core::protocol::{codes, ServerMessage, PING_FRAME, PONG_FRAME};
 use hero_core::room::{
-    self, board_day_turn, day_number, viewers_after, Connection, Frame, Limits, Outbound, RoomKey,
+    self, board_day_turn, day_number, viewer_changes, Connection, Frame, Limits, Outbound, RoomKey,
     RoomKind, TaskViewers,
 };
 
@@ -420,6 +420,10 @@ impl Room {
     /// A task room whose set of users changed (someone new came, or someone's grace period
     /// ran out) tells its board, after the fact and off the critical path.
     fn tell_board_who_is_here(&self, outbounds: &[Outbound]) {
+        let changes = viewer_changes(outbounds);
+        if changes.is_empty() {
+            return;
+        }
         let Some(RoomKey::Task {
             workspace_id,
             task_id,
@@ -427,19 +431,13 @@ impl Room {
         else {
             return;
         };
-        let viewers = match self.storage.viewers() {
-            Ok(current) => viewers_after(&current, outbounds),
+        match self.storage.change_viewers(&changes) {
+            Ok(true) => {}
+            Ok(false) => return,
             Err(error) => {
                 tracing::error!(cause = %error, "room viewers");
                 return;
             }
-        };
-        let Some(users) = viewers else {
-            return;
-        };
-        if let Err(error) = self.storage.save_viewers(&users) {
-            tracing::error!(cause = %error, "room viewers");
-            return;
         }
         let report = std::rc::Rc::clone(&self.viewers_report);
         if report.in_flight.replace(true) {

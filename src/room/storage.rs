@@ -13,6 +13,7 @@ use hero_core::analytics::{Bucket, TaskFacts};
 use hero_core::protocol::{PresenceEntry, ServerMessage, UserInfo};
 use hero_core::room::{
     AppendPlan, ConnectWindow, Departure, LogPosition, PendingPresence, RoomKey, TaskViewers,
+    ViewerChange,
 };
 use hero_core::task::{Task, TaskId};
 
@@ -68,11 +69,22 @@ CREATE TABLE IF NOT EXISTS room_presence_pending (
     due_ms  INTEGER NOT NULL
 );
 -- A task room: the users the board was last told are here (user_joined and user_left
--- keep it, so the grace period holds there too).
+-- keep it, so the grace period holds there too), one row per user so that a join into a
+-- full room writes one row.
+CREATE TABLE IF NOT EXISTS room_viewer_users (
+    user_id TEXT PRIMARY KEY,
+    user    TEXT NOT NULL                      -- UserInfo as JSON
+);
+-- The same set as rooms before room_viewer_users kept it, as one JSON array: moved into
+-- room_viewer_users the first time such a room opens, and empty ever after.
 CREATE TABLE IF NOT EXISTS room_viewers (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     users TEXT    NOT NULL                     -- [UserInfo] as JSON
 );
+INSERT OR IGNORE INTO room_viewer_users (user_id, user)
+    SELECT json_extract(viewer.value, '$.id'), viewer.value
+    FROM room_viewers, json_each(room_viewers.users) AS viewer;
+DELETE FROM room_viewers;
 -- A board: who is in each task's room, as that room last reported it.
 CREATE TABLE IF NOT EXISTS board_task_presence (
     task_id TEXT    PRIMARY KEY,
@@ -126,8 +138,9 @@ struct CountRow {
 }
 
 #[derive(Deserialize)]
-struct UsersRow {
-    users: String,
+struct UserIdRow {
+    #[allow(dead_code)] // only counted: the rows a change touched
+    user_id: String,
 }
 
 #[derive(Deserialize)]
@@ -494,30 +507,52 @@ impl RoomStorage {
     pub fn clear_presence(&self) -> Result<()> {
         self.sql.exec("DELETE FROM room_presence", None)?;
         self.sql.exec("DELETE FROM room_presence_pending", None)?;
-        self.sql.exec("DELETE FROM room_viewers", None)?;
+        self.sql.exec("DELETE FROM room_viewer_users", None)?;
         Ok(())
     }
 
-    /// A task room: the users the board was last told of.
+    /// A task room: the users the board was last told of, sorted by user id.
     pub fn viewers(&self) -> Result<Vec<UserInfo>> {
-        let rows: Vec<UsersRow> = self
+        let rows: Vec<ListRow> = self
             .sql
-            .exec("SELECT users FROM room_viewers WHERE id = 1", None)?
+            .exec(
+                "SELECT '[' || COALESCE(group_concat(user, ','), '') || ']' AS list \
+                 FROM room_viewer_users",
+                None,
+            )?
             .to_array()?;
-        match rows.first() {
-            Some(row) => serde_json::from_str(&row.users).map_err(storage_error),
-            None => Ok(Vec::new()),
-        }
+        let mut users: Vec<UserInfo> = match rows.first() {
+            Some(row) => serde_json::from_str(&row.list).map_err(storage_error)?,
+            None => Vec::new(),
+        };
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(users)
     }
 
-    pub fn save_viewers(&self, users: &[UserInfo]) -> Result<()> {
-        let json = serde_json::to_string(users).map_err(storage_error)?;
-        self.sql.exec(
-            "INSERT INTO room_viewers (id, users) VALUES (1, ?) \
-             ON CONFLICT (id) DO UPDATE SET users = excluded.users",
-            vec![json.into()],
-        )?;
-        Ok(())
+    /// A task room: applies who came and went to the set the board was last told of, a row
+    /// each. Whether the set changed: someone it already had coming, or someone it never
+    /// had going, changes nothing.
+    pub fn change_viewers(&self, changes: &[ViewerChange]) -> Result<bool> {
+        let mut changed = false;
+        for change in changes {
+            let touched: Vec<UserIdRow> = match change {
+                ViewerChange::Came(user) => {
+                    let json = serde_json::to_string(user).map_err(storage_error)?;
+                    self.sql.exec(
+                        "INSERT INTO room_viewer_users (user_id, user) VALUES (?, ?) \
+                         ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
+                        vec![user.id.as_str().into(), json.into()],
+                    )?
+                }
+                ViewerChange::Went(user_id) => self.sql.exec(
+                    "DELETE FROM room_viewer_users WHERE user_id = ? RETURNING user_id",
+                    vec![user_id.as_str().into()],
+                )?,
+            }
+            .to_array()?;
+            changed |= !touched.is_empty();
+        }
+        Ok(changed)
     }
 
     /// A board: takes a task room's report unless a newer one is already in. `false` when

@@ -35,7 +35,9 @@ pub use log::{
 pub use pacing::{
     broadcast_delay_ms, presence_delay_ms, MAX_BROADCAST_DELAY_MS, PRESENCE_GAP_MS, SMALL_ROOM,
 };
-pub use presence::{entry_of, join, leave, presence, reconcile, viewers_after, PendingPresence};
+pub use presence::{
+    entry_of, join, leave, presence, reconcile, viewer_changes, PendingPresence, ViewerChange,
+};
 pub use timers::{board_day_turn, day_number, next_alarm, on_alarm};
 
 use serde::{Deserialize, Serialize};

@@ -136,30 +136,31 @@ pub fn leave(
     out
 }
 
-/// The users in a task room after `outbounds` (its `user_joined` and `user_left`, which
-/// already keep the grace period), or `None` when the set did not change: a second tab, a
-/// quick reconnect or a typing flag tells the board nothing.
-pub fn viewers_after(current: &[UserInfo], outbounds: &[Outbound]) -> Option<Vec<UserInfo>> {
-    let mut users = current.to_vec();
-    let mut changed = false;
-    for outbound in outbounds {
-        let (Outbound::All(message) | Outbound::Others(message)) = outbound else {
-            continue;
-        };
-        match message {
-            ServerMessage::UserJoined { user, .. } if !users.iter().any(|u| u.id == user.id) => {
-                users.push(user.clone());
-                changed = true;
-            }
-            ServerMessage::UserLeft { user_id } if users.iter().any(|u| &u.id == user_id) => {
-                users.retain(|u| &u.id != user_id);
-                changed = true;
-            }
-            _ => {}
-        }
-    }
-    users.sort_by(|a, b| a.id.cmp(&b.id));
-    changed.then_some(users)
+/// A change to the set of users in a task room, as its board hears of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerChange {
+    Came(UserInfo),
+    Went(String),
+}
+
+/// How the set of users in a task room changes with `outbounds`: their `user_joined` and
+/// `user_left`, which already keep the grace period. A second tab, a quick reconnect or a
+/// typing flag is not among them and tells the board nothing. The room applies these to
+/// the set it last reported, one row per user, so a join into a full room costs one row,
+/// not a rewrite of the whole set; the set itself says whether anything changed (a user
+/// it already has, or never had, changes nothing).
+pub fn viewer_changes(outbounds: &[Outbound]) -> Vec<ViewerChange> {
+    outbounds
+        .iter()
+        .filter_map(|outbound| match outbound {
+            Outbound::All(message) | Outbound::Others(message) => match message {
+                ServerMessage::UserJoined { user, .. } => Some(ViewerChange::Came(user.clone())),
+                ServerMessage::UserLeft { user_id } => Some(ViewerChange::Went(user_id.clone())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// Presence changes waiting while a busy room holds its broadcasts back: they leave
@@ -340,15 +341,17 @@ mod tests {
         let mut departures = Vec::new();
         let ana = conn("a1", "ana");
         let first = join(&[], &mut departures, &ana);
-        let viewers = viewers_after(&[], &first).expect("ana came");
-        assert_eq!(viewers, std::slice::from_ref(&ana.user));
+        assert_eq!(
+            viewer_changes(&first),
+            [ViewerChange::Came(ana.user.clone())]
+        );
         // a second tab, and that tab closing: nothing for the board
         let second = join(
             std::slice::from_ref(&ana),
             &mut departures,
             &conn("a2", "ana"),
         );
-        assert_eq!(viewers_after(&viewers, &second), None);
+        assert_eq!(viewer_changes(&second), []);
         let closed = leave(
             std::slice::from_ref(&ana),
             &mut departures,
@@ -356,14 +359,19 @@ mod tests {
             0,
             &l,
         );
-        assert_eq!(viewers_after(&viewers, &closed), None);
+        assert_eq!(viewer_changes(&closed), []);
         // the last tab: nothing until the grace period is over, then ana is gone
         let last = leave(&[], &mut departures, &ana, 0, &l);
-        assert_eq!(viewers_after(&viewers, &last), None);
+        assert_eq!(viewer_changes(&last), []);
         let gone = on_alarm(&mut [], &mut departures, l.grace_ms);
-        assert_eq!(viewers_after(&viewers, &gone), Some(Vec::new()));
-        // a user_left for someone the board never heard of changes nothing
-        assert_eq!(viewers_after(&[], &gone), None);
+        assert_eq!(viewer_changes(&gone), [ViewerChange::Went("ana".into())]);
+        // typing, editing and the presence list itself are not news for the board
+        let typing = vec![Outbound::All(ServerMessage::Typing {
+            user_id: "ana".into(),
+            field: "title".into(),
+            active: true,
+        })];
+        assert_eq!(viewer_changes(&typing), []);
     }
 
     #[test]
