@@ -5,9 +5,9 @@
 //! - Numbers and names are compared with the constants the validation uses (`maxLength`
 //!   with `TITLE_MAX_CHARS`, `enum` with `Status::ALL`, `maximum` with `MAX_LIMIT`, …).
 //! - Patterns are compared with the ones the core builds from its own rules, and each is
-//!   also run, by the small regular-expression matcher below, over a corpus of strings
-//!   (edge cases and pseudo-random ones) next to the validator it describes: the two must
-//!   accept exactly the same strings.
+//!   also run (with the `regex` crate, which reads their ECMA-262 subset alike) over a
+//!   corpus of strings (edge cases and pseudo-random ones) next to the validator it
+//!   describes: the two must accept exactly the same strings.
 //!
 //! The end-to-end run of schemathesis (`tests/e2e/schema.rs`) then checks the live server
 //! against the document with every check on.
@@ -27,6 +27,15 @@ use hero_core::task::{
     DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS, USER_ID_MAX_CHARS,
     WRITABLE_FIELDS,
 };
+
+/// A schema `pattern` as a matcher. JSON Schema patterns are ECMA-262 regular expressions;
+/// the subset these use (anchors, classes with `\uXXXX` ranges, `(?:…)`, `|`, counted
+/// repeats, escaped punctuation) reads the same in the `regex` crate, which
+/// [`the_matcher_reads_patterns_like_a_validator`] pins down. Like a validator, a match may
+/// start anywhere; the patterns here anchor themselves.
+fn pattern(source: &str) -> regex::Regex {
+    regex::Regex::new(source).unwrap_or_else(|e| panic!("pattern {source}: {e}"))
+}
 
 fn doc() -> Value {
     serde_json::from_str(OPENAPI).expect("openapi.json is JSON")
@@ -371,7 +380,7 @@ const IF_MATCH_PATTERN: &str =
 
 #[test]
 fn the_if_match_pattern_is_what_the_server_parses() {
-    let pattern = Pattern::parse(IF_MATCH_PATTERN);
+    let pattern = pattern(IF_MATCH_PATTERN);
     let accepted = |value: &str| {
         IfMatch::parse(value)
             .ok()
@@ -414,7 +423,7 @@ fn the_if_match_pattern_is_what_the_server_parses() {
             continue;
         }
         assert_eq!(
-            pattern.matches(value),
+            pattern.is_match(value),
             accepted(value),
             "If-Match: {value:?}"
         );
@@ -449,7 +458,7 @@ fn the_text_fields_are_what_the_validators_take() {
     ));
     for (name, accepts) in &fields {
         let field = schema(&doc, name);
-        let pattern = Pattern::parse(pattern_of(&field));
+        let pattern = pattern(pattern_of(&field));
         let min = field
             .get("minLength")
             .map_or(0, |_| usize_of(&field, "minLength"));
@@ -462,7 +471,7 @@ fn the_text_fields_are_what_the_validators_take() {
         }
         for text in &texts {
             let len = text.chars().count();
-            let valid = pattern.matches(text) && (min..=max).contains(&len);
+            let valid = pattern.is_match(text) && (min..=max).contains(&len);
             assert_eq!(valid, accepts(text), "{name} {text:?}");
         }
     }
@@ -471,10 +480,10 @@ fn the_text_fields_are_what_the_validators_take() {
 #[test]
 fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
     let doc = doc();
-    let id = Pattern::parse(pattern_of(&schema(&doc, "TaskId")));
-    let date = Pattern::parse(pattern_of(&schema(&doc, "DueDate")));
-    let list = Pattern::parse(listing::CURSOR_PATTERN);
-    let activity_cursor = Pattern::parse(activity::CURSOR_PATTERN);
+    let id = pattern(pattern_of(&schema(&doc, "TaskId")));
+    let date = pattern(pattern_of(&schema(&doc, "DueDate")));
+    let list = pattern(listing::CURSOR_PATTERN);
+    let activity_cursor = pattern(activity::CURSOR_PATTERN);
 
     let uuid = TaskId::generate().to_string();
     let mut ids = vec![
@@ -486,7 +495,7 @@ fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
     ids.extend(Corpus::new(3).mutations(&uuid, "0af-gA ", 2000));
     for text in &ids {
         assert_eq!(
-            id.matches(text),
+            id.is_match(text),
             TaskId::parse(text).is_some(),
             "id {text:?}"
         );
@@ -508,7 +517,7 @@ fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
         let real_day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
         let accepted = TaskChanges::for_patch(&json!({ "due_date": text })).is_ok();
         assert_eq!(
-            date.matches(text) && real_day,
+            date.is_match(text) && real_day,
             accepted,
             "due_date {text:?}"
         );
@@ -518,7 +527,7 @@ fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
     cursors.push("garbage".into());
     for text in &cursors {
         let accepted = ListQuery::parse([("cursor", text.as_str())]).is_ok();
-        assert_eq!(list.matches(text), accepted, "list cursor {text:?}");
+        assert_eq!(list.is_match(text), accepted, "list cursor {text:?}");
     }
     let mut cursors = Corpus::new(13).strings("0123456789+- x", 20, 4000);
     cursors.push("1".repeat(16));
@@ -526,7 +535,7 @@ fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
     for text in &cursors {
         let accepted = ActivityQuery::parse([("cursor", text.as_str())]).is_ok();
         assert_eq!(
-            activity_cursor.matches(text),
+            activity_cursor.is_match(text),
             accepted,
             "activity cursor {text:?}"
         );
@@ -538,9 +547,9 @@ fn the_dev_sign_in_schema_is_what_the_server_takes() {
     let doc = doc();
     let body = schema(&doc, "DevSignIn");
     let name_schema = &body["properties"]["name"];
-    let name = Pattern::parse(pattern_of(name_schema));
+    let name = pattern(pattern_of(name_schema));
     let max_name = usize_of(name_schema, "maxLength");
-    let workspace = Pattern::parse(pattern_of(&body["properties"]["workspace"]));
+    let workspace = pattern(pattern_of(&body["properties"]["workspace"]));
     let sign_in = |body: Value| parse_dev_sign_in(&body).is_ok();
 
     let mut names: Vec<String> = ["Ana", " Ana María ", "!!", "", "ééé", "a\u{7}", " a "]
@@ -554,7 +563,7 @@ fn the_dev_sign_in_schema_is_what_the_server_takes() {
     ]);
     names.extend(Corpus::new(17).strings("aZ9 -é\u{1}\u{9f}İK!", 8, 3000));
     for text in &names {
-        let valid = name.matches(text) && text.chars().count() <= max_name;
+        let valid = name.is_match(text) && text.chars().count() <= max_name;
         assert_eq!(valid, sign_in(json!({ "name": text })), "name {text:?}");
     }
     let mut workspaces: Vec<String> = ["demo", "", "a b", " demo"].map(str::to_owned).to_vec();
@@ -562,7 +571,7 @@ fn the_dev_sign_in_schema_is_what_the_server_takes() {
     workspaces.extend(Corpus::new(19).strings("aZ09_- .é", 8, 3000));
     for text in &workspaces {
         let accepted = sign_in(json!({"name": "Ana", "workspace": text}));
-        assert_eq!(workspace.matches(text), accepted, "workspace {text:?}");
+        assert_eq!(workspace.is_match(text), accepted, "workspace {text:?}");
     }
     for role in Role::ALL {
         assert!(sign_in(json!({"name": "Ana", "role": role.as_str()})));
@@ -587,7 +596,7 @@ fn the_dev_sign_in_schema_is_what_the_server_takes() {
 }
 
 /// The contract's own tools work: the matcher reads these patterns as a JSON Schema
-/// validator would.
+/// (ECMA-262) validator would.
 #[test]
 fn the_matcher_reads_patterns_like_a_validator() {
     let cases = [
@@ -607,230 +616,13 @@ fn the_matcher_reads_patterns_like_a_validator() {
         ("^a{2}$", "aa", true),
         ("^a{2}$", "aaa", false),
     ];
-    for (pattern, text, expected) in cases {
+    for (source, text, expected) in cases {
         assert_eq!(
-            Pattern::parse(pattern).matches(text),
+            pattern(source).is_match(text),
             expected,
-            "{pattern} ~ {text:?}"
+            "{source} ~ {text:?}"
         );
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// A small regular-expression matcher for the ECMA-262 subset these patterns use: anchors,
-// literals, `\uXXXX` / `\t` / escaped punctuation, classes with ranges and negation,
-// `(?:…)`, `|`, and `* + ? {n} {m,n}`. Like JSON Schema's `pattern`, a match may start
-// anywhere; the patterns here anchor themselves.
-
-#[derive(Debug, Clone)]
-enum Node {
-    Start,
-    End,
-    Class {
-        ranges: Vec<(char, char)>,
-        negated: bool,
-    },
-    Sequence(Vec<Node>),
-    Alternatives(Vec<Node>),
-    Repeat {
-        node: Box<Node>,
-        min: usize,
-        max: Option<usize>,
-    },
-}
-
-struct Pattern(Node);
-
-impl Pattern {
-    fn parse(source: &str) -> Pattern {
-        let chars: Vec<char> = source.chars().collect();
-        let mut at = 0;
-        let node = parse_alternatives(&chars, &mut at);
-        assert_eq!(at, chars.len(), "unparsed rest of {source}");
-        Pattern(node)
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        let chars: Vec<char> = text.chars().collect();
-        (0..=chars.len()).any(|start| walk(&self.0, &chars, start, &mut |_| true))
-    }
-}
-
-fn parse_alternatives(chars: &[char], at: &mut usize) -> Node {
-    let mut branches = vec![parse_sequence(chars, at)];
-    while chars.get(*at) == Some(&'|') {
-        *at += 1;
-        branches.push(parse_sequence(chars, at));
-    }
-    if branches.len() == 1 {
-        branches.pop().unwrap()
-    } else {
-        Node::Alternatives(branches)
-    }
-}
-
-fn parse_sequence(chars: &[char], at: &mut usize) -> Node {
-    let mut items = Vec::new();
-    while let Some(&c) = chars.get(*at) {
-        let atom = match c {
-            '|' | ')' => break,
-            '^' => {
-                *at += 1;
-                Node::Start
-            }
-            '$' => {
-                *at += 1;
-                Node::End
-            }
-            '(' => {
-                assert_eq!(&chars[*at..*at + 3], ['(', '?', ':'], "only (?:…) groups");
-                *at += 3;
-                let inner = parse_alternatives(chars, at);
-                assert_eq!(chars.get(*at), Some(&')'), "unclosed group");
-                *at += 1;
-                inner
-            }
-            '[' => parse_class(chars, at),
-            '.' => panic!("`.` is not used in these patterns"),
-            _ => {
-                let c = parse_char(chars, at);
-                Node::Class {
-                    ranges: vec![(c, c)],
-                    negated: false,
-                }
-            }
-        };
-        items.push(parse_quantifier(chars, at, atom));
-    }
-    Node::Sequence(items)
-}
-
-fn parse_quantifier(chars: &[char], at: &mut usize, atom: Node) -> Node {
-    let (min, max) = match chars.get(*at) {
-        Some('*') => (0, None),
-        Some('+') => (1, None),
-        Some('?') => (0, Some(1)),
-        Some('{') => {
-            let close = chars[*at..].iter().position(|&c| c == '}').expect("}") + *at;
-            let body: String = chars[*at + 1..close].iter().collect();
-            let (min, max) = match body.split_once(',') {
-                Some((min, max)) => (min.parse().unwrap(), Some(max.parse().unwrap())),
-                None => (body.parse().unwrap(), Some(body.parse().unwrap())),
-            };
-            *at = close;
-            (min, max)
-        }
-        _ => return atom,
-    };
-    *at += 1;
-    Node::Repeat {
-        node: Box::new(atom),
-        min,
-        max,
-    }
-}
-
-fn parse_class(chars: &[char], at: &mut usize) -> Node {
-    *at += 1;
-    let negated = chars.get(*at) == Some(&'^');
-    if negated {
-        *at += 1;
-    }
-    let mut ranges = Vec::new();
-    while chars.get(*at) != Some(&']') {
-        let from = parse_char(chars, at);
-        let to = if chars.get(*at) == Some(&'-') && chars.get(*at + 1) != Some(&']') {
-            *at += 1;
-            parse_char(chars, at)
-        } else {
-            from
-        };
-        ranges.push((from, to));
-    }
-    *at += 1;
-    Node::Class { ranges, negated }
-}
-
-fn parse_char(chars: &[char], at: &mut usize) -> char {
-    let c = chars[*at];
-    *at += 1;
-    if c != '\\' {
-        return c;
-    }
-    let escaped = chars[*at];
-    *at += 1;
-    match escaped {
-        'u' => {
-            let hex: String = chars[*at..*at + 4].iter().collect();
-            *at += 4;
-            char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap()
-        }
-        't' => '\t',
-        'n' => '\n',
-        'r' => '\r',
-        c if c.is_ascii_punctuation() => c,
-        other => panic!("escape \\{other} is not used in these patterns"),
-    }
-}
-
-/// Matches `node` at `at`, then hands each end position to `then` until one succeeds.
-fn walk(node: &Node, text: &[char], at: usize, then: &mut dyn FnMut(usize) -> bool) -> bool {
-    match node {
-        Node::Start => at == 0 && then(at),
-        Node::End => at == text.len() && then(at),
-        Node::Class { .. } => text.get(at).is_some_and(|&c| admits(node, c)) && then(at + 1),
-        Node::Sequence(items) => walk_sequence(items, text, at, then),
-        Node::Alternatives(branches) => branches.iter().any(|b| walk(b, text, at, then)),
-        // A repeated class runs as a loop, not a recursion: texts are thousands long.
-        Node::Repeat { node, min, max } if matches!(**node, Node::Class { .. }) => {
-            let limit = max.map_or(text.len() - at, |max| max.min(text.len() - at));
-            let run = (0..limit)
-                .take_while(|&k| admits(node, text[at + k]))
-                .count();
-            (*min..=run).rev().any(|k| then(at + k))
-        }
-        Node::Repeat { node, min, max } => walk_repeat(node, *min, *max, 0, text, at, then),
-    }
-}
-
-fn admits(class: &Node, c: char) -> bool {
-    match class {
-        Node::Class { ranges, negated } => {
-            ranges.iter().any(|&(from, to)| (from..=to).contains(&c)) != *negated
-        }
-        _ => unreachable!("a class"),
-    }
-}
-
-fn walk_sequence(
-    items: &[Node],
-    text: &[char],
-    at: usize,
-    then: &mut dyn FnMut(usize) -> bool,
-) -> bool {
-    match items.split_first() {
-        None => then(at),
-        Some((first, rest)) => walk(first, text, at, &mut |next| {
-            walk_sequence(rest, text, next, then)
-        }),
-    }
-}
-
-/// Greedy: one more repetition first (only if it moves), then stopping here.
-fn walk_repeat(
-    node: &Node,
-    min: usize,
-    max: Option<usize>,
-    count: usize,
-    text: &[char],
-    at: usize,
-    then: &mut dyn FnMut(usize) -> bool,
-) -> bool {
-    let more = max.is_none_or(|max| count < max)
-        && walk(node, text, at, &mut |next| {
-            next > at && walk_repeat(node, min, max, count + 1, text, next, then)
-        });
-    more || (count >= min && then(at))
 }
 
 /// Deterministic pseudo-random strings (xorshift), so a failure is reproducible.

@@ -1,17 +1,18 @@
 //! The `Room` Durable Object's entry points: the Worker's calls (`/connect`, `/catch-up`),
 //! socket messages and closes, and the alarm.
 //!
-//! One instance per task (`task:<id>`) and one per workspace board (`board:<workspace>`).
-//! It is hibernation-safe by construction:
+//! One instance per task (`task:<workspace>:<id>`) and one per workspace board
+//! (`board:<workspace>`). It is hibernation-safe by construction:
 //! - each connection's state is its socket attachment ([`super::sockets`]); nothing about
 //!   connections is kept in memory;
 //! - the event log, its position in D1's change log and pending departures live in the
 //!   object's SQLite ([`super::storage`]);
 //! - `{"type":"ping"}` is answered by the runtime (`set_websocket_auto_response`) without
 //!   waking the object;
-//! - the only timer is the storage alarm, set to the next time-driven job (typing expiry,
-//!   presence grace, token expiry) and cleared when there is none. (A busy room's broadcast
-//!   pacing waits inside the request that is already running; it never wakes a room.)
+//! - the only timer is the storage alarm ([`super::alarm`]), set to the next time-driven
+//!   job (typing expiry, presence grace, token expiry) and cleared when there is none. (A
+//!   busy room's broadcast pacing waits inside the request that is already running; it
+//!   never wakes a room.)
 //!
 //! The in-memory fields are caches and a re-entrancy guard, all safe to lose.
 
@@ -31,7 +32,7 @@ use worker::{
 use super::sockets::Sockets;
 use super::storage::RoomStorage;
 use super::stub::{
-    self, ANALYTICS_PATH, CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, VIEWERS_PATH,
+    ANALYTICS_PATH, CONNECT_PATH, NOTICE_PATH, REQUEST_ID_HEADER, ROOM_HEADER, VIEWERS_PATH,
     WRITE_PATH,
 };
 use crate::runtime::{now_ms, setting};
@@ -39,10 +40,9 @@ use crate::store::Store;
 use hero_core::config::{room_limits, Config};
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
-use hero_core::protocol::{codes, ServerMessage, PING_FRAME, PONG_FRAME};
+use hero_core::protocol::{ServerMessage, PING_FRAME, PONG_FRAME};
 use hero_core::room::{
-    self, board_day_turn, day_number, viewer_changes, Connection, Frame, Limits, Outbound, RoomKey,
-    RoomKind, TaskViewers,
+    self, day_number, Connection, Frame, Limits, Outbound, RoomKey, RoomKind, TaskViewers,
 };
 
 #[durable_object]
@@ -73,7 +73,7 @@ pub struct Room {
     pub(super) keys_in_flight: AssertUnwindSafe<RefCell<std::collections::HashSet<String>>>,
     /// A task room tells its board who is here one report at a time; what changes meanwhile
     /// goes in the next one, so a room filling up sends a few reports, not one per join.
-    pub(super) viewers_report: AssertUnwindSafe<std::rc::Rc<ReportInFlight>>,
+    pub(super) viewers_report: AssertUnwindSafe<std::rc::Rc<super::dispatch::ReportInFlight>>,
     /// Events in the log that the next flush sends ([`super::publish`]).
     pub(super) unsent: AssertUnwindSafe<RefCell<Vec<String>>>,
     /// True while a flush waits for the room's frame budget; later events go with it.
@@ -101,10 +101,6 @@ async fn body<T: DeserializeOwned>(mut req: Request) -> std::result::Result<T, A
     req.json::<T>()
         .await
         .map_err(|e| ApiError::BadRequest(format!("room call body: {e}")))
-}
-
-fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()
 }
 
 impl DurableObject for Room {
@@ -333,7 +329,7 @@ impl DurableObject for Room {
 
 impl Room {
     /// Which room this is, from storage (the key is recorded on first contact).
-    fn key(&self) -> Option<RoomKey> {
+    pub(super) fn key(&self) -> Option<RoomKey> {
         if let Some(key) = self.key.get() {
             return Some(key.clone());
         }
@@ -376,100 +372,9 @@ impl Room {
         })
     }
 
-    /// Carries out what the state machine decided. `sender` is the connection the event
-    /// came from, if any.
-    pub(super) fn dispatch(&self, sender: Option<(&str, &WebSocket)>, outbounds: Vec<Outbound>) {
-        self.tell_board_who_is_here(&outbounds);
-        let sockets = Sockets::of(&self.state);
-        for outbound in outbounds {
-            log_outbound(&outbound);
-            match outbound {
-                Outbound::Reply(message) => {
-                    if let Some((_, ws)) = sender {
-                        let _ = ws.send_with_str(message.to_json());
-                    }
-                }
-                Outbound::ReplyFrame(frame) => {
-                    if let Some((_, ws)) = sender {
-                        let _ = ws.send_with_str(frame);
-                    }
-                }
-                Outbound::Others(message) | Outbound::All(message) if is_presence(&message) => {
-                    let skip = sender.map(|(id, _)| id);
-                    if let Err(error) = self.presence_out(message, skip) {
-                        tracing::error!(cause = %error, "room presence");
-                    }
-                }
-                Outbound::Others(message) => {
-                    sockets.broadcast(&message.to_json(), sender.map(|(id, _)| id));
-                }
-                Outbound::All(message) => {
-                    sockets.broadcast(&message.to_json(), None);
-                }
-                Outbound::Close {
-                    connection_id,
-                    code,
-                    reason,
-                } => self.close_connection(&connection_id, code, &reason),
-                // Verified in websocket_message before anything is dispatched.
-                Outbound::Verify { .. } => {}
-            }
-        }
-    }
-
-    /// A task room whose set of users changed (someone new came, or someone's grace period
-    /// ran out) tells its board, after the fact and off the critical path.
-    fn tell_board_who_is_here(&self, outbounds: &[Outbound]) {
-        let changes = viewer_changes(outbounds);
-        if changes.is_empty() {
-            return;
-        }
-        let Some(RoomKey::Task {
-            workspace_id,
-            task_id,
-        }) = self.key()
-        else {
-            return;
-        };
-        match self.storage.change_viewers(&changes) {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                tracing::error!(cause = %error, "room viewers");
-                return;
-            }
-        }
-        let report = std::rc::Rc::clone(&self.viewers_report);
-        if report.in_flight.replace(true) {
-            report.again.set(true);
-            return;
-        }
-        let (env, storage) = (self.env.clone(), self.storage.clone());
-        self.state.wait_until(async move {
-            loop {
-                report.again.set(false);
-                match storage.viewers() {
-                    Ok(users) => {
-                        let viewers = TaskViewers {
-                            task_id: task_id.clone(),
-                            users,
-                            at_ms: now_ms(),
-                        };
-                        stub::tell_board_viewers(&env, &workspace_id, viewers, "").await;
-                    }
-                    Err(error) => tracing::error!(cause = %error, "room viewers"),
-                }
-                if !report.again.get() {
-                    break;
-                }
-            }
-            report.in_flight.set(false);
-        });
-    }
-
     /// Closes one connection from our side and lets the room know it is gone at once,
     /// without waiting for the client's close frame (a dead client never sends one).
-    fn close_connection(&self, connection_id: &str, code: u16, reason: &str) {
+    pub(super) fn close_connection(&self, connection_id: &str, code: u16, reason: &str) {
         for ws in Sockets::of(&self.state).by_connection_id(connection_id) {
             let _ = ws.close(Some(code), Some(reason));
             if let Err(error) = self.leave(&ws) {
@@ -510,81 +415,5 @@ impl Room {
             Some(due_ms) => self.alarm_no_later_than(due_ms).await,
             None => Ok(()),
         }
-    }
-
-    /// Sets the one alarm to the next time-driven job, or clears it when there is none.
-    async fn schedule_alarm(&self) -> Result<()> {
-        let connections = Sockets::of(&self.state).connections();
-        let departures = self.storage.departures()?;
-        let watched_board = self.storage.board_counted()? && !connections.is_empty();
-        let day_turn = board_day_turn(now_ms(), watched_board);
-        let presence_due = self.storage.pending_presence()?.map(|(_, due)| due);
-        let next = room::next_alarm(&connections, &departures, day_turn)
-            .into_iter()
-            .chain(presence_due)
-            .min();
-        let storage = self.state.storage();
-        match next {
-            Some(at_ms) => storage.set_alarm(alarm_time(at_ms)).await,
-            None => storage.delete_alarm().await,
-        }
-    }
-
-    /// Moves the alarm earlier if `at_ms` comes first. A join or a keystroke only ever adds a
-    /// deadline, so the hot path need not re-read every socket's attachment; an alarm that
-    /// fires early finds nothing due and reschedules from the full state.
-    pub(super) async fn alarm_no_later_than(&self, at_ms: i64) -> Result<()> {
-        let storage = self.state.storage();
-        if storage
-            .get_alarm()
-            .await?
-            .is_some_and(|current| current <= at_ms)
-        {
-            return Ok(());
-        }
-        storage.set_alarm(alarm_time(at_ms)).await
-    }
-}
-
-/// Presence changes go through [`Room::presence_out`], which may hold them back.
-/// Whether a report to the board is on its way, and whether the set changed since it left.
-#[derive(Default)]
-pub(super) struct ReportInFlight {
-    in_flight: Cell<bool>,
-    again: Cell<bool>,
-}
-
-fn is_presence(message: &ServerMessage) -> bool {
-    matches!(
-        message,
-        ServerMessage::UserJoined { .. }
-            | ServerMessage::UserLeft { .. }
-            | ServerMessage::PresenceDiff { .. }
-    )
-}
-
-/// The log line for what a room is about to do, where it is worth one.
-fn log_outbound(outbound: &Outbound) {
-    match outbound {
-        Outbound::Close {
-            connection_id,
-            code,
-            reason,
-        } => {
-            tracing::info!(event = "closed", closed_connection = %connection_id, code, reason = %reason, "room event");
-        }
-        Outbound::Reply(ServerMessage::Error { code, .. }) if code == codes::RATE_LIMITED => {
-            tracing::warn!(event = "rate_limited", "room event");
-        }
-        Outbound::Reply(ServerMessage::Error { code, .. }) => {
-            tracing::debug!(event = "bad_frame", code = %code, "room event");
-        }
-        Outbound::Others(ServerMessage::UserJoined { user, connections }) => {
-            tracing::info!(event = "joined", joined_user = %user.id, connections, "room event");
-        }
-        Outbound::All(ServerMessage::UserLeft { user_id }) => {
-            tracing::info!(event = "left", left_user = %user_id, "room event");
-        }
-        _ => {}
     }
 }

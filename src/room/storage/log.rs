@@ -1,0 +1,168 @@
+//! The room's identity, its place in D1's change log, and the event log it replays from
+//! (with a deleted task's events redacted in place).
+
+use serde::Deserialize;
+use worker::Result;
+
+use super::{int, RoomStorage};
+use hero_core::protocol::ServerMessage;
+use hero_core::room::{AppendPlan, LogPosition, RoomKey};
+use hero_core::task::TaskId;
+
+impl RoomStorage {
+    /// Records which room this object is, the first time it hears.
+    pub fn remember(&self, key: &RoomKey) -> Result<()> {
+        let key_json =
+            serde_json::to_string(key).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        self.sql.exec(
+            "INSERT OR IGNORE INTO room_state (id, room) VALUES (1, ?)",
+            vec![key_json.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Which room this is, once it has been told.
+    pub fn key(&self) -> Option<RoomKey> {
+        let rows: Vec<RoomRow> = self
+            .sql
+            .exec("SELECT room FROM room_state WHERE id = 1", None)
+            .and_then(|cursor| cursor.to_array())
+            .unwrap_or_default();
+        rows.first()
+            .and_then(|row| serde_json::from_str(&row.room).ok())
+    }
+
+    pub fn position(&self) -> Result<LogPosition> {
+        let rows: Vec<StateRow> = self
+            .sql
+            .exec(
+                "SELECT seq, change_cursor FROM room_state WHERE id = 1",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows
+            .first()
+            .map_or(LogPosition::default(), |r| LogPosition {
+                seq: r.seq as u64,
+                change_cursor: r.change_cursor as i64,
+            }))
+    }
+
+    /// The lowest `seq` still in the log, if any.
+    pub fn oldest_kept(&self) -> Result<Option<u64>> {
+        let rows: Vec<OldestRow> = self
+            .sql
+            .exec("SELECT MIN(seq) AS oldest FROM room_events", None)?
+            .to_array()?;
+        Ok(rows.first().and_then(|r| r.oldest).map(|v| v as u64))
+    }
+
+    /// The stored frames of every event after `since`, in order.
+    pub fn events_after(&self, since: u64) -> Result<Vec<String>> {
+        let rows: Vec<FrameRow> = self
+            .sql
+            .exec(
+                "SELECT frame FROM room_events WHERE seq > ? ORDER BY seq",
+                vec![int(since as i64)],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().map(|row| row.frame).collect())
+    }
+
+    /// Sets where the log stands in the change log (a board that has just counted its
+    /// workspace starts from there).
+    pub fn set_change_cursor(&self, cursor: i64) -> Result<()> {
+        self.sql.exec(
+            "UPDATE room_state SET change_cursor = ? WHERE id = 1",
+            vec![int(cursor)],
+        )?;
+        Ok(())
+    }
+
+    /// Stores what [`hero_core::room::plan_append`] decided: the new events, the new
+    /// position, and the log trimmed to its size.
+    pub fn append(&self, plan: &AppendPlan) -> Result<()> {
+        for (seq, frame) in &plan.events {
+            self.sql.exec(
+                "INSERT INTO room_events (seq, frame) VALUES (?, ?)",
+                vec![int(*seq as i64), frame.clone().into()],
+            )?;
+        }
+        self.sql.exec(
+            "UPDATE room_state SET seq = ?, change_cursor = ? WHERE id = 1",
+            vec![
+                int(plan.position.seq as i64),
+                int(plan.position.change_cursor),
+            ],
+        )?;
+        self.sql.exec(
+            "DELETE FROM room_events WHERE seq <= ?",
+            vec![int(plan.trim_through as i64)],
+        )?;
+        if let Some(version) = plan.last_version {
+            self.sql.exec(
+                "INSERT INTO room_task (id, log_version) VALUES (1, ?) \
+                 ON CONFLICT (id) DO UPDATE SET log_version = excluded.log_version",
+                vec![int(version)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Board only: a deleted task's earlier events stay in the log (their `seq`s stay
+    /// contiguous) but no longer carry its fields: each becomes `task_redacted`.
+    pub fn redact_task(&self, task_id: &TaskId) -> Result<usize> {
+        let rows: Vec<EventRow> = self
+            .sql
+            .exec(
+                "SELECT seq, frame FROM room_events WHERE instr(frame, ?) > 0",
+                vec![task_id.as_str().into()],
+            )?
+            .to_array()?;
+        let mut redacted = 0;
+        for row in rows {
+            let Ok(event) = serde_json::from_str::<ServerMessage>(&row.frame) else {
+                continue;
+            };
+            if event.task_id() != Some(task_id.as_str()) || event.is_redaction() {
+                continue;
+            }
+            let Some(stub) = event.redacted() else {
+                continue;
+            };
+            self.sql.exec(
+                "UPDATE room_events SET frame = ? WHERE seq = ?",
+                vec![stub.to_json().into(), int(row.seq as i64)],
+            )?;
+            redacted += 1;
+        }
+        Ok(redacted)
+    }
+}
+
+#[derive(Deserialize)]
+struct StateRow {
+    seq: f64,
+    change_cursor: f64,
+}
+
+#[derive(Deserialize)]
+struct RoomRow {
+    room: String,
+}
+
+#[derive(Deserialize)]
+struct OldestRow {
+    oldest: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct FrameRow {
+    frame: String,
+}
+
+#[derive(Deserialize)]
+struct EventRow {
+    seq: f64,
+    frame: String,
+}
