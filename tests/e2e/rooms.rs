@@ -291,15 +291,9 @@ pub async fn presence_is_per_user_with_a_grace_period(ctx: &'static Ctx) {
 
 /// Applies one presence message to a user → connections map; false for anything else.
 fn apply_presence(present: &mut BTreeMap<String, u64>, message: &Value) -> bool {
-    let entry = |entry: &Value| {
-        (
-            entry["user"]["id"].as_str().unwrap().to_owned(),
-            entry["connections"].as_u64().unwrap(),
-        )
-    };
     match message["type"].as_str() {
         Some("user_joined") => {
-            let (user, connections) = entry(message);
+            let (user, connections) = presence_entry(message);
             present.insert(user, connections);
         }
         Some("user_left") => {
@@ -307,7 +301,7 @@ fn apply_presence(present: &mut BTreeMap<String, u64>, message: &Value) -> bool 
         }
         Some("presence_diff") => {
             for joined in message["joins"].as_array().unwrap() {
-                let (user, connections) = entry(joined);
+                let (user, connections) = presence_entry(joined);
                 present.insert(user, connections);
             }
             for left in message["leaves"].as_array().unwrap() {
@@ -319,18 +313,26 @@ fn apply_presence(present: &mut BTreeMap<String, u64>, message: &Value) -> bool 
     true
 }
 
+/// A welcome's presence list as user → connections.
 fn presence_of(welcome: &Value) -> BTreeMap<String, u64> {
-    welcome["presence"]
+    connections_by_user(&welcome["presence"])
+}
+
+/// Presence entries (`[{user, connections, …}]`) as user → connections.
+fn connections_by_user(entries: &Value) -> BTreeMap<String, u64> {
+    entries
         .as_array()
         .unwrap()
         .iter()
-        .map(|entry| {
-            (
-                entry["user"]["id"].as_str().unwrap().to_owned(),
-                entry["connections"].as_u64().unwrap(),
-            )
-        })
+        .map(presence_entry)
         .collect()
+}
+
+fn presence_entry(entry: &Value) -> (String, u64) {
+    (
+        entry["user"]["id"].as_str().unwrap().to_owned(),
+        entry["connections"].as_u64().unwrap(),
+    )
 }
 
 /// Past `ROOM_PRESENCE_BATCH_ABOVE` sockets a room holds presence back for a window and
@@ -385,17 +387,7 @@ pub async fn a_busy_room_merges_joins_and_leaves_into_one_diff(ctx: &'static Ctx
         assert!(apply_presence(&mut seen, frame), "not presence: {frame}");
     }
     let diff = presence_frames.last().expect("the window's diff");
-    let joined: BTreeMap<String, u64> = diff["joins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| {
-            (
-                entry["user"]["id"].as_str().unwrap().to_owned(),
-                entry["connections"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let joined = connections_by_user(&diff["joins"]);
     assert_eq!(
         joined,
         BTreeMap::from([
@@ -445,20 +437,15 @@ pub async fn the_board_knows_who_is_in_each_task(ctx: &'static Ctx) {
     let (mut board, welcome) = join_board(ctx, &cat).await;
     assert_eq!(welcome["task_presence"], json!({}), "nobody anywhere yet");
 
-    let ids = |message: &Value| -> Vec<String> {
-        message["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let (ana_tab, _) = join_task(ctx, &ana, &task, None).await;
     let first = board.expect("task_presence").await;
     assert_eq!(first["task_id"], task);
-    assert_eq!(ids(&first), ["ana"]);
+    assert_eq!(viewer_ids(&first["users"]), ["ana"]);
     let (bob_tab, _) = join_task(ctx, &bob, &task, None).await;
-    assert_eq!(ids(&board.expect("task_presence").await), ["ana", "bob"]);
+    assert_eq!(
+        viewer_ids(&board.expect("task_presence").await["users"]),
+        ["ana", "bob"]
+    );
     // a second tab is not news for the board
     let (ana_second, _) = join_task(ctx, &ana, &task, None).await;
     ana_second.close().await;
@@ -469,13 +456,7 @@ pub async fn the_board_knows_who_is_in_each_task(ctx: &'static Ctx) {
     );
     // a board that connects now is told in its welcome
     let (late_board, late) = join_board(ctx, &cat).await;
-    let listed: Vec<&str> = late["task_presence"][&task]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(listed, ["ana", "bob"]);
+    assert_eq!(viewer_ids(&late["task_presence"][&task]), ["ana", "bob"]);
     late_board.close().await;
 
     // both leave: after the grace period, nobody (and not before it)
@@ -488,7 +469,7 @@ pub async fn the_board_knows_who_is_in_each_task(ctx: &'static Ctx) {
             left_at.elapsed() >= GRACE - Duration::from_millis(100),
             "the board let someone go before the grace period: {message}"
         );
-        if ids(&message).is_empty() {
+        if viewer_ids(&message["users"]).is_empty() {
             break;
         }
     }
@@ -943,24 +924,21 @@ pub async fn a_restart_leaves_no_ghosts_in_a_room_or_on_the_board(ctx: &'static 
 
     // Only bob comes back: the welcome lists bob alone, not ana's two old tabs.
     let (bob_back, welcome) = join_task(ctx, &bob, &task, None).await;
-    let listed: Vec<(&str, u64)> = welcome["presence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["user"]["id"].as_str().unwrap(),
-                p["connections"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(listed, [("bob", 1)], "ghosts in the welcome: {welcome}");
+    assert_eq!(
+        presence_of(&welcome),
+        BTreeMap::from([("bob".to_owned(), 1)]),
+        "ghosts in the welcome: {welcome}"
+    );
     // The board learns it from the room's next report, whenever that lands.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (board_again, welcome) = join_board(ctx, &cat).await;
         board_again.close().await;
-        let viewers = viewer_ids(&welcome["task_presence"][&task]);
+        // A task with nobody in its room has no key in the map.
+        let map = welcome["task_presence"]
+            .as_object()
+            .expect("a board welcome's map");
+        let viewers = map.get(&task).map(viewer_ids).unwrap_or_default();
         if viewers == ["bob"] {
             break;
         }
@@ -977,13 +955,10 @@ pub async fn a_restart_leaves_no_ghosts_in_a_room_or_on_the_board(ctx: &'static 
 fn viewer_ids(users: &Value) -> Vec<String> {
     users
         .as_array()
-        .map(|users| {
-            users
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("not a users array: {users}"))
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// A change whose room notification never happened (written to D1 directly, as if the

@@ -32,11 +32,9 @@ impl RoomStorage {
 
     /// The UTC day (days since the epoch) of the analytics the board last sent.
     pub fn analytics_day(&self) -> Result<i64> {
-        let rows: Vec<DayRow> = self
-            .sql
-            .exec("SELECT analytics_day FROM board_state WHERE id = 1", None)?
-            .to_array()?;
-        Ok(rows.first().map_or(0, |row| row.analytics_day as i64))
+        let row: Option<DayRow> =
+            self.first_row("SELECT analytics_day FROM board_state WHERE id = 1", None)?;
+        Ok(row.as_ref().map_or(0, |row| row.analytics_day as i64))
     }
 
     pub fn set_analytics_day(&self, day: i64) -> Result<()> {
@@ -49,14 +47,11 @@ impl RoomStorage {
 
     /// The facts the board holds for one task, if it holds the task.
     pub fn board_facts(&self, task_id: &TaskId) -> Result<Option<TaskFacts>> {
-        let rows: Vec<FactsRow> = self
-            .sql
-            .exec(
-                "SELECT facts FROM board_tasks WHERE task_id = ?",
-                vec![task_id.as_str().into()],
-            )?
-            .to_array()?;
-        rows.first()
+        let row: Option<FactsRow> = self.first_row(
+            "SELECT facts FROM board_tasks WHERE task_id = ?",
+            vec![task_id.as_str().into()],
+        )?;
+        row.as_ref()
             .map(|row| serde_json::from_str(&row.facts).map_err(storage_error))
             .transpose()
     }
@@ -112,15 +107,12 @@ impl RoomStorage {
     /// it was older (and changed nothing).
     pub fn take_task_viewers(&self, report: &TaskViewers) -> Result<bool> {
         let task_id = report.task_id.as_str();
-        let rows: Vec<AtRow> = self
-            .sql
-            .exec(
-                "SELECT at_ms FROM board_task_presence WHERE task_id = ?",
-                vec![task_id.into()],
-            )?
-            .to_array()?;
-        if rows
-            .first()
+        let row: Option<AtRow> = self.first_row(
+            "SELECT at_ms FROM board_task_presence WHERE task_id = ?",
+            vec![task_id.into()],
+        )?;
+        if row
+            .as_ref()
             .is_some_and(|row| row.at_ms as i64 > report.at_ms)
         {
             return Ok(false);

@@ -23,38 +23,29 @@ impl RoomStorage {
 
     /// Which room this is, once it has been told.
     pub fn key(&self) -> Option<RoomKey> {
-        let rows: Vec<RoomRow> = self
-            .sql
-            .exec("SELECT room FROM room_state WHERE id = 1", None)
-            .and_then(|cursor| cursor.to_array())
-            .unwrap_or_default();
-        rows.first()
-            .and_then(|row| serde_json::from_str(&row.room).ok())
+        let row: Option<RoomRow> = self
+            .first_row("SELECT room FROM room_state WHERE id = 1", None)
+            .ok()
+            .flatten();
+        row.and_then(|row| serde_json::from_str(&row.room).ok())
     }
 
     pub fn position(&self) -> Result<LogPosition> {
-        let rows: Vec<StateRow> = self
-            .sql
-            .exec(
-                "SELECT seq, change_cursor FROM room_state WHERE id = 1",
-                None,
-            )?
-            .to_array()?;
-        Ok(rows
-            .first()
-            .map_or(LogPosition::default(), |r| LogPosition {
-                seq: r.seq as u64,
-                change_cursor: r.change_cursor as i64,
-            }))
+        let row: Option<StateRow> = self.first_row(
+            "SELECT seq, change_cursor FROM room_state WHERE id = 1",
+            None,
+        )?;
+        Ok(row.map_or(LogPosition::default(), |r| LogPosition {
+            seq: r.seq as u64,
+            change_cursor: r.change_cursor as i64,
+        }))
     }
 
     /// The lowest `seq` still in the log, if any.
     pub fn oldest_kept(&self) -> Result<Option<u64>> {
-        let rows: Vec<OldestRow> = self
-            .sql
-            .exec("SELECT MIN(seq) AS oldest FROM room_events", None)?
-            .to_array()?;
-        Ok(rows.first().and_then(|r| r.oldest).map(|v| v as u64))
+        let row: Option<OldestRow> =
+            self.first_row("SELECT MIN(seq) AS oldest FROM room_events", None)?;
+        Ok(row.as_ref().and_then(|r| r.oldest).map(|v| v as u64))
     }
 
     /// The stored frames of every event after `since`, in order.

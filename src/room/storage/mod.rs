@@ -10,7 +10,8 @@ mod log;
 mod people;
 mod task;
 
-use worker::{SqlStorage, SqlStorageValue};
+use serde::de::DeserializeOwned;
+use worker::{Result, SqlStorage, SqlStorageValue};
 
 pub use task::KnownTask;
 
@@ -116,5 +117,15 @@ impl RoomStorage {
             tracing::error!(cause = %error, "room schema");
         }
         RoomStorage { sql }
+    }
+
+    /// The first row a statement returns, if any: for the statements that read one row.
+    fn first_row<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        bindings: impl Into<Option<Vec<SqlStorageValue>>>,
+    ) -> Result<Option<T>> {
+        let rows: Vec<T> = self.sql.exec(query, bindings)?.to_array()?;
+        Ok(rows.into_iter().next())
     }
 }

@@ -14,17 +14,14 @@ impl RoomStorage {
     /// hands it over as one JSON array: one row across the JS boundary instead of one per
     /// user (which made a join into a full room cost O(users) conversions).
     pub fn presence(&self) -> Result<Vec<PresenceEntry>> {
-        let rows: Vec<ListRow> = self
-            .sql
-            .exec(
-                // Each entry is JSON this room wrote, so joining them makes an array
-                // without SQLite re-parsing any (json_group_array(json(…)) would).
-                "SELECT '[' || COALESCE(group_concat(entry, ','), '') || ']' AS list \
+        let row: Option<ListRow> = self.first_row(
+            // Each entry is JSON this room wrote, so joining them makes an array
+            // without SQLite re-parsing any (json_group_array(json(…)) would).
+            "SELECT '[' || COALESCE(group_concat(entry, ','), '') || ']' AS list \
                  FROM room_presence",
-                None,
-            )?
-            .to_array()?;
-        let mut entries: Vec<PresenceEntry> = match rows.first() {
+            None,
+        )?;
+        let mut entries: Vec<PresenceEntry> = match row.as_ref() {
             Some(row) => serde_json::from_str(&row.list).map_err(storage_error)?,
             None => Vec::new(),
         };
@@ -72,15 +69,12 @@ impl RoomStorage {
 
     /// A task room: the users the board was last told of, sorted by user id.
     pub fn viewers(&self) -> Result<Vec<UserInfo>> {
-        let rows: Vec<ListRow> = self
-            .sql
-            .exec(
-                "SELECT '[' || COALESCE(group_concat(user, ','), '') || ']' AS list \
+        let row: Option<ListRow> = self.first_row(
+            "SELECT '[' || COALESCE(group_concat(user, ','), '') || ']' AS list \
                  FROM room_viewer_users",
-                None,
-            )?
-            .to_array()?;
-        let mut users: Vec<UserInfo> = match rows.first() {
+            None,
+        )?;
+        let mut users: Vec<UserInfo> = match row.as_ref() {
             Some(row) => serde_json::from_str(&row.list).map_err(storage_error)?,
             None => Vec::new(),
         };
@@ -116,14 +110,11 @@ impl RoomStorage {
 
     /// Presence changes held back, and when they are due.
     pub fn pending_presence(&self) -> Result<Option<(PendingPresence, i64)>> {
-        let rows: Vec<PendingRow> = self
-            .sql
-            .exec(
-                "SELECT pending, due_ms FROM room_presence_pending WHERE id = 1",
-                None,
-            )?
-            .to_array()?;
-        rows.first()
+        let row: Option<PendingRow> = self.first_row(
+            "SELECT pending, due_ms FROM room_presence_pending WHERE id = 1",
+            None,
+        )?;
+        row.as_ref()
             .map(|row| {
                 let pending = serde_json::from_str(&row.pending).map_err(storage_error)?;
                 Ok((pending, row.due_ms as i64))
@@ -203,14 +194,11 @@ impl RoomStorage {
 
     /// A user's connects in the current minute, if any were counted.
     pub fn connect_window(&self, user_id: &str) -> Result<Option<ConnectWindow>> {
-        let rows: Vec<WindowRow> = self
-            .sql
-            .exec(
-                "SELECT start_ms, count FROM room_connects WHERE user_id = ?",
-                vec![user_id.into()],
-            )?
-            .to_array()?;
-        Ok(rows.first().map(|row| ConnectWindow {
+        let row: Option<WindowRow> = self.first_row(
+            "SELECT start_ms, count FROM room_connects WHERE user_id = ?",
+            vec![user_id.into()],
+        )?;
+        Ok(row.as_ref().map(|row| ConnectWindow {
             start_ms: row.start_ms as i64,
             count: row.count as u32,
         }))

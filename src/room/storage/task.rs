@@ -19,14 +19,11 @@ pub enum KnownTask {
 impl RoomStorage {
     /// What this task room knows of its task, and the version of the last change in its log.
     pub fn task(&self) -> Result<(KnownTask, i64)> {
-        let rows: Vec<TaskStateRow> = self
-            .sql
-            .exec(
-                "SELECT state, task, log_version FROM room_task WHERE id = 1",
-                None,
-            )?
-            .to_array()?;
-        let Some(row) = rows.into_iter().next() else {
+        let row: Option<TaskStateRow> = self.first_row(
+            "SELECT state, task, log_version FROM room_task WHERE id = 1",
+            None,
+        )?;
+        let Some(row) = row else {
             return Ok((KnownTask::Unknown, 0));
         };
         let known = match (row.state.as_str(), row.task.as_deref()) {
