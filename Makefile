@@ -22,7 +22,7 @@ help:
 	@echo "make test     set up, then lint, unit tests and the end-to-end suite"
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
 	@echo "make deploy   wrangler deploy (see README: D1 database and JWT_SECRET first)"
-	@echo "make lint     cargo fmt --check and clippy -D warnings for host and wasm32"
+	@echo "make lint     cargo fmt --check, the code's shape, clippy -D warnings for host and wasm32"
 	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (~15 min)"
 	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
@@ -66,6 +66,8 @@ fmt:
 lint: $(SETUP_ENV)
 	@echo "lint: cargo fmt --check"
 	@cargo fmt --check
+	@echo "lint: the code's shape (scripts/shape.py)"
+	@python3 scripts/shape.py
 	@echo "lint: clippy (host)"
 	@$(WITH_ENV) cargo clippy --quiet --workspace --all-targets -- -D warnings
 	@echo "lint: clippy (wasm32)"

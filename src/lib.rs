@@ -15,14 +15,17 @@
 //! - [`store`]: D1, the system of record: constant SQL, always bound, always scoped to the
 //!   caller's workspace; its own `StoreError`, which `http` maps to statuses.
 //! - [`room`]: the `Room` Durable Object (one per task, one board per workspace) and the
-//!   Worker's typed client for it.
+//!   Worker's typed client for it. Each room event is load → decide
+//!   (`hero_core::room`'s entry points) → carry out (`room::carry_out`).
 //! - [`tokens`]: bearer-token verification on the runtime: the project's JWKS, fetched
 //!   and cached (the rules are `hero_core::auth`).
 //! - [`runtime`]: the clock and the settings, which every layer reads.
 //!
-//! A write goes `http::tasks` → `hero_core::task` (decide) → `store` (commit the row and its
-//! change record in one batch) → `room::stub::announce` → each room catches up from D1
-//! (`room::catch_up`) → `hero_core::room::plan_append` → its sockets.
+//! A create goes `http::tasks` → `hero_core::task` (decide) → `store` (commit the row and its
+//! change record in one batch) → the board (`room::stub::tell_board`). An update or a delete
+//! goes `http::tasks` → `room::stub::call` → the task's room (`room::write`: decide with
+//! `hero_core::task`, commit the group to D1) → `hero_core::room::on_committed` → the log
+//! and its sockets, and the board.
 
 pub mod http;
 pub mod room;

@@ -194,11 +194,11 @@ pub async fn count(system: &System) -> Result<Vec<OperationCost>, String> {
 
 /// The counted targets: a PATCH is at most two calls deep, and an in-order change
 /// costs the board no D1 query.
-pub fn goals(rows: &[OperationCost]) -> Vec<crate::report::Goal> {
+pub fn goals(rows: &[OperationCost]) -> Vec<crate::score::Goal> {
     let find = |name: &str| rows.iter().find(|row| row.operation == name);
     let mut goals = Vec::new();
     if let Some(patch) = find("PATCH") {
-        goals.push(crate::report::Goal {
+        goals.push(crate::score::Goal {
             what: "hero: a PATCH's critical path is at most 2 sequential remote calls".into(),
             met: patch.cost.sequential_calls <= 2,
             detail: format!(
@@ -208,7 +208,7 @@ pub fn goals(rows: &[OperationCost]) -> Vec<crate::report::Goal> {
         });
     }
     if let Some(board) = find("board event") {
-        goals.push(crate::report::Goal {
+        goals.push(crate::score::Goal {
             what: "hero: the board does 0 D1 queries per in-order change".into(),
             met: board.cost.d1_queries == 0,
             detail: format!(

@@ -18,6 +18,7 @@ mod report;
 mod scale;
 mod scenarios;
 mod score;
+mod spawn;
 mod systems;
 
 use std::time::{Duration, Instant};

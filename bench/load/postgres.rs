@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use hero_testkit::process::{free_port, ProcessGroup};
 use hero_testkit::wrangler::scratch_dir;
 
-use crate::systems::{log_path, spawn};
+use crate::spawn::{log_path, spawn};
 
 /// The superuser `initdb` creates, and the database the servers use (initdb's own).
 const USER: &str = "hero";

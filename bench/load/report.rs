@@ -9,6 +9,7 @@ use std::process::Command;
 use serde::Serialize;
 
 use crate::scenarios::{Churn, ColdStart, Crud, Delivery, Footprint, HotTask, Saturation};
+use crate::score::Goal;
 use crate::systems::{project_root, Kind, System, OLD_DESIGN, OLD_DESIGN_2};
 use crate::Plan;
 
@@ -73,13 +74,6 @@ pub struct Ratio {
     pub other: f64,
     /// hero ÷ other.
     pub ratio: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Goal {
-    pub what: String,
-    pub met: bool,
-    pub detail: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -33,8 +33,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, histogram};
-use crate::report::Goal;
 use crate::scenarios::Latency;
+use crate::score::Goal;
 use crate::systems::{project_root, token, System};
 use crate::{Plan, Progress};
 

@@ -3,6 +3,14 @@
 //! committed. Also built as its own test target (`bench-score` in
 //! Cargo.toml), since the bench binary itself has no test harness.
 
+/// A target the report checks, and whether this run met it.
+#[derive(Debug, serde::Serialize)]
+pub struct Goal {
+    pub what: String,
+    pub met: bool,
+    pub detail: String,
+}
+
 /// The numbers `n` of every `bench#<n>#` marker in a frame, in order.
 pub fn markers(frame: &str) -> impl Iterator<Item = usize> + '_ {
     frame.match_indices("bench#").filter_map(move |(at, tag)| {

@@ -10,6 +10,7 @@ pub use hero_testkit::wrangler::project_root;
 use hero_testkit::wrangler::{apply_migrations, dev_command, scratch_dir};
 
 use crate::postgres::Postgres;
+use crate::spawn::{log_path, spawn};
 
 /// The secret every system verifies tokens with; a bench-only value, never deployed.
 pub const SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
@@ -89,16 +90,6 @@ fn wait_ready(
                 std::fs::read_to_string(log_path(port)).is_ok_and(|l| l.contains(needle))
             })
     });
-}
-
-/// Each server logs to a file named after its port, so readiness can look for a line.
-pub fn log_path(port: u16) -> PathBuf {
-    std::env::temp_dir().join(format!("hero-bench-{port}.log"))
-}
-
-pub fn spawn(command: Command, port: u16) -> ProcessGroup {
-    let _ = std::fs::remove_file(log_path(port));
-    ProcessGroup::spawn(command, &log_path(port))
 }
 
 impl System {

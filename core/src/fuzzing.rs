@@ -6,12 +6,12 @@ use serde_json::Value;
 use crate::auth::{TokenRules, Verifier};
 use crate::listing::ListQuery;
 use crate::protocol::{parse_client_message, UserInfo};
-use crate::room::{handle_frame, Connection, Frame, Limits, RateWindow, RoomKind};
+use crate::room::{on_frame, Connection, Frame, FrameSnapshot, Limits, RateWindow, RoomKind};
 use crate::task::TaskChanges;
 
 /// A client WebSocket frame: parsed, then run through the room state machine.
 pub fn client_frame(data: &[u8]) {
-    let mut connection = Connection {
+    let connection = Connection {
         id: "fuzz".into(),
         user: UserInfo {
             id: "fuzzer".into(),
@@ -26,25 +26,19 @@ pub fn client_frame(data: &[u8]) {
         rate: RateWindow::default(),
     };
     let limits = Limits::default();
+    let snapshot = FrameSnapshot {
+        connection: &connection,
+        now_ms: 0,
+        limits: &limits,
+        kind: RoomKind::Task,
+    };
     match std::str::from_utf8(data) {
         Ok(text) => {
             let _ = parse_client_message(text);
-            let _ = handle_frame(
-                &mut connection,
-                Frame::Text(text),
-                0,
-                &limits,
-                RoomKind::Task,
-            );
+            let _ = on_frame(snapshot, Frame::Text(text));
         }
         Err(_) => {
-            let _ = handle_frame(
-                &mut connection,
-                Frame::Binary(data.len()),
-                0,
-                &limits,
-                RoomKind::Task,
-            );
+            let _ = on_frame(snapshot, Frame::Binary(data.len()));
         }
     }
 }

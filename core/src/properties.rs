@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::{sign_dev_token, DevTokenRequest, Role, TokenRules, Verifier};
 use crate::listing::{Cursor, ListQuery};
-use crate::protocol::{batch_frames, ServerMessage, UserInfo};
-use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RateWindow, RoomKind};
+use crate::protocol::{batch_frames, ServerMessage};
+use crate::room::{self, Connection, Departure, Frame, Limits, Outbound, RoomKind};
 use crate::task::{
     Stamp, Task, TaskChanges, TaskId, DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS,
     TITLE_MAX_CHARS,
@@ -159,6 +159,170 @@ proptest! {
     }
 }
 
+/// A room as the Durable Object keeps it, driven through the core's entry points: the
+/// sockets' attachments, the stored presence list and departures, and the time.
+#[derive(Default)]
+struct SimRoom {
+    now: i64,
+    connections: Vec<Connection>,
+    departures: Vec<Departure>,
+    listed: std::collections::BTreeMap<String, crate::protocol::PresenceEntry>,
+    next_id: usize,
+    /// Users whose last connection closed during the last step.
+    gone_users: Vec<String>,
+}
+
+impl SimRoom {
+    fn count_of(&self, user_id: &str) -> usize {
+        self.connections
+            .iter()
+            .filter(|c| c.user.id == user_id)
+            .count()
+    }
+
+    fn same_user(&self, user_id: &str, except: &str) -> Vec<Connection> {
+        self.connections
+            .iter()
+            .filter(|c| c.user.id == user_id && c.id != except)
+            .cloned()
+            .collect()
+    }
+
+    fn join(&mut self, user: usize, limits: &Limits) -> Vec<Outbound> {
+        self.next_id += 1;
+        let joining = room::Joining {
+            principal: crate::auth::Principal {
+                user_id: format!("u{user}"),
+                name: format!("U{user}"),
+                avatar_url: None,
+                workspace_id: "ws".into(),
+                role: Role::Member,
+                expires_at: i64::MAX / 1000,
+            },
+            since: None,
+            dev_tokens: false,
+        };
+        let live = self.connections.clone();
+        let live = move || live.clone();
+        let snapshot = room::ConnectSnapshot {
+            now_ms: self.now,
+            limits,
+            kind: RoomKind::Task,
+            connection_id: format!("c{}", self.next_id),
+            joining: &joining,
+            task_gone: false,
+            open_sockets: self.connections.len(),
+            listed: self.listed.values().cloned().collect(),
+            live: &live,
+            same_user: self.same_user(&joining.principal.user_id, ""),
+            connect_window: None,
+            returning: self
+                .departures
+                .iter()
+                .find(|d| d.user_id == joining.principal.user_id)
+                .cloned(),
+            log: room::LogView::default(),
+            task_presence: Default::default(),
+        };
+        match room::on_connect(snapshot) {
+            room::Connected::Accepted { effects, .. } => self.carry_out(effects, limits),
+            _ => Vec::new(),
+        }
+    }
+
+    fn close(&mut self, connection_id: &str, limits: &Limits) -> Vec<Outbound> {
+        let Some(index) = self.connections.iter().position(|c| c.id == connection_id) else {
+            return Vec::new();
+        };
+        let gone = self.connections.remove(index);
+        let same_user = self.same_user(&gone.user.id, &gone.id);
+        if same_user.is_empty() {
+            self.gone_users.push(gone.user.id.clone());
+        }
+        let effects = room::on_close(room::CloseSnapshot {
+            gone: &gone,
+            same_user: &same_user,
+            now_ms: self.now,
+            limits,
+            kind: RoomKind::Task,
+        });
+        self.carry_out(effects, limits)
+    }
+
+    fn frame(&mut self, index: usize, text: &str, limits: &Limits) -> Vec<Outbound> {
+        let snapshot = room::FrameSnapshot {
+            connection: &self.connections[index].clone(),
+            now_ms: self.now,
+            limits,
+            kind: RoomKind::Task,
+        };
+        let effects = room::on_frame(snapshot, Frame::Text(text));
+        self.carry_out(effects, limits)
+    }
+
+    fn alarm(&mut self, limits: &Limits) -> Vec<Outbound> {
+        let effects = room::on_alarm(room::AlarmSnapshot {
+            now_ms: self.now,
+            kind: RoomKind::Task,
+            connections: self.connections.clone(),
+            departures: self.departures.clone(),
+            held_presence_due: None,
+            analytics_day: None,
+        });
+        self.carry_out(effects, limits)
+    }
+
+    /// What the glue does with effects: attachments, storage, then frames, where a close
+    /// makes the connection leave.
+    fn carry_out(&mut self, effects: room::Effects, limits: &Limits) -> Vec<Outbound> {
+        for connection in effects.attachments {
+            match self.connections.iter_mut().find(|c| c.id == connection.id) {
+                Some(slot) => *slot = connection,
+                None => self.connections.push(connection),
+            }
+        }
+        for write in effects.storage {
+            self.store(write);
+        }
+        let mut sent = Vec::new();
+        for frame in effects.frames {
+            if let Outbound::Close { connection_id, .. } = &frame {
+                let connection_id = connection_id.clone();
+                sent.push(frame);
+                sent.extend(self.close(&connection_id, limits));
+            } else {
+                sent.push(frame);
+            }
+        }
+        sent
+    }
+
+    fn store(&mut self, write: room::StorageWrite) {
+        use room::StorageWrite::*;
+        match write {
+            Presence { user_id, entry } => {
+                match entry {
+                    Some(entry) => self.listed.insert(user_id, entry),
+                    None => self.listed.remove(&user_id),
+                };
+            }
+            PresenceFromSockets { user_id } => {
+                let theirs = self.same_user(&user_id, "");
+                self.store(Presence {
+                    entry: room::entry_of(&theirs),
+                    user_id,
+                });
+            }
+            DepartureOf { user_id, departure } => {
+                self.departures.retain(|d| d.user_id != user_id);
+                self.departures.extend(departure);
+            }
+            Departures(all) => self.departures = all,
+            _ => {}
+        }
+    }
+}
+
 /// One step of a random room history.
 #[derive(Debug, Clone)]
 enum Step {
@@ -190,54 +354,35 @@ proptest! {
 
     /// Presence counts always equal the real connections per user; `user_left` goes out only
     /// for a user with no connection left, only after their grace period, and at most once
-    /// per departure; `user_joined` only for a user who was not present.
+    /// per departure; `user_joined` only for a user who was not present. Driven through the
+    /// room's entry points, with a closed connection leaving as the glue makes it leave.
     #[test]
     fn presence_invariants_hold(steps in prop::collection::vec(any_step(), 1..60)) {
         let limits = Limits { grace_ms: 1000, typing_ttl_ms: 500, ..Limits::default() };
-        let mut now = 0i64;
-        let mut connections: Vec<Connection> = Vec::new();
-        let mut departures: Vec<Departure> = Vec::new();
+        let mut room = SimRoom::default();
         let mut last_gone: std::collections::HashMap<String, i64> = Default::default();
         let mut visible: std::collections::HashSet<String> = Default::default();
-        let mut next_id = 0;
         for step in steps {
             let outbounds = match step {
-                Step::Join { user } => {
-                    next_id += 1;
-                    let connection = Connection {
-                        id: format!("c{next_id}"),
-                        user: UserInfo { id: format!("u{user}"), name: format!("U{user}"), avatar_url: None },
-                        can_write: true,
-                        dev_tokens: false,
-                        expires_at_ms: i64::MAX,
-                        typing: None,
-                        editing: None,
-                        rate: RateWindow::default(),
-                    };
-                    let same: Vec<Connection> = connections.iter().filter(|c| c.user.id == connection.user.id).cloned().collect();
-                    let out = room::join(&same, &mut departures, &connection);
-                    connections.push(connection);
-                    out
+                Step::Join { user } => room.join(user, &limits),
+                Step::Leave { pick } if !room.connections.is_empty() => {
+                    let gone = room.connections[pick % room.connections.len()].id.clone();
+                    room.close(&gone, &limits)
                 }
-                Step::Leave { pick } if !connections.is_empty() => {
-                    let gone = connections.remove(pick % connections.len());
-                    let same: Vec<Connection> = connections.iter().filter(|c| c.user.id == gone.user.id).cloned().collect();
-                    let out = room::leave(&same, &mut departures, &gone, now, &limits);
-                    if !connections.iter().any(|c| c.user.id == gone.user.id) {
-                        last_gone.insert(gone.user.id.clone(), now);
-                    }
-                    out
-                }
-                Step::Frame { pick, text } if !connections.is_empty() => {
-                    let index = pick % connections.len();
-                    room::handle_frame(&mut connections[index], Frame::Text(&text), now, &limits, RoomKind::Task)
+                Step::Frame { pick, text } if !room.connections.is_empty() => {
+                    let index = pick % room.connections.len();
+                    room.frame(index, &text, &limits)
                 }
                 Step::Wait { ms } => {
-                    now += ms;
-                    room::on_alarm(&mut connections, &mut departures, now)
+                    room.now += ms;
+                    room.alarm(&limits)
                 }
                 _ => Vec::new(),
             };
+            let now = room.now;
+            for user in room.gone_users.drain(..) {
+                last_gone.insert(user, now);
+            }
             for outbound in &outbounds {
                 match outbound {
                     Outbound::Others(ServerMessage::UserJoined { user, .. }) => {
@@ -247,12 +392,12 @@ proptest! {
                     | Outbound::Others(ServerMessage::PresenceDiff { joins, leaves }) => {
                         prop_assert!(leaves.is_empty());
                         for entry in joins {
-                            let real = connections.iter().filter(|c| c.user.id == entry.user.id).count();
+                            let real = room.count_of(&entry.user.id);
                             prop_assert_eq!(entry.connections, real, "a diff carries the true count");
                         }
                     }
                     Outbound::All(ServerMessage::UserLeft { user_id }) => {
-                        prop_assert!(!connections.iter().any(|c| &c.user.id == user_id), "{} left while connected", user_id);
+                        prop_assert!(room.count_of(user_id) == 0, "{} left while connected", user_id);
                         let gone_at = last_gone[user_id];
                         prop_assert!(now - gone_at >= limits.grace_ms, "{} left before the grace period", user_id);
                         prop_assert!(visible.remove(user_id), "{} left twice", user_id);
@@ -260,12 +405,13 @@ proptest! {
                     _ => {}
                 }
             }
-            for entry in room::presence(&connections) {
-                let real = connections.iter().filter(|c| c.user.id == entry.user.id).count();
-                prop_assert_eq!(entry.connections, real);
+            for entry in room::presence(&room.connections) {
+                prop_assert_eq!(entry.connections, room.count_of(&entry.user.id));
                 prop_assert!(entry.connections > 0);
+                prop_assert_eq!(room.listed.get(&entry.user.id), Some(&entry), "the stored list follows");
             }
-            if let Some(at) = room::next_alarm(&connections, &departures, None) {
+            prop_assert_eq!(room.listed.len(), room::presence(&room.connections).len());
+            if let Some(at) = room::next_alarm(&room.connections, &room.departures, None) {
                 prop_assert!(at >= now - limits.typing_ttl_ms.max(limits.grace_ms));
             }
         }

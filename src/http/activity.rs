@@ -9,6 +9,7 @@ use super::RequestContext;
 use crate::room::stub;
 use hero_core::activity::{ActivityPage, ActivityQuery};
 use hero_core::error::ApiError;
+use hero_core::room::{AnalyticsRequest, RoomKey};
 
 pub async fn history(
     req: &Request,
@@ -35,7 +36,11 @@ pub async fn history(
 /// The report comes from the workspace's board, which keeps counters as changes arrive, so
 /// it costs the same in a workspace of 100,000 tasks as in one of 100.
 pub async fn analytics(ctx: &RequestContext<'_>) -> Result<Response, ApiError> {
-    let (report, cost) = stub::analytics(ctx.env, &ctx.caller.workspace_id, ctx.request_id).await?;
+    let board = RoomKey::Board {
+        workspace_id: ctx.caller.workspace_id.clone(),
+    };
+    let replied = stub::call(ctx.env, &board, AnalyticsRequest {}, ctx.request_id).await?;
+    let (report, cost) = (replied.reply, replied.cost);
     ctx.record_room_call(cost);
     json_response(200, &report)
 }

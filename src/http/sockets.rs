@@ -16,7 +16,7 @@ use super::request::{header, parse_task_id, query_pairs};
 use super::RequestContext;
 use crate::room::stub;
 use hero_core::error::ApiError;
-use hero_core::room::RoomKey;
+use hero_core::room::{Joining, RoomKey};
 
 pub async fn open(
     req: &Request,
@@ -42,11 +42,12 @@ pub async fn open(
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return Err(ApiError::UpgradeRequired);
     }
-    let joining = stub::Joining {
-        principal: ctx.caller,
+    let joining = Joining {
+        principal: ctx.caller.clone(),
+        since,
         dev_tokens: ctx.dev_tokens,
     };
-    let (upgraded, cost) = stub::connect(ctx.env, &key, &joining, since, ctx.request_id).await?;
+    let (upgraded, cost) = stub::connect(ctx.env, &key, joining, ctx.request_id).await?;
     ctx.record_room_call(cost);
     Ok(upgraded)
 }

@@ -219,10 +219,10 @@ async fn write_in_room(
         claim,
     };
     let started = crate::runtime::now_ms();
-    let (reply, cost, timing) = stub::write(ctx.env, &key, &request, ctx.request_id).await?;
-    ctx.record_room_call(cost);
+    let replied = stub::call(ctx.env, &key, request, ctx.request_id).await?;
+    ctx.record_room_call(replied.cost);
     let mut stages = ctx.stages.borrow_mut();
     stages.record("room", crate::runtime::now_ms() - started);
-    stages.add_header(&timing, "room-");
-    Ok(reply)
+    stages.add_header(&replied.timing, "room-");
+    Ok(replied.reply)
 }

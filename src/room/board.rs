@@ -1,20 +1,16 @@
 //! The workspace board: it counts its workspace once, then keeps its counts and its log
 //! from the changes it is told about, so an in-order change costs it no D1 query.
 
+use super::error::RoomResult;
 use super::object::Room;
 use crate::runtime::now_ms;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use hero_core::analytics::{bucket_deltas, Analytics};
-use hero_core::room::{notice_action, ChangeNotice, NoticeAction, RoomKey};
+use hero_core::room::{notice_action, ChangeId, ChangeNotice, NoticeAction, RoomKey, WsSeq};
 use hero_core::task::TaskId;
-use worker::Result;
 
 /// Tasks read per D1 query while a board counts its workspace.
 const COUNT_PAGE: u32 = 1000;
-
-fn failed(error: StoreError) -> worker::Error {
-    worker::Error::RustError(error.to_string())
-}
 
 impl Room {
     /// Counts the workspace the first time the board needs its counts.
@@ -24,7 +20,11 @@ impl Room {
     /// that counted by change id before, exactly where it was). Replaying those changes
     /// over the fresher facts converges on the same counts: each change sets a task's facts
     /// as of that change, and the last one of each task is the one that stays.
-    pub(super) async fn ensure_board_counted(&self, key: &RoomKey, store: &Store) -> Result<()> {
+    pub(super) async fn ensure_board_counted(
+        &self,
+        key: &RoomKey,
+        store: &Store,
+    ) -> RoomResult<()> {
         if self.storage.board_counted()? {
             return Ok(());
         }
@@ -32,24 +32,39 @@ impl Room {
         if self.storage.board_counted()? {
             return Ok(());
         }
+        let start = self.count_from(key, store).await?;
+        let counted = self.count_workspace(key, store).await?;
+        self.storage.set_cursor(start)?;
+        self.storage.mark_board_counted()?;
+        tracing::info!(
+            event = "counted",
+            tasks = counted,
+            from_seq = start.0,
+            "room event"
+        );
+        Ok(())
+    }
+
+    /// Where a board that is counting starts its log.
+    async fn count_from(&self, key: &RoomKey, store: &Store) -> RoomResult<WsSeq> {
         let workspace = key.workspace_id();
-        let old_cursor = self.storage.position()?.change_cursor;
-        let start = if old_cursor > 0 {
-            store
-                .workspace_seq_at(workspace, old_cursor)
-                .await
-                .map_err(failed)?
-        } else {
-            let head = store.workspace_seq(workspace).await.map_err(failed)?;
-            (head - self.limits().log_size as i64).max(0)
-        };
+        // A board from before boards counted by ws_seq kept a change id.
+        let old_cursor = self.storage.position::<ChangeId>()?.cursor;
+        if old_cursor > ChangeId(0) {
+            return Ok(store.workspace_seq_at(workspace, old_cursor).await?);
+        }
+        let head = store.workspace_seq(workspace).await?;
+        Ok(WsSeq((head.0 - self.limits().log_size as i64).max(0)))
+    }
+
+    /// Reads every task's facts, a page at a time, into the board's counts.
+    async fn count_workspace(&self, key: &RoomKey, store: &Store) -> RoomResult<usize> {
         let mut after: Option<TaskId> = None;
         let mut counted = 0;
         loop {
             let page = store
-                .task_facts_page(workspace, after.as_ref(), COUNT_PAGE)
-                .await
-                .map_err(failed)?;
+                .task_facts_page(key.workspace_id(), after.as_ref(), COUNT_PAGE)
+                .await?;
             for (task_id, facts) in &page {
                 let before = self.storage.board_facts(task_id)?;
                 let deltas = bucket_deltas(before.as_ref(), Some(facts));
@@ -58,25 +73,16 @@ impl Room {
             }
             counted += page.len();
             if page.len() < COUNT_PAGE as usize {
-                break;
+                return Ok(counted);
             }
             after = page.last().map(|(id, _)| id.clone());
         }
-        self.storage.set_change_cursor(start)?;
-        self.storage.mark_board_counted()?;
-        tracing::info!(
-            event = "counted",
-            tasks = counted,
-            from_seq = start,
-            "room event"
-        );
-        Ok(())
     }
 
     /// The workspace report from the board's counters, after reading any change the board
     /// has not been told of yet (one indexed D1 read of the change log past its cursor, which
     /// is usually empty): a client that just wrote sees its write counted.
-    pub(super) async fn board_report(&self, key: &RoomKey, store: &Store) -> Result<Analytics> {
+    pub(super) async fn board_report(&self, key: &RoomKey, store: &Store) -> RoomResult<Analytics> {
         self.ensure_board_counted(key, store).await?;
         self.catch_up(key, store).await?;
         let today = chrono::DateTime::from_timestamp_millis(now_ms())
@@ -89,46 +95,52 @@ impl Room {
     }
 
     /// Changes a task room (or the Worker, for a create) committed and tells the board of,
-    /// in commit order. Each that is the next one is applied as it is; any that is not
-    /// (one went missing or is still on its way) makes the board read the gap from D1.
+    /// in commit order. Each that is the next one is taken as it is; any that is not (one
+    /// went missing or is still on its way) makes the board read the gap from D1.
     pub(super) async fn take_notice(
         &self,
         key: &RoomKey,
         store: &Store,
         notice: ChangeNotice,
-    ) -> Result<()> {
+    ) -> RoomResult<()> {
         self.ensure_board_counted(key, store).await?;
-        let mut applied = 0;
+        let cursor = self.storage.position::<WsSeq>()?.cursor;
+        let mut next = Vec::new();
+        let mut expected = cursor;
+        let mut gap = false;
         for (ids, change) in notice.changes {
-            let cursor = self.storage.position()?.change_cursor;
-            match notice_action(cursor, ids.ws_seq) {
+            match notice_action(expected, ids.ws_seq) {
                 NoticeAction::Stale => {}
                 NoticeAction::Next => {
-                    self.apply(key, vec![(ids.ws_seq, change)])?;
-                    applied += 1;
+                    expected = ids.ws_seq;
+                    next.push((ids, change));
                 }
                 NoticeAction::Gap => {
-                    if applied > 0 {
-                        tracing::info!(
-                            event = "applied",
-                            changes = applied,
-                            source = "notice",
-                            "room event"
-                        );
-                    }
-                    return self.catch_up(key, store).await;
+                    gap = true;
+                    break;
                 }
             }
         }
-        if applied > 0 {
+        if !next.is_empty() {
             tracing::info!(
                 event = "applied",
-                changes = applied,
+                changes = next.len(),
                 source = "notice",
                 "room event"
             );
-            self.flush_paced(key).await;
+            self.take_changes(key, &next).await?;
         }
+        if gap {
+            self.catch_up(key, store).await?;
+        }
+        let cost = store.cost();
+        tracing::info!(
+            event = "notice",
+            d1_calls = cost.d1_calls,
+            d1_queries = cost.d1_queries,
+            rows_read = cost.rows_read,
+            "room event"
+        );
         Ok(())
     }
 }

@@ -1,29 +1,36 @@
 //! The live rooms on the Workers runtime: the glue around [`hero_core::room`].
 //!
-//! - [`stub`]: the Worker's side, the typed client for Worker → room calls;
+//! Every event is load → decide → carry out: [`object`] loads a snapshot, a core entry
+//! point decides, and [`carry_out`] does what the returned `Effects` say.
+//!
+//! - [`stub`]: the wire between the Worker and its rooms (one typed call);
 //! - [`object`]: the `Room` Durable Object's entry points (calls, socket events, the alarm);
-//! - [`dispatch`]: carrying out what the core decided, and telling the board who is here;
-//! - [`alarm`]: the one storage alarm, set to the next time-driven job;
-//! - [`write`]: a task room commits its task's writes, one at a time;
+//! - [`connect`]: a new connection, from loading the task to its first frames;
+//! - [`write`]: a task room commits its task's writes, in groups;
+//! - [`changes`]: committed changes into the log, and catching up with D1;
 //! - [`board`]: the workspace board counts its workspace and takes change notices;
-//! - [`connect`]: a new connection, from the existence check to its first frames;
-//! - [`catch_up`]: reading committed changes from D1 into the log;
-//! - [`publish`]: the log and the paced flush of its events to the sockets;
-//! - [`presence`]: the room's presence list in storage, and held-back presence diffs;
-//! - [`storage`]: the room's SQLite, a file per thing stored (log, task, board, people);
-//! - [`sockets`]: tags, attachments and fan-out.
+//! - [`viewers`]: a task room tells its board who is here, and the board takes it;
+//! - [`carry_out`]: applying what the core decided, in one order;
+//! - [`error`]: the one way a room call fails ([`RoomError`]);
+//! - in memory, each safe to lose: [`queue`] (the write queue), [`outbox`] (published
+//!   events and presence, paced), [`guard`] (one catch-up or report at a time);
+//! - [`sockets`]: tags, attachments and fan-out;
+//! - [`storage`]: the room's SQLite, versioned, a file per thing stored.
 
-mod alarm;
 mod board;
-mod catch_up;
+mod carry_out;
+mod changes;
 mod connect;
-mod dispatch;
+pub mod error;
+mod guard;
 mod object;
-mod presence;
-mod publish;
+mod outbox;
+mod queue;
 mod sockets;
 mod storage;
 pub mod stub;
+mod viewers;
 mod write;
 
+pub use error::RoomError;
 pub use object::Room;

@@ -6,8 +6,9 @@
 //! connection id, the second `user:<id>` finds a user's other tabs.
 
 use wasm_bindgen::JsCast;
-use worker::{Result, State, WebSocket};
+use worker::{State, WebSocket};
 
+use super::error::RoomResult;
 use hero_core::room::Connection;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -24,31 +25,85 @@ extern "C" {
     ) -> std::result::Result<(), wasm_bindgen::JsValue>;
 }
 
+/// The connection an event came from: replies go to it, and `Others` skips it.
+#[derive(Clone, Copy)]
+pub struct Origin<'a> {
+    pub connection_id: &'a str,
+    pub ws: &'a WebSocket,
+    /// A connection that is joining: its socket is accepted with its first attachment.
+    pub joining: bool,
+}
+
 /// User ids are at most 128 bytes; tags may be 256.
 fn user_tag(user_id: &str) -> String {
     format!("user:{user_id}")
 }
 
-/// The sockets of one room, through its Durable Object state.
-pub struct Sockets<'a> {
-    state: &'a State,
+/// The sockets of one room, through its Durable Object state. Owned (a handle on the same
+/// state), so a flush that waits for the frame budget can keep it.
+pub struct Sockets {
+    state: State,
 }
 
-impl<'a> Sockets<'a> {
-    pub fn of(state: &'a State) -> Self {
-        Sockets { state }
+impl Clone for Sockets {
+    fn clone(&self) -> Self {
+        Sockets::of(&self.state)
+    }
+}
+
+impl Sockets {
+    pub fn of(state: &State) -> Self {
+        let raw: &wasm_bindgen::JsValue = state.as_raw().as_ref();
+        let handle: worker::worker_sys::DurableObjectState = raw.clone().unchecked_into();
+        Sockets {
+            state: State::from(handle),
+        }
+    }
+
+    /// Runs `work` after the current event, as the runtime allows (a flush that waits).
+    pub fn later(&self, work: impl std::future::Future<Output = ()> + 'static) {
+        self.state.wait_until(work);
     }
 
     /// Accepts `ws` for hibernation, tagged and with `connection` as its attachment. The
     /// attachment is written first: a socket the room accepted without one would be a
     /// connection nobody counts or cleans up.
-    pub fn accept(&self, ws: &WebSocket, connection: &Connection) -> Result<()> {
+    pub fn accept(&self, ws: &WebSocket, connection: &Connection) -> RoomResult<()> {
         ws.serialize_attachment(connection)?;
         self.state.accept_websocket_with_tags(
             ws,
             &[connection.id.as_str(), &user_tag(&connection.user.id)],
         );
         Ok(())
+    }
+
+    /// Stores a connection's new state on its socket (found by its id tag, or `ws` when
+    /// that is the one).
+    pub fn store(&self, connection: &Connection, ws: Option<&WebSocket>) -> RoomResult<()> {
+        match ws {
+            Some(ws) => ws.serialize_attachment(connection)?,
+            None => {
+                for ws in self.by_connection_id(&connection.id) {
+                    ws.serialize_attachment(connection)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection a socket carries, taken off it: a socket that is leaving is counted
+    /// once, and never again (`None`: it had left already).
+    pub fn take(&self, ws: &WebSocket) -> RoomResult<Option<Connection>> {
+        let connection = ws.deserialize_attachment::<Connection>()?;
+        if connection.is_some() {
+            ws.serialize_attachment(())?;
+        }
+        Ok(connection)
+    }
+
+    /// How many sockets are open, without reading any attachment.
+    pub fn count(&self) -> usize {
+        self.state.get_websockets().len()
     }
 
     /// Every live connection with its state. A socket we closed has no attachment.

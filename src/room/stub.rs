@@ -1,134 +1,79 @@
-//! The Worker's side of the rooms: the one typed client for Worker → room calls, so no
-//! handler builds Durable Object URLs.
+//! The wire between the Worker and its rooms: one typed client ([`call`], and [`connect`]
+//! for the upgrade), and the room's side of the same transport ([`read_envelope`],
+//! [`reply`], [`refusal_response`]), so no handler builds Durable Object URLs or headers.
 //!
 //! Every room is an instance of the `Room` Durable Object class (binding `ROOMS`), named by
-//! its [`RoomKey`]. The Worker authenticates and authorizes; the room trusts the identity it
-//! is handed in internal headers, which only the Worker can send (a Durable Object has no
-//! public address).
+//! its [`RoomKey`]. A call travels as an [`Envelope`]: its [`Address`] (which room, which
+//! call, which request) in the `X-Hero-Call` header, and its arguments as JSON in the body
+//! of a POST (or, for a connect, which must be a GET upgrade, in `X-Hero-Args`). The Worker authenticates and authorizes; the room trusts the
+//! identity it is handed, which only the Worker can send (a Durable Object has no public
+//! address). Every failure comes back as problem+json carrying an [`ApiError`].
 
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
-use hero_core::analytics::Analytics;
-use hero_core::auth::Principal;
+use super::error::RoomResult;
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
-use hero_core::room::{ChangeNotice, RoomKey, TaskViewers, WriteReply, WriteRequest};
+use hero_core::room::{
+    Address, Call, ChangeNotice, Envelope, Joining, RoomCall, RoomKey, TaskViewers,
+};
 
-/// Internal header carrying the room's identity as JSON.
-pub const ROOM_HEADER: &str = "X-Hero-Room";
-/// Internal header carrying the connecting principal as JSON.
-pub const PRINCIPAL_HEADER: &str = "X-Hero-Principal";
-/// Internal header: `true` when development tokens are accepted for the connection (its
-/// token refreshes are then verified the same way).
-pub const DEV_TOKENS_HEADER: &str = "X-Hero-Dev-Tokens";
-/// The response header (and internal room-call header) carrying the request id.
+/// The header a call's address travels in: which room, which call, which request.
+const ADDRESS_HEADER: &str = "X-Hero-Call";
+/// The header a connect's arguments travel in (an upgrade has no body).
+const ARGS_HEADER: &str = "X-Hero-Args";
+/// The response header (and the room call's) carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
-/// The room's paths.
-pub const CONNECT_PATH: &str = "/connect";
-/// A task room: commit a write ([`WriteRequest`] → [`WriteReply`]).
-pub const WRITE_PATH: &str = "/write";
-/// A board: take a committed change ([`ChangeNotice`]).
-pub const NOTICE_PATH: &str = "/changes";
-/// A board: the workspace report ([`Analytics`]) from its counters.
-pub const ANALYTICS_PATH: &str = "/analytics";
-/// A board: who is in a task's room now ([`TaskViewers`]).
-pub const VIEWERS_PATH: &str = "/viewers";
+/// A reply, what answering cost (the room's D1 work included) and the room's
+/// `Server-Timing` stages.
+pub struct Replied<T> {
+    pub reply: T,
+    pub cost: Cost,
+    pub timing: String,
+}
 
-fn room_request(
+/// Makes a call that has a JSON reply.
+pub async fn call<C: Call>(
+    env: &Env,
     key: &RoomKey,
-    method: Method,
-    path: &str,
-    headers: Headers,
+    call: C,
     request_id: &str,
-    body: Option<String>,
-) -> Result<Request, ApiError> {
-    let key_json = serde_json::to_string(key).map_err(ApiError::internal)?;
-    headers
-        .set(ROOM_HEADER, &key_json)
-        .map_err(ApiError::internal)?;
-    headers
-        .set(REQUEST_ID_HEADER, request_id)
-        .map_err(ApiError::internal)?;
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(body) = body {
-        init.with_body(Some(JsValue::from_str(&body)));
+) -> Result<Replied<C::Reply>, ApiError> {
+    let mut response = send(env, key, call.into(), request_id).await?;
+    if response.status_code() != 200 {
+        return Err(refusal(response, key).await);
     }
-    Request::new_with_init(&format!("https://room{path}"), &init).map_err(ApiError::internal)
-}
-
-/// What a room spent answering, from its cost header.
-pub fn cost_of(response: &Response) -> Cost {
-    let header = response.headers().get(COST_HEADER).ok().flatten();
-    Cost::room_call(
-        header
-            .map(|text| Cost::parse_header(&text))
-            .unwrap_or_default(),
-    )
-}
-
-/// Turns a room's refusal (a non-101, non-2xx answer carrying an [`ApiError`]) back into
-/// the error.
-async fn refusal(mut response: Response, key: &RoomKey) -> ApiError {
-    let status = response.status_code();
-    match response.json::<ApiError>().await {
-        Ok(error) => error,
-        Err(_) => ApiError::internal(format!("room {} answered {status}", key.object_name())),
-    }
-}
-
-async fn call(env: &Env, key: &RoomKey, request: Request) -> Result<Response, ApiError> {
-    let namespace = env
-        .durable_object("ROOMS")
-        .map_err(|e| ApiError::internal(format!("ROOMS binding: {e}")))?;
-    let stub = namespace
-        .id_from_name(&key.object_name())
-        .and_then(|id| id.get_stub())
-        .map_err(|e| ApiError::internal(format!("room stub: {e}")))?;
-    stub.fetch_with_request(request)
+    let cost = cost_of(&response);
+    let timing = response
+        .headers()
+        .get("Server-Timing")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let reply = response
+        .json::<C::Reply>()
         .await
-        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))
+        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
+    Ok(Replied {
+        reply,
+        cost,
+        timing,
+    })
 }
 
-/// Who joins a room: the verified caller, and whether development tokens are accepted
-/// for them (so that their token refreshes are verified as the Worker would).
-pub struct Joining<'a> {
-    pub principal: &'a Principal,
-    pub dev_tokens: bool,
-}
-
-/// Hands a WebSocket upgrade to the room; the room's 101 response goes back to the client.
-/// A room that refuses (a task room whose task does not exist in this workspace) answers
-/// with the error instead.
+/// Hands a WebSocket upgrade to the room; the room's 101 goes back to the client. A room
+/// that refuses (a task room whose task does not exist in this workspace) answers with the
+/// error instead.
 pub async fn connect(
     env: &Env,
     key: &RoomKey,
-    joining: &Joining<'_>,
-    since: Option<u64>,
+    joining: Joining,
     request_id: &str,
 ) -> Result<(Response, Cost), ApiError> {
-    let principal = joining.principal;
-    let headers = Headers::new();
-    headers
-        .set("Upgrade", "websocket")
-        .map_err(ApiError::internal)?;
-    if joining.dev_tokens {
-        headers
-            .set(DEV_TOKENS_HEADER, "true")
-            .map_err(ApiError::internal)?;
-    }
-    let principal_json = serde_json::to_string(principal).map_err(ApiError::internal)?;
-    headers
-        .set(PRINCIPAL_HEADER, &principal_json)
-        .map_err(ApiError::internal)?;
-    let path = match since {
-        Some(since) => format!("{CONNECT_PATH}?since={since}"),
-        None => CONNECT_PATH.to_owned(),
-    };
-    let request = room_request(key, Method::Get, &path, headers, request_id, None)?;
-    let response = call(env, key, request).await?;
+    let response = send(env, key, RoomCall::Connect(joining), request_id).await?;
     if response.status_code() != 101 {
         return Err(refusal(response, key).await);
     }
@@ -142,104 +87,7 @@ pub async fn connect(
     Ok((upgraded, cost))
 }
 
-/// Hands a write to the task's room, which commits it; returns its answer, what the call
-/// cost (the room's D1 batch included), and the room's `Server-Timing` stages.
-pub async fn write(
-    env: &Env,
-    key: &RoomKey,
-    write: &WriteRequest,
-    request_id: &str,
-) -> Result<(WriteReply, Cost, String), ApiError> {
-    let body = serde_json::to_string(write).map_err(ApiError::internal)?;
-    let request = room_request(
-        key,
-        Method::Post,
-        WRITE_PATH,
-        Headers::new(),
-        request_id,
-        Some(body),
-    )?;
-    let mut response = call(env, key, request).await?;
-    if response.status_code() != 200 {
-        return Err(refusal(response, key).await);
-    }
-    let cost = cost_of(&response);
-    let timing = response
-        .headers()
-        .get("Server-Timing")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let reply = response
-        .json::<WriteReply>()
-        .await
-        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
-    Ok((reply, cost, timing))
-}
-
-/// Asks the workspace's board for the report. The board counts its workspace once and then
-/// keeps counters, so this costs one room call and one indexed D1 read (the board checks
-/// for changes it has not been told of yet, so a client reads its own writes).
-pub async fn analytics(
-    env: &Env,
-    workspace_id: &str,
-    request_id: &str,
-) -> Result<(Analytics, Cost), ApiError> {
-    let key = RoomKey::Board {
-        workspace_id: workspace_id.to_owned(),
-    };
-    let request = room_request(
-        &key,
-        Method::Get,
-        ANALYTICS_PATH,
-        Headers::new(),
-        request_id,
-        None,
-    )?;
-    let mut response = call(env, &key, request).await?;
-    if response.status_code() != 200 {
-        return Err(refusal(response, &key).await);
-    }
-    let cost = cost_of(&response);
-    let report = response
-        .json::<Analytics>()
-        .await
-        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))?;
-    Ok((report, cost))
-}
-
-/// Tells the workspace board who is in a task's room now. Off the critical path, like a
-/// change notice; a report that is lost leaves the board one change behind until the room's
-/// next one (the board never invents anyone: it only shows what a room reported).
-pub async fn tell_board_viewers(
-    env: &Env,
-    workspace_id: &str,
-    report: TaskViewers,
-    request_id: &str,
-) {
-    let key = RoomKey::Board {
-        workspace_id: workspace_id.to_owned(),
-    };
-    let Ok(body) = serde_json::to_string(&report) else {
-        return;
-    };
-    let sent = match room_request(
-        &key,
-        Method::Post,
-        VIEWERS_PATH,
-        Headers::new(),
-        request_id,
-        Some(body),
-    ) {
-        Ok(request) => call(env, &key, request).await,
-        Err(error) => Err(error),
-    };
-    if let Err(error) = sent {
-        tracing::warn!(cause = %error, task_id = %report.task_id, "telling the board who is viewing");
-    }
-}
-
-/// Tells the workspace board about a committed change. Called off the critical path
+/// Tells the workspace board about committed changes. Called off the critical path
 /// (`wait_until`): the change is durable in D1, and a board that misses it reads it from
 /// there when the next one shows the gap, or on its next connection. So a failure is
 /// retried once and then only logged.
@@ -250,30 +98,116 @@ pub async fn tell_board(env: &Env, notice: ChangeNotice, request_id: &str) {
     let key = RoomKey::Board {
         workspace_id: first.task.workspace_id.clone(),
     };
-    let Ok(body) = serde_json::to_string(&notice) else {
-        return;
-    };
     for attempt in 1..=2 {
-        let sent = match room_request(
-            &key,
-            Method::Post,
-            NOTICE_PATH,
-            Headers::new(),
-            request_id,
-            Some(body.clone()),
-        ) {
-            Ok(request) => call(env, &key, request).await,
-            Err(error) => Err(error),
-        };
-        match sent {
-            Ok(response) if response.status_code() < 300 => return,
-            Ok(response) => tracing::warn!(
-                attempt,
-                status = response.status_code(),
-                "board notice refused"
-            ),
-            Err(error) => tracing::warn!(attempt, cause = %error, "board notice failed"),
+        match call(env, &key, notice.clone(), request_id).await {
+            Ok(_) => return,
+            Err(error) => tracing::warn!(attempt, cause = ?error, "board notice failed"),
         }
     }
     tracing::error!(room = %key.object_name(), "board notice failed twice; the board catches up on the next change or connection");
+}
+
+/// Tells the workspace board who is in a task's room now. Off the critical path, like a
+/// change notice; a report that is lost leaves the board one change behind until the room's
+/// next one (the board never invents anyone: it only shows what a room reported).
+pub async fn tell_board_viewers(env: &Env, workspace_id: &str, report: TaskViewers) {
+    let key = RoomKey::Board {
+        workspace_id: workspace_id.to_owned(),
+    };
+    let task_id = report.task_id.clone();
+    if let Err(error) = call(env, &key, report, "").await {
+        tracing::warn!(cause = ?error, task_id = %task_id, "telling the board who is viewing");
+    }
+}
+
+/// What a room spent answering, from its cost header.
+pub fn cost_of(response: &Response) -> Cost {
+    let header = response.headers().get(COST_HEADER).ok().flatten();
+    Cost::room_call(
+        header
+            .map(|text| Cost::parse_header(&text))
+            .unwrap_or_default(),
+    )
+}
+
+async fn send(
+    env: &Env,
+    key: &RoomKey,
+    call: RoomCall,
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    let request = request(&Envelope {
+        room: key.clone(),
+        request_id: request_id.to_owned(),
+        call,
+    })?;
+    let namespace = env
+        .durable_object("ROOMS")
+        .map_err(|e| ApiError::internal(format!("ROOMS binding: {e}")))?;
+    let stub = namespace
+        .id_from_name(&key.object_name())
+        .and_then(|id| id.get_stub())
+        .map_err(|e| ApiError::internal(format!("room stub: {e}")))?;
+    stub.fetch_with_request(request)
+        .await
+        .map_err(|e| ApiError::internal(format!("room {}: {e}", key.object_name())))
+}
+
+fn request(envelope: &Envelope) -> Result<Request, ApiError> {
+    let address = serde_json::to_string(&envelope.address()).map_err(ApiError::internal)?;
+    let args = envelope.call.args_json().map_err(ApiError::internal)?;
+    let headers = Headers::new();
+    headers
+        .set(ADDRESS_HEADER, &address)
+        .map_err(ApiError::internal)?;
+    let mut init = RequestInit::new();
+    if envelope.call.is_upgrade() {
+        headers
+            .set("Upgrade", "websocket")
+            .and_then(|_| headers.set(ARGS_HEADER, &args))
+            .map_err(ApiError::internal)?;
+        init.with_method(Method::Get);
+    } else {
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&args)));
+    }
+    init.with_headers(headers);
+    Request::new_with_init("https://room/", &init).map_err(ApiError::internal)
+}
+
+/// Turns a room's refusal (a non-101, non-2xx answer carrying an [`ApiError`]) back into
+/// the error.
+async fn refusal(mut response: Response, key: &RoomKey) -> ApiError {
+    let status = response.status_code();
+    match response.json::<ApiError>().await {
+        Ok(error) => error,
+        Err(_) => ApiError::internal(format!("room {} answered {status}", key.object_name())),
+    }
+}
+
+/// The room's side: the call a request carries.
+pub async fn read_envelope(mut req: Request) -> Result<Envelope, ApiError> {
+    let bad = |e: String| ApiError::BadRequest(format!("room call: {e}"));
+    let header = |name: &str| req.headers().get(name).map_err(|e| bad(e.to_string()));
+    let address = header(ADDRESS_HEADER)?.ok_or_else(|| bad("no address".into()))?;
+    let address: Address = serde_json::from_str(&address).map_err(|e| bad(e.to_string()))?;
+    let args = match header(ARGS_HEADER)? {
+        Some(args) => args,
+        None => req.text().await.map_err(|e| bad(e.to_string()))?,
+    };
+    Envelope::open(address, &args).map_err(|e| bad(e.to_string()))
+}
+
+/// The room's side: a reply as JSON, with what answering cost in D1.
+pub fn reply<T: Serialize>(body: &T, cost: Cost) -> RoomResult<Response> {
+    let response = Response::from_json(body)?;
+    response.headers().set(COST_HEADER, &cost.to_header())?;
+    Ok(response)
+}
+
+/// The room's side: a refusal, which [`call`] and [`connect`] turn back into the error.
+pub fn refusal_response(error: &ApiError, cost: Cost) -> worker::Result<Response> {
+    let response = Response::from_json(error)?.with_status(error.status_code());
+    response.headers().set(COST_HEADER, &cost.to_header())?;
+    Ok(response)
 }

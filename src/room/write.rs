@@ -1,12 +1,12 @@
 //! A task room is its task's one writer: PATCH and DELETE come here from the Worker, take
 //! their turn, are decided against the room's copy of the task, committed to D1 with their
-//! change records, appended to the log and broadcast, with no notification round trip and
+//! change records, taken into the log and published, with no notification round trip and
 //! no read-back. The board is told afterwards, off the critical path.
 //!
-//! Writes queue up while a commit is in flight, and the next commit takes all of them
-//! (group commit): each is still decided one at a time, against the version the one before
-//! it left, but they travel to D1 in one batch, each write conditional on its predecessor's
-//! version. So a hot task costs one D1 round trip per group, not per write.
+//! Writes queue up while a commit is in flight ([`super::queue`]), and the next commit takes
+//! all of them (group commit): each is still decided one at a time, against the version the
+//! one before it left, but they travel to D1 in one batch, each write conditional on its
+//! predecessor's version. So a hot task costs one D1 round trip per group, not per write.
 //!
 //! A keyed write (`Idempotency-Key`) is checked here first: the room is the one place both
 //! tries of the same write arrive, so it can say "in use" (409) while the first is being
@@ -17,22 +17,20 @@
 //! reads the log and the row again and decides once more: events are never lost or doubled,
 //! because the log only ever takes a change from D1's change log or from its own commit.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
-
 use futures::channel::oneshot;
 use futures::lock::MutexGuard;
-use worker::Result;
 
+use super::error::{RoomError, RoomResult};
 use super::object::Room;
+use super::queue::QueuedWrite;
 use super::storage::KnownTask;
 use super::stub;
 use crate::runtime::{now, now_ms, Stages};
 use crate::store::{KeyRecord, Store};
 use hero_core::error::ApiError;
-use hero_core::idempotency::{recall, Claim, Recall, StoredResponse};
+use hero_core::idempotency::{recall, Recall, StoredResponse};
 use hero_core::room::{
-    broadcast_delay_ms, ChangeNotice, LogIds, RoomKey, WriteOp, WriteReply, WriteRequest,
+    after_commit, AfterCommit, ChangeNotice, LogIds, RoomKey, WriteOp, WriteReply, WriteRequest,
 };
 use hero_core::task::{
     decide_delete, decide_update, format_timestamp, Change, ChangeKind, Task, TaskChanges,
@@ -41,35 +39,10 @@ use hero_core::task::{
 
 /// How often a write is decided again after the room found its copy of the task stale.
 const ATTEMPTS: u8 = 2;
-/// The most writes one commit carries (two statements each in a D1 batch).
-const GROUP_MAX: usize = 32;
 
-/// A write waiting for its turn, and where its answer goes.
-pub(super) struct QueuedWrite {
-    changes: Option<TaskChanges>,
-    request: WriteRequest,
-    request_id: String,
-    attempts: u8,
-    enqueued_ms: i64,
-    answer: oneshot::Sender<(WriteReply, Stages)>,
-}
-
-impl QueuedWrite {
-    /// Answers the writer, with where its time went.
-    fn answer(self, reply: WriteReply, stages: &Stages) {
-        let mut mine = Stages::default();
-        mine.record("queue", stages_start(stages) - self.enqueued_ms);
-        let mut all = mine;
-        for (name, ms) in stages.marks() {
-            all.record(name, ms);
-        }
-        let _ = self.answer.send((reply, all));
-    }
-}
-
-/// When the group's work began (its first stage), for the time a write waited before it.
-fn stages_start(stages: &Stages) -> i64 {
-    stages.started_at().unwrap_or_else(crate::runtime::now_ms)
+/// A write's verdict, before it ever reaches the queue.
+fn refused(error: ApiError) -> RoomResult<(WriteReply, Stages)> {
+    Ok((WriteReply::Refused { error }, Stages::default()))
 }
 
 impl Room {
@@ -79,45 +52,36 @@ impl Room {
         store: &Store,
         request: WriteRequest,
         request_id: &str,
-    ) -> Result<(WriteReply, Stages)> {
+    ) -> RoomResult<(WriteReply, Stages)> {
         let changes = match &request.op {
             WriteOp::Update { patch } => match TaskChanges::for_patch(patch) {
                 Ok(changes) => Some(changes),
-                Err(errors) => {
-                    return Ok((
-                        WriteReply::Refused {
-                            error: ApiError::Validation(errors),
-                        },
-                        Stages::default(),
-                    ))
-                }
+                Err(errors) => return refused(ApiError::Validation(errors)),
             },
             WriteOp::Delete => None,
         };
         // A keyed write: in use (409), its retry (the first answer), or reused (422)?
-        let _in_flight = match &request.claim {
+        let _held = match &request.claim {
             Some(claim) => {
                 let user = &request.caller.user_id;
-                let Some(guard) = KeyInFlight::take(&self.keys_in_flight, user, claim) else {
-                    let error = ApiError::IdempotencyKeyInUse;
-                    return Ok((WriteReply::Refused { error }, Stages::default()));
+                let Some(hold) = self.writes.hold_key(user, claim) else {
+                    return refused(ApiError::IdempotencyKeyInUse);
                 };
                 let stored = store
                     .stored_response(key.workspace_id(), user, claim)
-                    .await
-                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                    .await?;
                 match recall(stored, &claim.fingerprint) {
-                    Ok(Recall::Fresh) => Some(guard),
+                    Ok(Recall::Fresh) => Some(hold),
                     Ok(Recall::Replay(response)) => {
                         return Ok((WriteReply::Replayed { response }, Stages::default()))
                     }
-                    Err(error) => return Ok((WriteReply::Refused { error }, Stages::default())),
+                    Err(error) => return refused(error),
                 }
             }
             None => None,
         };
         let (answer, answered) = oneshot::channel();
-        self.queue.borrow_mut().push_back(QueuedWrite {
+        self.writes.push(QueuedWrite {
             changes,
             request,
             request_id: request_id.to_owned(),
@@ -126,24 +90,19 @@ impl Room {
             answer,
         });
         // The first writer in commits for everyone queued behind it until the queue is empty.
-        if !self.committing.replace(true) {
+        if self.writes.start_committing() {
             let result = self.commit_queued(key, store).await;
-            self.committing.set(false);
+            self.writes.done_committing();
             result?;
-            self.flush_paced(key).await;
         }
         answered
             .await
-            .map_err(|_| worker::Error::RustError("a queued write was dropped".into()))
+            .map_err(|_| RoomError::Refused(ApiError::internal("a queued write was dropped")))
     }
 
-    async fn commit_queued(&self, key: &RoomKey, store: &Store) -> Result<()> {
+    async fn commit_queued(&self, key: &RoomKey, store: &Store) -> RoomResult<()> {
         loop {
-            let group: Vec<QueuedWrite> = {
-                let mut queue = self.queue.borrow_mut();
-                let take = queue.len().min(GROUP_MAX);
-                queue.drain(..take).collect()
-            };
+            let group = self.writes.next_group();
             if group.is_empty() {
                 return Ok(());
             }
@@ -155,26 +114,11 @@ impl Room {
             drop(turn);
             if let Err(error) = outcome {
                 // Whatever is still queued learns of it too, rather than waiting forever.
-                let queued: Vec<QueuedWrite> = self.queue.borrow_mut().drain(..).collect();
-                for queued in queued {
+                for queued in self.writes.drain() {
                     let error = ApiError::internal(&error);
                     queued.answer(WriteReply::Refused { error }, &stages);
                 }
                 return Err(error);
-            }
-            // A quiet room sends at once; a busy one leaves the rest to the paced flush.
-            if let Some((at_ms, sockets)) = self.last_broadcast.get() {
-                let wait = broadcast_delay_ms(
-                    crate::runtime::now_ms(),
-                    Some(at_ms),
-                    sockets,
-                    self.limits().frames_per_sec,
-                );
-                if wait == 0 {
-                    self.flush_now(key);
-                }
-            } else {
-                self.flush_now(key);
             }
         }
     }
@@ -188,42 +132,19 @@ impl Room {
         group: Vec<QueuedWrite>,
         turn: &MutexGuard<'_, ()>,
         stages: &mut Stages,
-    ) -> Result<()> {
+    ) -> RoomResult<()> {
         let base = stages
             .time("load", self.current_task(key, store, turn))
             .await?;
         let Some(base) = base else {
             for queued in group {
-                queued.answer(
-                    WriteReply::Refused {
-                        error: ApiError::task_not_found(),
-                    },
-                    stages,
-                );
+                let error = ApiError::task_not_found();
+                queued.answer(WriteReply::Refused { error }, stages);
             }
             return Ok(());
         };
         let at = format_timestamp(now());
-        let mut current = Some(base.clone());
-        let mut decided: Vec<(QueuedWrite, Change)> = Vec::new();
-        for queued in group {
-            let Some(task) = &current else {
-                let error = ApiError::task_not_found();
-                queued.answer(WriteReply::Refused { error }, stages);
-                continue;
-            };
-            match decide(task, &queued, &at) {
-                Err(error) => queued.answer(WriteReply::Refused { error }, stages),
-                Ok(None) => {
-                    let task = Box::new(task.clone());
-                    queued.answer(WriteReply::Unchanged { task }, stages);
-                }
-                Ok(Some(change)) => {
-                    current = (change.kind != ChangeKind::Deleted).then(|| change.task.clone());
-                    decided.push((queued, change));
-                }
-            }
-        }
+        let decided = decide_group(&base, group, &at, stages);
         if decided.is_empty() {
             return Ok(());
         }
@@ -237,36 +158,10 @@ impl Room {
             .await;
         match committed {
             Ok(Some(ids)) => {
-                stages
-                    .time("log", self.committed(key, store, &changes, &ids))
-                    .await?;
-                stages.record("group", decided.len() as i64);
-                let noticed: Vec<(LogIds, Change)> =
-                    ids.iter().copied().zip(changes.iter().cloned()).collect();
-                self.tell_board(noticed, &decided[0].0.request_id);
-                for ((queued, change), ids) in decided.into_iter().zip(ids) {
-                    let change = Box::new(change);
-                    queued.answer(WriteReply::Committed { change, ids }, stages);
-                }
+                self.answer_committed(key, store, decided, ids, stages)
+                    .await
             }
-            Ok(None) => {
-                tracing::warn!(event = "stale_task", version = base.version, "room event");
-                self.storage.forget_task()?;
-                // Decide them again, first in line, against the row as D1 has it.
-                let mut queue = self.queue.borrow_mut();
-                for (mut queued, _) in decided.into_iter().rev() {
-                    queued.attempts += 1;
-                    if queued.attempts >= ATTEMPTS {
-                        let error = ApiError::Conflict(
-                            "the task was changed outside Hero twice while this write was made; retry"
-                                .into(),
-                        );
-                        queued.answer(WriteReply::Refused { error }, stages);
-                    } else {
-                        queue.push_front(queued);
-                    }
-                }
-            }
+            Ok(None) => self.decide_again(base.version, decided, stages),
             Err(error) => {
                 // Whether it committed is unknown: read the row and the log again next time.
                 self.storage.forget_task()?;
@@ -274,8 +169,62 @@ impl Room {
                     let error = ApiError::internal(&error);
                     queued.answer(WriteReply::Refused { error }, stages);
                 }
+                Ok(())
             }
         }
+    }
+
+    /// A committed group: the room takes it into its log, the board hears of it, and every
+    /// writer gets its answer.
+    async fn answer_committed(
+        &self,
+        key: &RoomKey,
+        store: &Store,
+        decided: Vec<(QueuedWrite, Change)>,
+        ids: Vec<LogIds>,
+        stages: &mut Stages,
+    ) -> RoomResult<()> {
+        let committed: Vec<(LogIds, Change)> = ids
+            .iter()
+            .copied()
+            .zip(decided.iter().map(|(_, change)| change.clone()))
+            .collect();
+        stages
+            .time("log", self.committed(key, store, &committed))
+            .await?;
+        stages.record("group", decided.len() as i64);
+        self.tell_board(committed, &decided[0].0.request_id);
+        for ((queued, change), ids) in decided.into_iter().zip(ids) {
+            let change = Box::new(change);
+            queued.answer(WriteReply::Committed { change, ids }, stages);
+        }
+        Ok(())
+    }
+
+    /// D1 says the row moved under the room: its copy is stale. The writes go back to the
+    /// front of the queue, to be decided again against the row as D1 has it.
+    fn decide_again(
+        &self,
+        version: i64,
+        decided: Vec<(QueuedWrite, Change)>,
+        stages: &Stages,
+    ) -> RoomResult<()> {
+        tracing::warn!(event = "stale_task", version, "room event");
+        self.storage.forget_task()?;
+        let mut again = Vec::new();
+        for (mut queued, _) in decided {
+            queued.attempts += 1;
+            if queued.attempts >= ATTEMPTS {
+                let error = ApiError::Conflict(
+                    "the task was changed outside Hero twice while this write was made; retry"
+                        .into(),
+                );
+                queued.answer(WriteReply::Refused { error }, stages);
+            } else {
+                again.push(queued);
+            }
+        }
+        self.writes.push_front(again);
         Ok(())
     }
 
@@ -287,7 +236,7 @@ impl Room {
         key: &RoomKey,
         store: &Store,
         _turn: &MutexGuard<'_, ()>,
-    ) -> Result<Option<Task>> {
+    ) -> RoomResult<Option<Task>> {
         let (known, _) = self.storage.task()?;
         match known {
             KnownTask::Current(task) => Ok(Some(*task)),
@@ -296,10 +245,7 @@ impl Room {
                 let Some(task_id) = key.task_id() else {
                     return Ok(None);
                 };
-                let loaded = store
-                    .get_task(key.workspace_id(), task_id)
-                    .await
-                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let loaded = store.get_task(key.workspace_id(), task_id).await?;
                 // A task that never existed here leaves nothing behind in this room.
                 if let Some(task) = &loaded {
                     self.storage.remember(key)?;
@@ -311,32 +257,24 @@ impl Room {
         }
     }
 
-    /// After a commit: remember the task, and put the changes in the log (directly when
+    /// After a commit: remember the task, and take the changes into the log (directly when
     /// they follow on from it, else from D1).
     async fn committed(
         &self,
         key: &RoomKey,
         store: &Store,
-        changes: &[Change],
-        ids: &[LogIds],
-    ) -> Result<()> {
-        let Some(last) = changes.last() else {
+        committed: &[(LogIds, Change)],
+    ) -> RoomResult<()> {
+        let Some((_, last)) = committed.last() else {
             return Ok(());
         };
         let deleted = last.kind == ChangeKind::Deleted;
         self.storage.save_task((!deleted).then_some(&last.task))?;
         let (_, log_version) = self.storage.task()?;
-        let cursor = self.storage.position()?.change_cursor;
-        let fresh: Vec<(i64, Change)> = ids
-            .iter()
-            .zip(changes)
-            .filter(|(ids, _)| ids.change_id > cursor)
-            .map(|(ids, change)| (ids.change_id, change.clone()))
-            .collect();
-        match fresh.first() {
-            None => Ok(()),
-            Some((_, first)) if first.task.version == log_version + 1 => self.apply(key, fresh),
-            Some(_) => self.catch_up(key, store).await,
+        match after_commit(self.storage.position()?, log_version, committed) {
+            AfterCommit::Nothing => Ok(()),
+            AfterCommit::Append => self.take_changes(key, committed).await,
+            AfterCommit::CatchUp => self.catch_up(key, store).await,
         }
     }
 
@@ -348,6 +286,38 @@ impl Room {
         self.state
             .wait_until(async move { stub::tell_board(&env, notice, &request_id).await });
     }
+}
+
+/// Decides each write of a group in turn, against the task as the one before it left it.
+/// Those that change nothing, or are refused, are answered here; the rest are returned with
+/// their change, to be committed together.
+fn decide_group(
+    base: &Task,
+    group: Vec<QueuedWrite>,
+    at: &str,
+    stages: &Stages,
+) -> Vec<(QueuedWrite, Change)> {
+    let mut current = Some(base.clone());
+    let mut decided = Vec::new();
+    for queued in group {
+        let Some(task) = &current else {
+            let error = ApiError::task_not_found();
+            queued.answer(WriteReply::Refused { error }, stages);
+            continue;
+        };
+        match decide(task, &queued, at) {
+            Err(error) => queued.answer(WriteReply::Refused { error }, stages),
+            Ok(None) => {
+                let task = Box::new(task.clone());
+                queued.answer(WriteReply::Unchanged { task }, stages);
+            }
+            Ok(Some(change)) => {
+                current = (change.kind != ChangeKind::Deleted).then(|| change.task.clone());
+                decided.push((queued, change));
+            }
+        }
+    }
+    decided
 }
 
 /// The key a keyed write stores with its commit, and the response it will replay.
@@ -362,42 +332,9 @@ fn key_record(queued: &QueuedWrite, change: &Change, at: &str) -> Option<KeyReco
     })
 }
 
-/// A keyed write's hold on its key while it is being made; let go when dropped, however the
-/// write ends.
-struct KeyInFlight<'a> {
-    set: &'a RefCell<HashSet<String>>,
-    entry: String,
-}
-
-impl<'a> KeyInFlight<'a> {
-    /// The hold, or `None` when the same user's key is already being used.
-    fn take(set: &'a RefCell<HashSet<String>>, user_id: &str, claim: &Claim) -> Option<Self> {
-        // A key holds no newline, so the last one parts user from key: no two pairs meet.
-        let entry = format!("{user_id}\n{}", claim.key.as_str());
-        // A hold is made only when the key was free: one made and dropped for a key in use
-        // would let go of the first request's hold.
-        let inserted = set.borrow_mut().insert(entry.clone());
-        if inserted {
-            Some(KeyInFlight { set, entry })
-        } else {
-            None
-        }
-    }
-}
-
-impl Drop for KeyInFlight<'_> {
-    fn drop(&mut self) {
-        self.set.borrow_mut().remove(&self.entry);
-    }
-}
-
 /// What one queued write does to `task`: the change to commit, `None` for nothing, or why
 /// it is refused.
-fn decide(
-    task: &Task,
-    queued: &QueuedWrite,
-    at: &str,
-) -> std::result::Result<Option<Change>, ApiError> {
+fn decide(task: &Task, queued: &QueuedWrite, at: &str) -> Result<Option<Change>, ApiError> {
     let precondition = queued.request.precondition.as_ref();
     let caller = &queued.request.caller;
     match &queued.changes {

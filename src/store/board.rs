@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::{number, text, Store, StoreError, StoreResult};
 use hero_core::analytics::{completed_day, TaskFacts};
+use hero_core::room::{ChangeId, WsSeq};
 use hero_core::task::{Priority, Status, TaskId};
 
 const WORKSPACE_SEQ: &str =
@@ -59,18 +60,24 @@ impl Store {
     }
 
     /// The `ws_seq` of the workspace's last committed change (0 when it has none).
-    pub async fn workspace_seq(&self, workspace_id: &str) -> StoreResult<i64> {
-        self.seq(WORKSPACE_SEQ, &[text(workspace_id)]).await
+    pub async fn workspace_seq(&self, workspace_id: &str) -> StoreResult<WsSeq> {
+        Ok(WsSeq(self.seq(WORKSPACE_SEQ, &[text(workspace_id)]).await?))
     }
 
     /// The `ws_seq` of the last change at or before `change_id`: where a board that counted
     /// by change id stands in `ws_seq` terms.
-    pub async fn workspace_seq_at(&self, workspace_id: &str, change_id: i64) -> StoreResult<i64> {
-        self.seq(
-            WORKSPACE_SEQ_AT_CHANGE,
-            &[text(workspace_id), number(change_id)],
-        )
-        .await
+    pub async fn workspace_seq_at(
+        &self,
+        workspace_id: &str,
+        change_id: ChangeId,
+    ) -> StoreResult<WsSeq> {
+        let seq = self
+            .seq(
+                WORKSPACE_SEQ_AT_CHANGE,
+                &[text(workspace_id), number(change_id.0)],
+            )
+            .await?;
+        Ok(WsSeq(seq))
     }
 
     /// Up to `limit` tasks after `after` in id order, with the facts the board counts.

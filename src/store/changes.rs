@@ -5,7 +5,7 @@ use wasm_bindgen::JsValue;
 
 use super::rows::{change_columns, ChangeRow};
 use super::{number, text, Store, StoreResult};
-use hero_core::room::LogIds;
+use hero_core::room::{ChangeId, LogIds, WsSeq};
 use hero_core::task::{Change, TaskId};
 
 const CHANGES_OF_TASK_AFTER: &str = concat!(
@@ -37,13 +37,13 @@ impl Store {
         rows.into_iter().map(ChangeRow::into_change).collect()
     }
 
-    /// A task's committed changes after change `after_id`, in commit order: what its room
+    /// A task's committed changes after change `after`, in commit order: what its room
     /// has not seen yet.
     pub async fn changes_of_task_after(
         &self,
         workspace_id: &str,
         task_id: &TaskId,
-        after_id: i64,
+        after: ChangeId,
         limit: u32,
     ) -> StoreResult<Vec<(LogIds, Change)>> {
         self.change_rows(
@@ -51,26 +51,26 @@ impl Store {
             &[
                 text(workspace_id),
                 text(task_id.as_str()),
-                number(after_id),
+                number(after.0),
                 number(i64::from(limit)),
             ],
         )
         .await
     }
 
-    /// A workspace's committed changes after `ws_seq` `after_seq`, in commit order: what its
+    /// A workspace's committed changes after `after`, in commit order: what its
     /// board has not seen yet.
     pub async fn changes_of_workspace_after(
         &self,
         workspace_id: &str,
-        after_seq: i64,
+        after: WsSeq,
         limit: u32,
     ) -> StoreResult<Vec<(LogIds, Change)>> {
         self.change_rows(
             CHANGES_OF_WORKSPACE_AFTER,
             &[
                 text(workspace_id),
-                number(after_seq),
+                number(after.0),
                 number(i64::from(limit)),
             ],
         )
@@ -99,7 +99,7 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(ids, change)| (ids.change_id, change))
+            .map(|(ids, change)| (ids.change_id.0, change))
             .collect())
     }
 }

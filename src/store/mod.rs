@@ -67,7 +67,7 @@ impl Store {
     }
 
     /// Counts one round trip and what its statements read and wrote.
-    fn record(&self, results: &[D1Result]) {
+    fn add_cost(&self, results: &[D1Result]) {
         let (mut read, mut written) = (0, 0);
         for result in results {
             if let Ok(Some(meta)) = result.meta() {
@@ -85,14 +85,14 @@ impl Store {
         statement: D1PreparedStatement,
     ) -> StoreResult<Vec<T>> {
         let result = statement.all().await?;
-        self.record(std::slice::from_ref(&result));
+        self.add_cost(std::slice::from_ref(&result));
         Ok(result.results()?)
     }
 
     /// Runs statements as one batch (one transaction, one round trip).
     async fn batch(&self, statements: Vec<D1PreparedStatement>) -> StoreResult<Vec<D1Result>> {
         let results = self.db.batch(statements).await?;
-        self.record(&results);
+        self.add_cost(&results);
         Ok(results)
     }
 }

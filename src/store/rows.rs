@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::StoreError;
-use hero_core::room::LogIds;
+use hero_core::room::{ChangeId, LogIds, WsSeq};
 use hero_core::task::{Change, ChangeKind, Priority, Status, Tags, Task, TaskId, Title};
 
 /// The `tasks` columns every task query selects, in [`TaskRow`] order.
@@ -98,8 +98,8 @@ impl ChangeRow {
     pub(super) fn into_change(self) -> Result<(LogIds, Change), StoreError> {
         let id = self.id as i64;
         let ids = LogIds {
-            change_id: id,
-            ws_seq: self.ws_seq.map_or(0, |seq| seq as i64),
+            change_id: ChangeId(id),
+            ws_seq: WsSeq(self.ws_seq.map_or(0, |seq| seq as i64)),
         };
         let corrupt = |what: &str| StoreError::Corrupt(format!("change {id} has a bad {what}"));
         let change = Change {

@@ -14,7 +14,7 @@ use super::rows::{task_columns, TaskRow};
 use super::{json, number, optional, text, Store, StoreError, StoreResult};
 use hero_core::list_plan::{self, SqlValue};
 use hero_core::listing::ListQuery;
-use hero_core::room::LogIds;
+use hero_core::room::{ChangeId, LogIds, WsSeq};
 use hero_core::task::{Change, ChangeKind, Status, Task, TaskId};
 
 const SELECT_TASK: &str = concat!(
@@ -118,8 +118,8 @@ impl Store {
         };
         let ids: Vec<IdsRow> = record.results()?;
         Ok(ids.first().map(|row| LogIds {
-            change_id: row.id as i64,
-            ws_seq: row.ws_seq as i64,
+            change_id: ChangeId(row.id as i64),
+            ws_seq: WsSeq(row.ws_seq as i64),
         }))
     }
 
@@ -222,8 +222,8 @@ impl Store {
             let rows: Vec<IdsRow> = result.results()?;
             match rows.first() {
                 Some(row) => ids.push(LogIds {
-                    change_id: row.id as i64,
-                    ws_seq: row.ws_seq as i64,
+                    change_id: ChangeId(row.id as i64),
+                    ws_seq: WsSeq(row.ws_seq as i64),
                 }),
                 // the first write changed no row: the chain wrote nothing
                 None if ids.is_empty() => return Ok(None),

@@ -7,8 +7,7 @@ use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions};
 use serde_json::Value;
 
 use super::claims::{AppMetadata, Audience, SupabaseClaims, UserMetadata};
-use super::token::DEV_ISSUER;
-use super::Role;
+use super::{Role, DEV_ISSUER};
 use crate::task::FieldError;
 
 /// How long a dev sign-in token lasts.

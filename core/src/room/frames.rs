@@ -1,9 +1,11 @@
-//! One frame from a client: the size cap, the per-connection rate limit, parsing, and what
-//! `typing` and `editing` do to the connection and tell the others.
+//! One frame from a client ([`on_frame`]): the size cap, the per-connection rate limit,
+//! parsing, and what `typing` and `editing` do to the connection and tell the others; and
+//! the answer to a token refresh once the glue has verified it ([`on_refresh`]).
 
 use serde::{Deserialize, Serialize};
 
-use super::{Connection, Frame, Limits, Outbound, Typing};
+use super::effects::{Alarm, Effects, StorageWrite, TokenCheck};
+use super::{Connection, Frame, Limits, Outbound, RoomKind, Typing};
 use crate::protocol::{close, codes, parse_client_message, ClientMessage, ServerMessage};
 
 /// A fixed one-second window counter for the rate limit.
@@ -53,92 +55,147 @@ impl RateWindow {
     }
 }
 
-/// Which kind of room a frame arrived in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoomKind {
-    Task,
-    /// The workspace board: it carries changes, not typing or editing.
-    Board,
+/// What a frame needs to know: the connection it came on (its socket's attachment) and the
+/// room's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameSnapshot<'a> {
+    pub connection: &'a Connection,
+    pub now_ms: i64,
+    pub limits: &'a Limits,
+    pub kind: RoomKind,
 }
 
-/// One text or binary frame from `connection`. Mutates its attachment state.
-pub fn handle_frame(
+/// One text or binary frame: the replies and broadcasts it causes, the connection's new
+/// attachment, and (for `editing` and `typing`) presence and the typing deadline.
+pub fn on_frame(snapshot: FrameSnapshot<'_>, frame: Frame<'_>) -> Effects {
+    let mut connection = snapshot.connection.clone();
+    let mut effects = handle_frame(
+        &mut connection,
+        frame,
+        snapshot.now_ms,
+        snapshot.limits,
+        snapshot.kind,
+    );
+    let before = snapshot.connection;
+    if connection.editing != before.editing {
+        effects.storage.push(StorageWrite::PresenceFromSockets {
+            user_id: connection.user.id.clone(),
+        });
+    }
+    if let Some(typing) = connection
+        .typing
+        .as_ref()
+        .filter(|t| Some(*t) != before.typing.as_ref())
+    {
+        effects.alarm = effects.alarm.and(Alarm::NoLaterThan(typing.until_ms));
+    }
+    if connection != *before {
+        // Written before anything is sent: a close that follows reads it to leave.
+        effects.attachments.insert(0, connection);
+    }
+    effects
+}
+
+fn handle_frame(
     connection: &mut Connection,
     frame: Frame<'_>,
     now_ms: i64,
     limits: &Limits,
     kind: RoomKind,
-) -> Vec<Outbound> {
+) -> Effects {
+    match checked_message(connection, frame, now_ms, limits) {
+        Ok(message) => handle_message(connection, message, now_ms, limits, kind),
+        Err(frames) => Effects::frames(frames),
+    }
+}
+
+/// The frame's message, or what to answer instead: its connection expired, it is too big,
+/// over the rate limit, binary, or not a message.
+fn checked_message(
+    connection: &mut Connection,
+    frame: Frame<'_>,
+    now_ms: i64,
+    limits: &Limits,
+) -> Result<ClientMessage, Vec<Outbound>> {
     // The alarm closes expired connections too, but a frame can come first.
     if connection.expires_at_ms <= now_ms {
-        return vec![Outbound::Close {
+        return Err(vec![Outbound::Close {
             connection_id: connection.id.clone(),
             code: close::TOKEN_EXPIRED,
             reason: "token expired".into(),
-        }];
+        }]);
     }
     let size = match frame {
         Frame::Text(text) => text.len(),
         Frame::Binary(len) => len,
     };
     if size > limits.max_frame_bytes {
-        return vec![Outbound::Close {
+        return Err(vec![Outbound::Close {
             connection_id: connection.id.clone(),
             code: close::TOO_BIG,
             reason: format!("frames are limited to {} bytes", limits.max_frame_bytes),
-        }];
+        }]);
     }
     match connection.rate.admit(now_ms, limits) {
         Admit::Yes => {}
         Admit::Limited { notify: true } => {
-            return vec![Outbound::Reply(ServerMessage::error(
+            return Err(vec![Outbound::Reply(ServerMessage::error(
                 codes::RATE_LIMITED,
                 format!(
                     "more than {} messages in a second; extra messages are dropped",
                     limits.messages_per_sec
                 ),
                 None,
-            ))]
+            ))])
         }
-        Admit::Limited { notify: false } => return Vec::new(),
+        Admit::Limited { notify: false } => return Err(Vec::new()),
         Admit::Abuse => {
-            return vec![Outbound::Close {
+            return Err(vec![Outbound::Close {
                 connection_id: connection.id.clone(),
                 code: close::POLICY,
                 reason: "rate limit exceeded repeatedly".into(),
-            }]
+            }])
         }
     }
     let Frame::Text(text) = frame else {
-        return vec![Outbound::Reply(ServerMessage::error(
+        return Err(vec![Outbound::Reply(ServerMessage::error(
             codes::BINARY_UNSUPPORTED,
             "send JSON text frames",
             None,
-        ))];
+        ))]);
     };
-    let message = match parse_client_message(text) {
-        Ok(message) => message,
-        Err(rejection) => return vec![Outbound::Reply(rejection.into_message())],
-    };
-    apply(connection, message, now_ms, limits, kind)
+    parse_client_message(text).map_err(|rejection| vec![Outbound::Reply(rejection.into_message())])
 }
 
 fn ack(id: Option<serde_json::Value>) -> Option<Outbound> {
     id.map(|id| Outbound::Reply(ServerMessage::Ack { id }))
 }
 
-fn apply(
+/// What a well-formed message does.
+fn handle_message(
     connection: &mut Connection,
     message: ClientMessage,
     now_ms: i64,
     limits: &Limits,
     kind: RoomKind,
-) -> Vec<Outbound> {
-    let refuse =
-        |code, message: &str, id| vec![Outbound::Reply(ServerMessage::error(code, message, id))];
+) -> Effects {
+    let refuse = |code, message: &str, id| {
+        Effects::frames(vec![Outbound::Reply(ServerMessage::error(
+            code, message, id,
+        ))])
+    };
     match message {
-        ClientMessage::Ping { id } => vec![Outbound::Reply(ServerMessage::Pong { id })],
-        ClientMessage::Auth { id, token } => vec![Outbound::Verify { token, id }],
+        ClientMessage::Ping { id } => {
+            Effects::frames(vec![Outbound::Reply(ServerMessage::Pong { id })])
+        }
+        ClientMessage::Auth { id, token } => Effects {
+            verify: Some(TokenCheck {
+                token,
+                id,
+                connection: connection.clone(),
+            }),
+            ..Effects::default()
+        },
         ClientMessage::Typing { id, .. } | ClientMessage::Editing { id, .. }
             if kind == RoomKind::Board =>
         {
@@ -158,35 +215,7 @@ fn apply(
             )
         }
         ClientMessage::Typing { id, field, active } => {
-            let mut out = Vec::new();
-            let was = connection.typing.take();
-            // Saying again what the others already know only moves the deadline.
-            let repeat = match &was {
-                Some(typing) => active && typing.field == field,
-                None => !active,
-            };
-            if active {
-                connection.typing = Some(Typing {
-                    field: field.clone(),
-                    until_ms: now_ms + limits.typing_ttl_ms,
-                });
-            }
-            if let Some(previous) = was.filter(|t| t.field != field) {
-                out.push(Outbound::Others(ServerMessage::Typing {
-                    user_id: connection.user.id.clone(),
-                    field: previous.field,
-                    active: false,
-                }));
-            }
-            if !repeat {
-                out.push(Outbound::Others(ServerMessage::Typing {
-                    user_id: connection.user.id.clone(),
-                    field,
-                    active,
-                }));
-            }
-            out.extend(ack(id));
-            out
+            Effects::frames(typing(connection, field, active, id, now_ms, limits))
         }
         ClientMessage::Editing { id, field } => {
             let mut out = Vec::new();
@@ -198,16 +227,77 @@ fn apply(
                 }));
             }
             out.extend(ack(id));
-            out
+            Effects::frames(out)
         }
     }
+}
+
+/// `typing`: the others hear of a change (a field stopped, another started), not of a
+/// repeat, which only moves the deadline.
+fn typing(
+    connection: &mut Connection,
+    field: String,
+    active: bool,
+    id: Option<serde_json::Value>,
+    now_ms: i64,
+    limits: &Limits,
+) -> Vec<Outbound> {
+    let mut out = Vec::new();
+    let was = connection.typing.take();
+    // Saying again what the others already know only moves the deadline.
+    let repeat = match &was {
+        Some(typing) => active && typing.field == field,
+        None => !active,
+    };
+    if active {
+        connection.typing = Some(Typing {
+            field: field.clone(),
+            until_ms: now_ms + limits.typing_ttl_ms,
+        });
+    }
+    if let Some(previous) = was.filter(|t| t.field != field) {
+        out.push(Outbound::Others(ServerMessage::Typing {
+            user_id: connection.user.id.clone(),
+            field: previous.field,
+            active: false,
+        }));
+    }
+    if !repeat {
+        out.push(Outbound::Others(ServerMessage::Typing {
+            user_id: connection.user.id.clone(),
+            field,
+            active,
+        }));
+    }
+    out.extend(ack(id));
+    out
 }
 
 /// The answer to a token refresh (`auth`), once the room has verified the new token:
 /// the same user and workspace move the connection's expiry and get `ack`; another user
 /// or workspace closes the connection (4003); a token that does not verify gets `error`
 /// and changes nothing (the current token still holds until it expires).
-pub fn refreshed(
+pub fn on_refresh(
+    check: TokenCheck,
+    verified: Result<&crate::auth::Principal, String>,
+    workspace_id: &str,
+) -> Effects {
+    let TokenCheck { id, connection, .. } = check;
+    let mut refreshed_connection = connection.clone();
+    let frames = refreshed(&mut refreshed_connection, verified, workspace_id, id);
+    let attachments = if refreshed_connection != connection {
+        vec![refreshed_connection]
+    } else {
+        Vec::new()
+    };
+    Effects {
+        attachments,
+        frames,
+        ..Effects::default()
+    }
+}
+
+fn refreshed(
     connection: &mut Connection,
     verified: Result<&crate::auth::Principal, String>,
     workspace_id: &str,
@@ -246,8 +336,8 @@ pub fn refreshed(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::conn;
-    use super::super::{next_alarm, on_alarm};
+    use super::super::next_alarm;
+    use super::super::test_support::{alarm_over, conn, handle};
     use super::*;
     use serde_json::json;
 
@@ -259,7 +349,7 @@ mod tests {
     fn typing_is_broadcast_and_expires() {
         let l = limits();
         let mut a = conn("a1", "ana");
-        let out = handle_frame(
+        let out = handle(
             &mut a,
             Frame::Text(r#"{"type":"typing","field":"title","active":true,"id":1}"#),
             10,
@@ -277,7 +367,7 @@ mod tests {
             Some(10 + l.typing_ttl_ms)
         );
         let mut connections = [a];
-        let out = on_alarm(&mut connections, &mut Vec::new(), 10 + l.typing_ttl_ms);
+        let out = alarm_over(&mut connections, &mut Vec::new(), 10 + l.typing_ttl_ms);
         assert!(matches!(
             &out[..],
             [Outbound::All(ServerMessage::Typing { active: false, .. })]
@@ -294,7 +384,7 @@ mod tests {
             r#"{"type":"typing","field":"title","active":true,"id":"t"}"#,
             r#"{"type":"editing","field":"title","id":"t"}"#,
         ] {
-            let out = handle_frame(&mut viewer, Frame::Text(frame), 0, &l, RoomKind::Task);
+            let out = handle(&mut viewer, Frame::Text(frame), 0, &l, RoomKind::Task);
             match &out[..] {
                 [Outbound::Reply(ServerMessage::Error { code, id, .. })] => {
                     assert_eq!(code, codes::FORBIDDEN);
@@ -304,7 +394,7 @@ mod tests {
             }
         }
         assert_eq!(viewer.typing, None);
-        let out = handle_frame(
+        let out = handle(
             &mut viewer,
             Frame::Text(r#"{"type":"ping","id":5}"#),
             0,
@@ -322,7 +412,7 @@ mod tests {
         let l = limits();
         let mut a = conn("a1", "ana");
         let big = "x".repeat(l.max_frame_bytes + 1);
-        let out = handle_frame(&mut a, Frame::Text(&big), 0, &l, RoomKind::Task);
+        let out = handle(&mut a, Frame::Text(&big), 0, &l, RoomKind::Task);
         assert!(matches!(
             &out[..],
             [Outbound::Close {
@@ -330,7 +420,7 @@ mod tests {
                 ..
             }]
         ));
-        let out = handle_frame(&mut a, Frame::Binary(3), 0, &l, RoomKind::Task);
+        let out = handle(&mut a, Frame::Binary(3), 0, &l, RoomKind::Task);
         assert!(matches!(
             &out[..],
             [Outbound::Reply(ServerMessage::Error { .. })]
@@ -348,7 +438,7 @@ mod tests {
         let ping = Frame::Text(r#"{"type":"ping"}"#);
         let mut errors = 0;
         for _ in 0..10 {
-            for outbound in handle_frame(&mut a, ping, 0, &l, RoomKind::Task) {
+            for outbound in handle(&mut a, ping, 0, &l, RoomKind::Task) {
                 if matches!(outbound, Outbound::Reply(ServerMessage::Error { .. })) {
                     errors += 1;
                 }
@@ -357,10 +447,10 @@ mod tests {
         assert_eq!(errors, 1, "one rate_limited error per window");
         assert_eq!(a.rate.strikes, 1);
         // a calm second in between: the next abusive second starts counting from one again
-        handle_frame(&mut a, ping, 1500, &l, RoomKind::Task);
+        handle(&mut a, ping, 1500, &l, RoomKind::Task);
         let mut closed = false;
         for _ in 0..4 {
-            closed |= handle_frame(&mut a, ping, 3000, &l, RoomKind::Task)
+            closed |= handle(&mut a, ping, 3000, &l, RoomKind::Task)
                 .iter()
                 .any(|o| matches!(o, Outbound::Close { .. }));
         }
@@ -368,7 +458,7 @@ mod tests {
         assert_eq!(a.rate.strikes, 1);
         // two abusive seconds in a row close the connection
         for _ in 0..4 {
-            closed |= handle_frame(&mut a, ping, 4000, &l, RoomKind::Task)
+            closed |= handle(&mut a, ping, 4000, &l, RoomKind::Task)
                 .iter()
                 .any(|o| {
                     matches!(
@@ -387,7 +477,7 @@ mod tests {
     fn frames_after_expiry_close_with_4001_before_anything_else() {
         let mut a = conn("a1", "ana");
         a.expires_at_ms = 100;
-        let out = handle_frame(
+        let out = handle(
             &mut a,
             Frame::Text(r#"{"type":"ping"}"#),
             100,
@@ -408,9 +498,9 @@ mod tests {
         let l = limits();
         let mut a = conn("a1", "ana");
         let typing = Frame::Text(r#"{"type":"typing","field":"title","active":true}"#);
-        let first = handle_frame(&mut a, typing, 0, &l, RoomKind::Task);
+        let first = handle(&mut a, typing, 0, &l, RoomKind::Task);
         assert_eq!(first.len(), 1, "the first says so");
-        let again = handle_frame(&mut a, typing, 1000, &l, RoomKind::Task);
+        let again = handle(&mut a, typing, 1000, &l, RoomKind::Task);
         assert!(again.is_empty(), "{again:?}");
         assert_eq!(
             a.typing.as_ref().unwrap().until_ms,
@@ -418,19 +508,16 @@ mod tests {
             "only the deadline moved"
         );
         let stop = Frame::Text(r#"{"type":"typing","field":"title","active":false}"#);
-        assert_eq!(
-            handle_frame(&mut a, stop, 1100, &l, RoomKind::Task).len(),
-            1
-        );
+        assert_eq!(handle(&mut a, stop, 1100, &l, RoomKind::Task).len(), 1);
         assert!(
-            handle_frame(&mut a, stop, 1200, &l, RoomKind::Task).is_empty(),
+            handle(&mut a, stop, 1200, &l, RoomKind::Task).is_empty(),
             "nobody thinks so any more"
         );
         for frame in [
             r#"{"type":"typing","field":"title","active":true,"id":1}"#,
             r#"{"type":"editing","field":"title","id":1}"#,
         ] {
-            let out = handle_frame(&mut a, Frame::Text(frame), 2000, &l, RoomKind::Board);
+            let out = handle(&mut a, Frame::Text(frame), 2000, &l, RoomKind::Board);
             match &out[..] {
                 [Outbound::Reply(ServerMessage::Error {
                     code, id: Some(_), ..
@@ -446,20 +533,30 @@ mod tests {
     #[test]
     fn a_refresh_is_verified_then_moves_the_expiry_or_closes_with_4003() {
         let l = limits();
-        let mut a = conn("a1", "ana");
-        let out = handle_frame(
-            &mut a,
+        let a = conn("a1", "ana");
+        let snapshot = FrameSnapshot {
+            connection: &a,
+            now_ms: 0,
+            limits: &l,
+            kind: RoomKind::Task,
+        };
+        let effects = on_frame(
+            snapshot,
             Frame::Text(r#"{"type":"auth","token":"t.o.k","id":9}"#),
-            0,
-            &l,
-            RoomKind::Task,
+        );
+        assert!(
+            effects.frames.is_empty(),
+            "nothing is said before the check"
+        );
+        let check = effects.verify.clone().expect("a token to verify");
+        assert_eq!(
+            (check.token.as_str(), &check.id),
+            ("t.o.k", &Some(json!(9)))
         );
         assert_eq!(
-            out,
-            [Outbound::Verify {
-                token: "t.o.k".into(),
-                id: Some(json!(9))
-            }]
+            effects.attachments.first(),
+            Some(&check.connection),
+            "the frame counted against the rate limit"
         );
         let mut principal = crate::auth::Principal {
             user_id: "ana".into(),
@@ -469,21 +566,24 @@ mod tests {
             role: crate::auth::Role::Member,
             expires_at: 5_000,
         };
-        let out = refreshed(&mut a, Ok(&principal), "ws", Some(json!(9)));
-        assert_eq!(out, [Outbound::Reply(ServerMessage::Ack { id: json!(9) })]);
-        assert_eq!(a.expires_at_ms, 5_000_000);
-        let out = refreshed(&mut a, Err("expired".into()), "ws", None);
-        assert!(
-            matches!(&out[..], [Outbound::Reply(ServerMessage::Error { code, .. })] if code == codes::BAD_TOKEN)
-        );
+        let ok = on_refresh(check.clone(), Ok(&principal), "ws");
         assert_eq!(
-            a.expires_at_ms, 5_000_000,
+            ok.frames,
+            [Outbound::Reply(ServerMessage::Ack { id: json!(9) })]
+        );
+        assert_eq!(ok.attachments[0].expires_at_ms, 5_000_000);
+        let refused = on_refresh(check.clone(), Err("expired".into()), "ws");
+        assert!(
+            matches!(&refused.frames[..], [Outbound::Reply(ServerMessage::Error { code, .. })] if code == codes::BAD_TOKEN)
+        );
+        assert!(
+            refused.attachments.is_empty(),
             "a refused refresh changes nothing"
         );
         principal.user_id = "eve".into();
-        let out = refreshed(&mut a, Ok(&principal), "ws", None);
+        let other_user = on_refresh(check.clone(), Ok(&principal), "ws");
         assert!(matches!(
-            &out[..],
+            &other_user.frames[..],
             [
                 _,
                 Outbound::Close {
@@ -493,9 +593,9 @@ mod tests {
             ]
         ));
         principal.user_id = "ana".into();
-        let out = refreshed(&mut a, Ok(&principal), "other-ws", None);
+        let other_workspace = on_refresh(check, Ok(&principal), "other-ws");
         assert!(matches!(
-            &out[..],
+            &other_workspace.frames[..],
             [
                 _,
                 Outbound::Close {
@@ -504,5 +604,37 @@ mod tests {
                 }
             ]
         ));
+    }
+
+    #[test]
+    fn editing_and_typing_touch_presence_and_the_alarm_only_when_they_change() {
+        let l = limits();
+        let a = conn("a1", "ana");
+        let snapshot = |connection| FrameSnapshot {
+            connection,
+            now_ms: 100,
+            limits: &l,
+            kind: RoomKind::Task,
+        };
+        let editing = on_frame(
+            snapshot(&a),
+            Frame::Text(r#"{"type":"editing","field":"title"}"#),
+        );
+        assert_eq!(
+            editing.storage,
+            [StorageWrite::PresenceFromSockets {
+                user_id: "ana".into()
+            }]
+        );
+        assert_eq!(editing.alarm, Alarm::Keep);
+        let typing = on_frame(
+            snapshot(&a),
+            Frame::Text(r#"{"type":"typing","field":"title","active":true}"#),
+        );
+        assert!(typing.storage.is_empty());
+        assert_eq!(typing.alarm, Alarm::NoLaterThan(100 + l.typing_ttl_ms));
+        let ping = on_frame(snapshot(&a), Frame::Text(r#"{"type":"ping"}"#));
+        assert_eq!(ping.alarm, Alarm::Keep);
+        assert!(ping.storage.is_empty());
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::RoomKind;
 use crate::task::TaskId;
 
 /// A room's identity. The Worker names the Durable Object after it and hands it to the room
@@ -48,6 +49,13 @@ impl RoomKey {
 
     pub fn is_board(&self) -> bool {
         matches!(self, RoomKey::Board { .. })
+    }
+
+    pub fn kind(&self) -> RoomKind {
+        match self {
+            RoomKey::Task { .. } => RoomKind::Task,
+            RoomKey::Board { .. } => RoomKind::Board,
+        }
     }
 }
 

@@ -1,23 +1,33 @@
 //! The room state machine: presence, typing, editing, rate limits, the durable event log and
 //! connection acceptance, with no runtime in sight.
 //!
-//! A room's state is rebuilt from what survives hibernation on every event: the sockets'
-//! attachments ([`Connection`]), the pending departures and the log position from the Durable
-//! Object's SQLite. Each entry point takes that state plus `now` and returns what to do as
-//! [`Outbound`] actions (or a plan, for the log); the Durable Object carries them out (sends,
-//! closes, attachment and storage writes) and schedules its one alarm at [`next_alarm`].
+//! Every room event is load → decide → carry out. The Durable Object loads a snapshot of
+//! what the event needs (the sockets' attachments, [`Connection`]s; presence, departures and
+//! the log position from its SQLite; the limits and the time), one entry point here decides,
+//! and the glue carries out the one [`Effects`] value it returns: attachments, storage
+//! writes, frames, published events, the next alarm, a token to verify, viewers to report.
+//!
+//! | event | entry point |
+//! |---|---|
+//! | a socket connects | [`on_connect`] |
+//! | a frame arrives | [`on_frame`], then [`on_refresh`] once a refreshed token is checked |
+//! | a socket closes | [`on_close`] |
+//! | the alarm fires | [`on_alarm`] |
+//! | changes were committed | [`on_committed`] (and [`after_commit`] in a task room) |
 //!
 //! - [`key`]: which room ([`RoomKey`]) and its Durable Object name;
-//! - [`calls`]: what the Worker and the rooms say to each other (writes, change notices);
-//! - [`presence`]: joins, leaves and the presence list;
+//! - [`calls`]: what the Worker and the rooms say to each other ([`RoomCall`]);
+//! - [`effects`]: what an event decides ([`Effects`]);
+//! - [`connect`]: a new connection: the caps, resume, and the order of the first frames;
 //! - [`frames`]: one client frame: size cap, rate limit, parse, typing and editing;
-//! - [`log`]: the event log plan: seq numbering, cursor skip, trimming, what a delete closes;
-//! - [`accept`]: connection acceptance: the cap, resume, and the order of the first frames;
+//! - [`presence`]: joins, leaves, the presence list and a closing connection;
+//! - [`log`]: the event log: cursors, seq numbering, trimming, a board's counts;
 //! - [`timers`]: what the alarm does, and when it should next fire;
 //! - [`pacing`]: how long a busy room's broadcast waits so it keeps to its frame budget.
 
-mod accept;
 mod calls;
+mod connect;
+mod effects;
 mod frames;
 mod key;
 mod log;
@@ -25,20 +35,38 @@ mod pacing;
 mod presence;
 mod timers;
 
-pub use accept::{admission, count_connect, greeting, resume, ConnectWindow, Resume};
-pub use calls::{ChangeNotice, LogIds, TaskViewers, WriteOp, WriteReply, WriteRequest};
-pub use frames::{handle_frame, refreshed, Admit, RateWindow, RoomKind};
+pub use calls::{
+    Address, AnalyticsRequest, Call, CallKind, ChangeNotice, Done, Envelope, RoomCall, TaskViewers,
+    WriteOp, WriteReply, WriteRequest,
+};
+pub use connect::{
+    admission, count_connect, on_connect, resume, ConnectSnapshot, ConnectWindow, Connected,
+    Joining, LogView, Resume,
+};
+pub use effects::{Alarm, Audience, Effects, StorageWrite, StoredAppend, TokenCheck};
+pub use frames::{on_frame, on_refresh, Admit, FrameSnapshot, RateWindow};
 pub use key::RoomKey;
 pub use log::{
-    events_for_change, notice_action, plan_append, AppendPlan, LogPosition, NoticeAction,
+    after_commit, events_for_change, notice_action, on_committed, plan_append, AfterCommit,
+    AppendPlan, ChangeId, CommittedSnapshot, LogCursor, LogIds, LogPosition, NoticeAction, WsSeq,
 };
 pub use pacing::{
     broadcast_delay_ms, presence_delay_ms, MAX_BROADCAST_DELAY_MS, PRESENCE_GAP_MS, SMALL_ROOM,
 };
 pub use presence::{
-    entry_of, join, leave, presence, reconcile, viewer_changes, PendingPresence, ViewerChange,
+    entry_of, on_close, presence, reconcile, viewer_changes, CloseSnapshot, PendingPresence,
+    ViewerChange,
 };
-pub use timers::{board_day_turn, day_number, next_alarm, on_alarm};
+pub use timers::{board_day_turn, day_number, next_alarm, on_alarm, AlarmSnapshot};
+
+/// Which kind of room an event happens in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    /// A task's room: its task's writes, typing and editing.
+    Task,
+    /// The workspace board: it carries changes and figures, not typing or editing.
+    Board,
+}
 
 use serde::{Deserialize, Serialize};
 
@@ -127,24 +155,18 @@ pub struct Departure {
     pub due_ms: i64,
 }
 
-/// What the Durable Object should do.
+/// A frame to send, or a socket to close.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outbound {
     /// To the connection the event came from.
     Reply(ServerMessage),
-    /// An already-serialized frame (a replayed event or a batch of them) to that connection.
-    ReplyFrame(String),
+    /// The stored events after `after` to that connection, in `batch` frames: a resume.
+    Replay { after: u64 },
     /// To every connection except the one the event came from.
     Others(ServerMessage),
     /// To every connection.
     All(ServerMessage),
-    /// Verify this token (from an `auth` frame) and answer with [`refreshed`]: the check
-    /// may have to fetch keys, which the state machine leaves to the glue.
-    Verify {
-        token: String,
-        id: Option<serde_json::Value>,
-    },
-    /// Close this connection.
+    /// Close this connection; it then leaves as if its client had closed it.
     Close {
         connection_id: String,
         code: u16,
@@ -169,6 +191,52 @@ pub(crate) mod test_support {
             name: id.to_uppercase(),
             avatar_url: None,
         }
+    }
+
+    /// `user_id` joining with a member's token that expires at 3,600 s.
+    pub fn joining(user_id: &str, since: Option<u64>) -> Joining {
+        Joining {
+            principal: crate::auth::Principal {
+                user_id: user_id.into(),
+                name: user_id.to_uppercase(),
+                avatar_url: None,
+                workspace_id: "ws".into(),
+                role: crate::auth::Role::Member,
+                expires_at: 3_600,
+            },
+            since,
+            dev_tokens: false,
+        }
+    }
+
+    /// One frame on `connection`, which takes the attachment the frame leaves; its frames.
+    pub fn handle(
+        connection: &mut Connection,
+        frame: Frame<'_>,
+        now_ms: i64,
+        limits: &Limits,
+        kind: RoomKind,
+    ) -> Vec<Outbound> {
+        let snapshot = FrameSnapshot {
+            connection,
+            now_ms,
+            limits,
+            kind,
+        };
+        let effects = on_frame(snapshot, frame);
+        if let Some(updated) = effects.attachments.last() {
+            *connection = updated.clone();
+        }
+        effects.frames
+    }
+
+    /// What the alarm does about `connections` and `departures` at `now_ms`.
+    pub fn alarm_over(
+        connections: &mut [Connection],
+        departures: &mut Vec<Departure>,
+        now_ms: i64,
+    ) -> Vec<Outbound> {
+        super::timers::expire(connections, departures, now_ms)
     }
 
     pub fn conn(id: &str, user_id: &str) -> Connection {

@@ -1,8 +1,56 @@
 //! Who is in a room: one entry per user, several tabs counted, and the grace period that
-//! keeps a quick reconnect from flickering.
+//! keeps a quick reconnect from flickering; a connection that closes ([`on_close`]).
 
-use super::{Connection, Departure, Limits, Outbound};
+use super::effects::{Alarm, Effects, StorageWrite};
+use super::{Connection, Departure, Limits, Outbound, RoomKind};
 use crate::protocol::{PresenceEntry, ServerMessage, UserInfo};
+
+/// What a closing connection needs to know: itself (its socket's attachment, taken so it is
+/// never counted twice) and its user's other connections. Nobody else's.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseSnapshot<'a> {
+    pub gone: &'a Connection,
+    pub same_user: &'a [Connection],
+    pub now_ms: i64,
+    pub limits: &'a Limits,
+    pub kind: RoomKind,
+}
+
+/// A connection closed (the client went, or the room closed it): the others hear that it
+/// stopped typing or editing, the user's entry shrinks, and a user with no tab left leaves
+/// after the grace period (the alarm sends `user_left` then, unless they return).
+pub fn on_close(snapshot: CloseSnapshot<'_>) -> Effects {
+    let CloseSnapshot {
+        gone,
+        same_user,
+        now_ms,
+        limits,
+        kind,
+    } = snapshot;
+    let mut departures = Vec::new();
+    let frames = leave(same_user, &mut departures, gone, now_ms, limits);
+    let departure = departures.pop();
+    let user_id = gone.user.id.clone();
+    Effects {
+        storage: vec![
+            StorageWrite::DepartureOf {
+                user_id: user_id.clone(),
+                departure: departure.clone(),
+            },
+            StorageWrite::Presence {
+                user_id,
+                entry: entry_of(same_user),
+            },
+        ],
+        viewers: match kind {
+            RoomKind::Task => viewer_changes(&frames),
+            RoomKind::Board => Vec::new(),
+        },
+        frames,
+        alarm: departure.map_or(Alarm::Keep, |d| Alarm::NoLaterThan(d.due_ms)),
+        ..Effects::default()
+    }
+}
 
 /// The presence list: one entry per user, with their connection count and edited fields.
 pub fn presence(connections: &[Connection]) -> Vec<PresenceEntry> {
@@ -222,7 +270,8 @@ impl PendingPresence {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::conn;
-    use super::super::{handle_frame, next_alarm, on_alarm, Frame, RoomKind};
+    use super::super::test_support::{alarm_over, handle};
+    use super::super::{next_alarm, Frame};
     use super::*;
 
     fn limits() -> Limits {
@@ -322,9 +371,9 @@ mod tests {
         );
         assert_eq!(next_alarm(&[], &departures, None), Some(100 + l.grace_ms));
         // before the grace period: nothing
-        assert!(on_alarm(&mut [], &mut departures, 100 + l.grace_ms - 1).is_empty());
+        assert!(alarm_over(&mut [], &mut departures, 100 + l.grace_ms - 1).is_empty());
         // after it: user_left once
-        let out = on_alarm(&mut [], &mut departures, 100 + l.grace_ms);
+        let out = alarm_over(&mut [], &mut departures, 100 + l.grace_ms);
         assert_eq!(
             out,
             [Outbound::All(ServerMessage::UserLeft {
@@ -332,7 +381,7 @@ mod tests {
             })]
         );
         assert!(departures.is_empty());
-        assert!(on_alarm(&mut [], &mut departures, 200 + l.grace_ms).is_empty());
+        assert!(alarm_over(&mut [], &mut departures, 200 + l.grace_ms).is_empty());
     }
 
     #[test]
@@ -363,7 +412,7 @@ mod tests {
         // the last tab: nothing until the grace period is over, then ana is gone
         let last = leave(&[], &mut departures, &ana, 0, &l);
         assert_eq!(viewer_changes(&last), []);
-        let gone = on_alarm(&mut [], &mut departures, l.grace_ms);
+        let gone = alarm_over(&mut [], &mut departures, l.grace_ms);
         assert_eq!(viewer_changes(&gone), [ViewerChange::Went("ana".into())]);
         // typing, editing and the presence list itself are not news for the board
         let typing = vec![Outbound::All(ServerMessage::Typing {
@@ -372,6 +421,63 @@ mod tests {
             active: true,
         })];
         assert_eq!(viewer_changes(&typing), []);
+    }
+
+    #[test]
+    fn closing_the_last_tab_starts_the_grace_period_and_empties_the_entry() {
+        let l = limits();
+        let mut a1 = conn("a1", "ana");
+        a1.editing = Some("title".into());
+        let last = on_close(CloseSnapshot {
+            gone: &a1,
+            same_user: &[],
+            now_ms: 100,
+            limits: &l,
+            kind: RoomKind::Task,
+        });
+        let due = 100 + l.grace_ms;
+        assert_eq!(
+            last.storage,
+            [
+                StorageWrite::DepartureOf {
+                    user_id: "ana".into(),
+                    departure: Some(Departure {
+                        user_id: "ana".into(),
+                        due_ms: due
+                    })
+                },
+                StorageWrite::Presence {
+                    user_id: "ana".into(),
+                    entry: None
+                }
+            ]
+        );
+        assert_eq!(last.alarm, Alarm::NoLaterThan(due));
+        assert!(
+            last.viewers.is_empty(),
+            "the board hears only after the grace"
+        );
+        assert_eq!(
+            last.frames,
+            [Outbound::All(ServerMessage::Editing {
+                user_id: "ana".into(),
+                field: None
+            })]
+        );
+        // One of two tabs: no departure, the entry counts one.
+        let a2 = conn("a2", "ana");
+        let one_of_two = on_close(CloseSnapshot {
+            gone: &a2,
+            same_user: std::slice::from_ref(&a1),
+            now_ms: 100,
+            limits: &l,
+            kind: RoomKind::Task,
+        });
+        assert_eq!(one_of_two.alarm, Alarm::Keep);
+        assert!(one_of_two.storage.contains(&StorageWrite::DepartureOf {
+            user_id: "ana".into(),
+            departure: None
+        }));
     }
 
     #[test]
@@ -386,14 +492,14 @@ mod tests {
         ));
         assert!(departures.is_empty());
         let mut connections = [conn("a2", "ana")];
-        assert!(on_alarm(&mut connections, &mut departures, l.grace_ms + 1).is_empty());
+        assert!(alarm_over(&mut connections, &mut departures, l.grace_ms + 1).is_empty());
     }
 
     #[test]
     fn editing_is_field_presence() {
         let l = limits();
         let mut a = conn("a1", "ana");
-        let out = handle_frame(
+        let out = handle(
             &mut a,
             Frame::Text(r#"{"type":"editing","field":"description"}"#),
             0,

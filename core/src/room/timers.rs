@@ -1,13 +1,87 @@
-//! Time-driven work: typing that went quiet, departures whose grace period is over, tokens
-//! that expired; and when the room's one alarm should next fire (never, when idle).
+//! Time-driven work ([`on_alarm`]): typing that went quiet, departures whose grace period
+//! is over, tokens that expired, a held-back presence diff, a board's figures at midnight;
+//! and when the room's one alarm should next fire (never, when idle).
 
-use super::presence::user_connection_count;
-use super::{Connection, Departure, Outbound};
+use super::effects::{Alarm, Audience, Effects, StorageWrite};
+use super::presence::{user_connection_count, viewer_changes};
+use super::{Connection, Departure, Outbound, RoomKind};
 use crate::protocol::{close, ServerMessage};
 
-/// Time-driven work, run from the alarm: typing that went quiet, departures whose grace
-/// period is over, tokens that expired. `connections` is updated in place.
-pub fn on_alarm(
+/// What the alarm needs to know.
+#[derive(Debug, Clone)]
+pub struct AlarmSnapshot {
+    pub now_ms: i64,
+    pub kind: RoomKind,
+    /// Every live connection.
+    pub connections: Vec<Connection>,
+    pub departures: Vec<Departure>,
+    /// When the presence diff a busy room held back is due, if one is.
+    pub held_presence_due: Option<i64>,
+    /// A board that has counted its workspace: the UTC day of the figures it last sent.
+    pub analytics_day: Option<i64>,
+}
+
+/// The alarm fired: everything due now is done, and the alarm is set to the next deadline
+/// (or cleared, so an idle room hibernates).
+pub fn on_alarm(snapshot: AlarmSnapshot) -> Effects {
+    let AlarmSnapshot {
+        now_ms,
+        kind,
+        mut connections,
+        mut departures,
+        held_presence_due,
+        analytics_day,
+    } = snapshot;
+    let before = connections.clone();
+    let frames = expire(&mut connections, &mut departures, now_ms);
+    let closed: Vec<&str> = frames
+        .iter()
+        .filter_map(|frame| match frame {
+            Outbound::Close { connection_id, .. } => Some(connection_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let staying: Vec<Connection> = connections
+        .iter()
+        .filter(|c| !closed.contains(&c.id.as_str()))
+        .cloned()
+        .collect();
+    let watched_board = analytics_day.is_some() && !staying.is_empty();
+    let flush_held_presence = held_presence_due.is_some_and(|due| due <= now_ms);
+    let next = next_alarm(&staying, &departures, board_day_turn(now_ms, watched_board))
+        .into_iter()
+        .chain(held_presence_due.filter(|due| *due > now_ms))
+        .min();
+    let new_day = analytics_day.is_some_and(|day| day != day_number(now_ms));
+    Effects {
+        attachments: changed(&before, connections),
+        storage: vec![StorageWrite::Departures(departures)],
+        viewers: match kind {
+            RoomKind::Task => viewer_changes(&frames),
+            RoomKind::Board => Vec::new(),
+        },
+        frames,
+        alarm: Alarm::Set(next),
+        // A board's figures move with the calendar: resend them when the day turned.
+        analytics: (watched_board && new_day).then_some(Audience::Everyone),
+        flush_held_presence,
+        ..Effects::default()
+    }
+}
+
+/// The connections of `after` that differ from what they were.
+fn changed(before: &[Connection], after: Vec<Connection>) -> Vec<Connection> {
+    after
+        .into_iter()
+        .zip(before)
+        .filter(|(after, before)| after != *before)
+        .map(|(after, _)| after)
+        .collect()
+}
+
+/// Typing that went quiet, departures whose grace period is over, tokens that expired.
+/// `connections` and `departures` are updated in place.
+pub(super) fn expire(
     connections: &mut [Connection],
     departures: &mut Vec<Departure>,
     now_ms: i64,
@@ -79,12 +153,89 @@ mod tests {
     use super::super::test_support::conn;
     use super::*;
 
+    fn snapshot(connections: Vec<Connection>, now_ms: i64) -> AlarmSnapshot {
+        AlarmSnapshot {
+            now_ms,
+            kind: RoomKind::Task,
+            connections,
+            departures: Vec::new(),
+            held_presence_due: None,
+            analytics_day: None,
+        }
+    }
+
+    #[test]
+    fn the_alarm_closes_expired_tokens_ends_typing_and_sets_the_next_deadline() {
+        let mut expired = conn("a1", "ana");
+        expired.expires_at_ms = 50;
+        let mut typing = conn("b1", "bo");
+        typing.typing = Some(super::super::Typing {
+            field: "title".into(),
+            until_ms: 40,
+        });
+        let mut later = snapshot(vec![expired, typing], 50);
+        later.departures = vec![Departure {
+            user_id: "cy".into(),
+            due_ms: 45,
+        }];
+        later.held_presence_due = Some(70);
+        let effects = on_alarm(later);
+        let kinds: Vec<&str> = effects
+            .frames
+            .iter()
+            .map(|frame| match frame {
+                Outbound::Close {
+                    code: close::TOKEN_EXPIRED,
+                    ..
+                } => "close_expired",
+                Outbound::All(ServerMessage::Typing { active: false, .. }) => "typing_off",
+                Outbound::All(ServerMessage::UserLeft { .. }) => "left",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["close_expired", "typing_off", "left"]);
+        assert_eq!(effects.attachments.len(), 1, "bo stopped typing");
+        assert_eq!(effects.storage, [StorageWrite::Departures(Vec::new())]);
+        assert_eq!(effects.viewers.len(), 1, "cy is gone for the board");
+        // bo's token (1_000_000) and the held diff (70) are what is left; ana is closed.
+        assert_eq!(effects.alarm, Alarm::Set(Some(70)));
+        assert!(!effects.flush_held_presence);
+    }
+
+    #[test]
+    fn an_idle_room_clears_its_alarm_and_sends_a_due_diff() {
+        let mut idle = snapshot(Vec::new(), 100);
+        idle.held_presence_due = Some(90);
+        let effects = on_alarm(idle);
+        assert_eq!(effects.alarm, Alarm::Set(None));
+        assert!(effects.flush_held_presence);
+    }
+
+    #[test]
+    fn a_watched_board_resends_its_figures_when_the_day_turned() {
+        let noon = 1_800_000_000_000 - 1_800_000_000_000 % DAY_MS + DAY_MS / 2;
+        let mut watcher = conn("a1", "ana");
+        watcher.expires_at_ms = i64::MAX;
+        let mut board = snapshot(vec![watcher], noon);
+        board.kind = RoomKind::Board;
+        board.analytics_day = Some(day_number(noon) - 1);
+        let effects = on_alarm(board.clone());
+        assert_eq!(effects.analytics, Some(Audience::Everyone));
+        assert_eq!(effects.alarm, Alarm::Set(Some(noon + DAY_MS / 2)));
+        board.analytics_day = Some(day_number(noon));
+        assert_eq!(on_alarm(board.clone()).analytics, None);
+        board.connections.clear();
+        let unwatched = on_alarm(board);
+        assert_eq!(unwatched.analytics, None, "nobody to tell");
+        assert_eq!(unwatched.alarm, Alarm::Set(None), "sleeps through midnight");
+    }
+
     #[test]
     fn expired_tokens_are_closed_with_4001() {
         let mut connections = [conn("a1", "ana")];
         connections[0].expires_at_ms = 50;
         assert_eq!(next_alarm(&connections, &[], None), Some(50));
-        let out = on_alarm(&mut connections, &mut Vec::new(), 50);
+        let out = expire(&mut connections, &mut Vec::new(), 50);
         assert!(matches!(
             &out[..],
             [Outbound::Close {

@@ -30,13 +30,6 @@ pub struct Change {
     pub at: String,
 }
 
-/// Who made a change and when; the server decides both.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stamp<'a> {
-    pub actor: &'a str,
-    pub now: &'a str,
-}
-
 /// Formats a UTC instant the way every timestamp in the API looks:
 /// `2026-01-02T03:04:05.678Z` (fixed width, so text order is time order in SQL).
 pub fn format_timestamp(at: chrono::DateTime<chrono::Utc>) -> String {

@@ -99,12 +99,26 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
         }
     }
     let mut changes = TaskChanges::default();
-    let mut check = |field: &'static str, result: Result<(), String>| {
-        if let Err(message) = result {
-            errors.push(FieldError::new(field, message));
-        }
-    };
+    parse_text_fields(object, &mut changes, &mut errors);
+    parse_other_fields(object, &mut changes, &mut errors);
+    Ok((changes, errors))
+}
+
+/// Records a field's error, if it has one.
+fn check(errors: &mut Vec<FieldError>, field: &'static str, result: Result<(), String>) {
+    if let Err(message) = result {
+        errors.push(FieldError::new(field, message));
+    }
+}
+
+/// The fields that are strings: title, description, status, priority.
+fn parse_text_fields(
+    object: &Map<String, Value>,
+    changes: &mut TaskChanges,
+    errors: &mut Vec<FieldError>,
+) {
     check(
+        errors,
         "title",
         field(object, "title", false, |v| {
             let text = v.as_str().ok_or("must be a string")?;
@@ -113,6 +127,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
         }),
     );
     check(
+        errors,
         "description",
         field(object, "description", false, |v| {
             let text = v.as_str().ok_or("must be a string")?;
@@ -127,6 +142,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
         }),
     );
     check(
+        errors,
         "status",
         field(object, "status", false, |v| {
             let text = v.as_str().ok_or("must be a string")?;
@@ -135,6 +151,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
         }),
     );
     check(
+        errors,
         "priority",
         field(object, "priority", false, |v| {
             let text = v.as_str().ok_or("must be a string")?;
@@ -142,7 +159,16 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
             Ok(())
         }),
     );
+}
+
+/// The fields that may be null or are lists: assignee, due date, tags.
+fn parse_other_fields(
+    object: &Map<String, Value>,
+    changes: &mut TaskChanges,
+    errors: &mut Vec<FieldError>,
+) {
     check(
+        errors,
         "assignee_id",
         field(object, "assignee_id", true, |v| {
             changes.assignee_id = Some(match v {
@@ -153,6 +179,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
         }),
     );
     check(
+        errors,
         "due_date",
         field(object, "due_date", true, |v| {
             changes.due_date = Some(match v {
@@ -163,6 +190,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
         }),
     );
     check(
+        errors,
         "tags",
         field(object, "tags", false, |v| {
             let items = v.as_array().ok_or("must be an array of strings")?;
@@ -170,7 +198,6 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
             Ok(())
         }),
     );
-    Ok((changes, errors))
 }
 
 /// Runs `parse` on a present field; `null` is refused unless the field is nullable.

@@ -7,14 +7,14 @@ mod input;
 mod model;
 mod write;
 
-pub use change::{format_timestamp, Change, ChangeKind, Stamp};
+pub use change::{format_timestamp, Change, ChangeKind};
 pub(crate) use fields::string_enum;
 pub use fields::{
     FieldError, Priority, Status, Tags, TaskId, Title, DESCRIPTION_MAX_CHARS, TAGS_MAX,
     TAG_MAX_CHARS, TITLE_MAX_CHARS, USER_ID_MAX_CHARS,
 };
 pub use input::{NewTask, TaskChanges, WRITABLE_FIELDS};
-pub use model::Task;
+pub use model::{Stamp, Task};
 pub use write::{decide_delete, decide_update, UpdateOutcome};
 
 #[cfg(test)]

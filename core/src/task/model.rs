@@ -3,9 +3,15 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::change::Stamp;
 use super::fields::{Priority, Status, Tags, TaskId, Title};
 use super::input::{NewTask, TaskChanges};
+
+/// Who made a change and when; the server decides both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp<'a> {
+    pub actor: &'a str,
+    pub now: &'a str,
+}
 
 /// A task as stored and as returned by the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

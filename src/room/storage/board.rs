@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::room::error::{RoomError, RoomResult};
 use serde::Deserialize;
-use worker::Result;
 
-use super::{int, storage_error, RoomStorage};
+use super::{int, RoomStorage};
 use hero_core::analytics::{Bucket, TaskFacts};
 use hero_core::protocol::UserInfo;
 use hero_core::room::TaskViewers;
@@ -14,7 +14,7 @@ use hero_core::task::TaskId;
 
 impl RoomStorage {
     /// Whether this board has counted its workspace.
-    pub fn board_counted(&self) -> Result<bool> {
+    pub fn board_counted(&self) -> RoomResult<bool> {
         let rows: Vec<DayRow> = self
             .sql
             .exec("SELECT analytics_day FROM board_state WHERE id = 1", None)?
@@ -22,7 +22,7 @@ impl RoomStorage {
         Ok(!rows.is_empty())
     }
 
-    pub fn mark_board_counted(&self) -> Result<()> {
+    pub fn mark_board_counted(&self) -> RoomResult<()> {
         self.sql.exec(
             "INSERT OR IGNORE INTO board_state (id, analytics_day) VALUES (1, 0)",
             None,
@@ -31,13 +31,13 @@ impl RoomStorage {
     }
 
     /// The UTC day (days since the epoch) of the analytics the board last sent.
-    pub fn analytics_day(&self) -> Result<i64> {
+    pub fn analytics_day(&self) -> RoomResult<i64> {
         let row: Option<DayRow> =
             self.first_row("SELECT analytics_day FROM board_state WHERE id = 1", None)?;
         Ok(row.as_ref().map_or(0, |row| row.analytics_day as i64))
     }
 
-    pub fn set_analytics_day(&self, day: i64) -> Result<()> {
+    pub fn set_analytics_day(&self, day: i64) -> RoomResult<()> {
         self.sql.exec(
             "UPDATE board_state SET analytics_day = ? WHERE id = 1",
             vec![int(day)],
@@ -46,13 +46,13 @@ impl RoomStorage {
     }
 
     /// The facts the board holds for one task, if it holds the task.
-    pub fn board_facts(&self, task_id: &TaskId) -> Result<Option<TaskFacts>> {
+    pub fn board_facts(&self, task_id: &TaskId) -> RoomResult<Option<TaskFacts>> {
         let row: Option<FactsRow> = self.first_row(
             "SELECT facts FROM board_tasks WHERE task_id = ?",
             vec![task_id.as_str().into()],
         )?;
         row.as_ref()
-            .map(|row| serde_json::from_str(&row.facts).map_err(storage_error))
+            .map(|row| serde_json::from_str(&row.facts).map_err(RoomError::from))
             .transpose()
     }
 
@@ -62,10 +62,10 @@ impl RoomStorage {
         task_id: &TaskId,
         facts: Option<&TaskFacts>,
         deltas: &[(Bucket, i64)],
-    ) -> Result<()> {
+    ) -> RoomResult<()> {
         match facts {
             Some(facts) => {
-                let json = serde_json::to_string(facts).map_err(storage_error)?;
+                let json = serde_json::to_string(facts)?;
                 self.sql.exec(
                     "INSERT INTO board_tasks (task_id, facts) VALUES (?, ?) \
                      ON CONFLICT (task_id) DO UPDATE SET facts = excluded.facts",
@@ -92,7 +92,7 @@ impl RoomStorage {
     }
 
     /// Every counter the board keeps.
-    pub fn board_counts(&self) -> Result<Vec<(Bucket, u64)>> {
+    pub fn board_counts(&self) -> RoomResult<Vec<(Bucket, u64)>> {
         let rows: Vec<CountRow> = self
             .sql
             .exec("SELECT bucket, n FROM board_counts", None)?
@@ -105,7 +105,7 @@ impl RoomStorage {
 
     /// A board: takes a task room's report unless a newer one is already in. `false` when
     /// it was older (and changed nothing).
-    pub fn take_task_viewers(&self, report: &TaskViewers) -> Result<bool> {
+    pub fn take_task_viewers(&self, report: &TaskViewers) -> RoomResult<bool> {
         let task_id = report.task_id.as_str();
         let row: Option<AtRow> = self.first_row(
             "SELECT at_ms FROM board_task_presence WHERE task_id = ?",
@@ -120,7 +120,7 @@ impl RoomStorage {
         if report.users.is_empty() {
             self.forget_task_viewers(&report.task_id)?;
         } else {
-            let json = serde_json::to_string(&report.users).map_err(storage_error)?;
+            let json = serde_json::to_string(&report.users)?;
             self.sql.exec(
                 "INSERT INTO board_task_presence (task_id, users, at_ms) VALUES (?, ?, ?) \
                  ON CONFLICT (task_id) DO UPDATE SET users = excluded.users, \
@@ -132,7 +132,7 @@ impl RoomStorage {
     }
 
     /// A board: a deleted task has nobody in its room.
-    pub fn forget_task_viewers(&self, task_id: &TaskId) -> Result<()> {
+    pub fn forget_task_viewers(&self, task_id: &TaskId) -> RoomResult<()> {
         self.sql.exec(
             "DELETE FROM board_task_presence WHERE task_id = ?",
             vec![task_id.as_str().into()],
@@ -141,14 +141,14 @@ impl RoomStorage {
     }
 
     /// A board: who is in each task's room, for a welcome.
-    pub fn task_viewers(&self) -> Result<BTreeMap<String, Vec<UserInfo>>> {
+    pub fn task_viewers(&self) -> RoomResult<BTreeMap<String, Vec<UserInfo>>> {
         let rows: Vec<TaskUsersRow> = self
             .sql
             .exec("SELECT task_id, users FROM board_task_presence", None)?
             .to_array()?;
         rows.into_iter()
             .map(|row| {
-                let users = serde_json::from_str(&row.users).map_err(storage_error)?;
+                let users = serde_json::from_str(&row.users)?;
                 Ok((row.task_id, users))
             })
             .collect()

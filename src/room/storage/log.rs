@@ -1,19 +1,18 @@
 //! The room's identity, its place in D1's change log, and the event log it replays from
 //! (with a deleted task's events redacted in place).
 
+use crate::room::error::RoomResult;
 use serde::Deserialize;
-use worker::Result;
 
 use super::{int, RoomStorage};
 use hero_core::protocol::ServerMessage;
-use hero_core::room::{AppendPlan, LogPosition, RoomKey};
+use hero_core::room::{LogCursor, LogPosition, LogView, RoomKey, StoredAppend};
 use hero_core::task::TaskId;
 
 impl RoomStorage {
     /// Records which room this object is, the first time it hears.
-    pub fn remember(&self, key: &RoomKey) -> Result<()> {
-        let key_json =
-            serde_json::to_string(key).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    pub fn remember(&self, key: &RoomKey) -> RoomResult<()> {
+        let key_json = serde_json::to_string(key)?;
         self.sql.exec(
             "INSERT OR IGNORE INTO room_state (id, room) VALUES (1, ?)",
             vec![key_json.into()],
@@ -30,26 +29,33 @@ impl RoomStorage {
         row.and_then(|row| serde_json::from_str(&row.room).ok())
     }
 
-    pub fn position(&self) -> Result<LogPosition> {
+    /// Where the log stands, its cursor read as this room's kind counts it.
+    pub fn position<C: LogCursor>(&self) -> RoomResult<LogPosition<C>> {
         let row: Option<StateRow> = self.first_row(
             "SELECT seq, change_cursor FROM room_state WHERE id = 1",
             None,
         )?;
         Ok(row.map_or(LogPosition::default(), |r| LogPosition {
             seq: r.seq as u64,
-            change_cursor: r.change_cursor as i64,
+            cursor: C::from_raw(r.change_cursor as i64),
         }))
     }
 
-    /// The lowest `seq` still in the log, if any.
-    pub fn oldest_kept(&self) -> Result<Option<u64>> {
-        let row: Option<OldestRow> =
-            self.first_row("SELECT MIN(seq) AS oldest FROM room_events", None)?;
-        Ok(row.as_ref().and_then(|r| r.oldest).map(|v| v as u64))
+    /// The last `seq` and the lowest still kept, in one read.
+    pub fn log_view(&self) -> RoomResult<LogView> {
+        let row: Option<ViewRow> = self.first_row(
+            "SELECT (SELECT seq FROM room_state WHERE id = 1) AS seq, \
+                    (SELECT MIN(seq) FROM room_events) AS oldest",
+            None,
+        )?;
+        Ok(row.map_or(LogView::default(), |row| LogView {
+            seq: row.seq.unwrap_or(0.0) as u64,
+            oldest_kept: row.oldest.map(|v| v as u64),
+        }))
     }
 
     /// The stored frames of every event after `since`, in order.
-    pub fn events_after(&self, since: u64) -> Result<Vec<String>> {
+    pub fn events_after(&self, since: u64) -> RoomResult<Vec<String>> {
         let rows: Vec<FrameRow> = self
             .sql
             .exec(
@@ -62,17 +68,17 @@ impl RoomStorage {
 
     /// Sets where the log stands in the change log (a board that has just counted its
     /// workspace starts from there).
-    pub fn set_change_cursor(&self, cursor: i64) -> Result<()> {
+    pub fn set_cursor<C: LogCursor>(&self, cursor: C) -> RoomResult<()> {
         self.sql.exec(
             "UPDATE room_state SET change_cursor = ? WHERE id = 1",
-            vec![int(cursor)],
+            vec![int(cursor.raw())],
         )?;
         Ok(())
     }
 
-    /// Stores what [`hero_core::room::plan_append`] decided: the new events, the new
+    /// Stores what [`hero_core::room::on_committed`] decided: the new events, the new
     /// position, and the log trimmed to its size.
-    pub fn append(&self, plan: &AppendPlan) -> Result<()> {
+    pub fn append(&self, plan: &StoredAppend) -> RoomResult<()> {
         for (seq, frame) in &plan.events {
             self.sql.exec(
                 "INSERT INTO room_events (seq, frame) VALUES (?, ?)",
@@ -81,10 +87,7 @@ impl RoomStorage {
         }
         self.sql.exec(
             "UPDATE room_state SET seq = ?, change_cursor = ? WHERE id = 1",
-            vec![
-                int(plan.position.seq as i64),
-                int(plan.position.change_cursor),
-            ],
+            vec![int(plan.seq as i64), int(plan.cursor)],
         )?;
         self.sql.exec(
             "DELETE FROM room_events WHERE seq <= ?",
@@ -102,7 +105,7 @@ impl RoomStorage {
 
     /// Board only: a deleted task's earlier events stay in the log (their `seq`s stay
     /// contiguous) but no longer carry its fields: each becomes `task_redacted`.
-    pub fn redact_task(&self, task_id: &TaskId) -> Result<usize> {
+    pub fn redact_task(&self, task_id: &TaskId) -> RoomResult<usize> {
         let rows: Vec<EventRow> = self
             .sql
             .exec(
@@ -143,7 +146,8 @@ struct RoomRow {
 }
 
 #[derive(Deserialize)]
-struct OldestRow {
+struct ViewRow {
+    seq: Option<f64>,
     oldest: Option<f64>,
 }
 

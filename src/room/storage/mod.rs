@@ -10,17 +10,28 @@ mod log;
 mod people;
 mod task;
 
+use crate::room::error::RoomResult;
 use serde::de::DeserializeOwned;
-use worker::{Result, SqlStorage, SqlStorageValue};
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue};
 
 pub use task::KnownTask;
 
-const SCHEMA: &str = "
+use hero_core::room::StorageWrite;
+
+/// The room's schema, one migration per version, each applied once: `room_schema` holds the
+/// version a room is at. A migration that has shipped is never edited; a change is the next
+/// one. (Rooms from before the version was kept have version 0 and every table of
+/// migration 1 already, which is why it says IF NOT EXISTS.)
+const MIGRATIONS: &[&str] = &[
+    // 1: the tables.
+    "
 CREATE TABLE IF NOT EXISTS room_state (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     room          TEXT    NOT NULL,            -- RoomKey as JSON
     seq           INTEGER NOT NULL DEFAULT 0,  -- last durable event's seq
-    change_cursor INTEGER NOT NULL DEFAULT 0   -- last D1 task_changes.id applied
+    change_cursor INTEGER NOT NULL DEFAULT 0   -- the last change applied: a task_changes.id
+                                               -- in a task room, a ws_seq on a board
 );
 CREATE TABLE IF NOT EXISTS room_events (
     seq   INTEGER PRIMARY KEY,                 -- the event's seq
@@ -38,8 +49,8 @@ CREATE TABLE IF NOT EXISTS room_task (
     task        TEXT,                          -- the Task as JSON while 'current'
     log_version INTEGER NOT NULL DEFAULT 0     -- the version of the last change in the log
 );
--- A board: whether it has counted its workspace (its room_state.change_cursor is then a
--- ws_seq), and the UTC day of the analytics it last sent.
+-- A board: whether it has counted its workspace, and the UTC day of the analytics it last
+-- sent.
 CREATE TABLE IF NOT EXISTS board_state (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     analytics_day INTEGER NOT NULL DEFAULT 0
@@ -73,16 +84,6 @@ CREATE TABLE IF NOT EXISTS room_viewer_users (
     user_id TEXT PRIMARY KEY,
     user    TEXT NOT NULL                      -- UserInfo as JSON
 );
--- The same set as rooms before room_viewer_users kept it, as one JSON array: moved into
--- room_viewer_users the first time such a room opens, and empty ever after.
-CREATE TABLE IF NOT EXISTS room_viewers (
-    id    INTEGER PRIMARY KEY CHECK (id = 1),
-    users TEXT    NOT NULL                     -- [UserInfo] as JSON
-);
-INSERT OR IGNORE INTO room_viewer_users (user_id, user)
-    SELECT json_extract(viewer.value, '$.id'), viewer.value
-    FROM room_viewers, json_each(room_viewers.users) AS viewer;
-DELETE FROM room_viewers;
 -- A board: who is in each task's room, as that room last reported it.
 CREATE TABLE IF NOT EXISTS board_task_presence (
     task_id TEXT    PRIMARY KEY,
@@ -94,11 +95,22 @@ CREATE TABLE IF NOT EXISTS room_connects (
     user_id  TEXT    PRIMARY KEY,
     start_ms INTEGER NOT NULL,
     count    INTEGER NOT NULL
-);";
+);",
+    // 2: rooms from before room_viewer_users kept the same set as one JSON array in
+    // room_viewers: moved over once, and the old table dropped.
+    "
+CREATE TABLE IF NOT EXISTS room_viewers (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    users TEXT    NOT NULL
+);
+INSERT OR IGNORE INTO room_viewer_users (user_id, user)
+    SELECT json_extract(viewer.value, '$.id'), viewer.value
+    FROM room_viewers, json_each(room_viewers.users) AS viewer;
+DROP TABLE room_viewers;",
+];
 
-fn storage_error(error: impl std::fmt::Display) -> worker::Error {
-    worker::Error::RustError(error.to_string())
-}
+/// The version a room's schema is at after [`MIGRATIONS`].
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 fn int(value: i64) -> SqlStorageValue {
     SqlStorageValue::from(value)
@@ -111,21 +123,93 @@ pub struct RoomStorage {
 }
 
 impl RoomStorage {
-    /// Opens the storage and creates its tables if this is the room's first life.
+    /// Opens the storage and brings its schema to [`SCHEMA_VERSION`]: the migrations a room
+    /// has not had yet run, once. (Runs in the object's constructor, with no await, so the
+    /// migrations and the new version are written together.)
     pub fn open(sql: SqlStorage) -> Self {
-        if let Err(error) = sql.exec(SCHEMA, None) {
+        let storage = RoomStorage { sql };
+        if let Err(error) = storage.migrate() {
             tracing::error!(cause = %error, "room schema");
         }
-        RoomStorage { sql }
+        storage
+    }
+
+    fn migrate(&self) -> RoomResult<()> {
+        self.sql.exec(
+            "CREATE TABLE IF NOT EXISTS room_schema (\
+                 id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+            None,
+        )?;
+        let row: Option<VersionRow> =
+            self.first_row("SELECT version FROM room_schema WHERE id = 1", None)?;
+        let at = row.map_or(0, |row| row.version as usize);
+        for migration in MIGRATIONS.iter().skip(at) {
+            self.sql.exec(migration, None)?;
+        }
+        if at < SCHEMA_VERSION {
+            self.sql.exec(
+                "INSERT INTO room_schema (id, version) VALUES (1, ?) \
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                vec![int(SCHEMA_VERSION as i64)],
+            )?;
+            tracing::info!(
+                event = "migrated",
+                from = at,
+                to = SCHEMA_VERSION,
+                "room event"
+            );
+        }
+        Ok(())
+    }
+
+    /// Carries out one storage write a room event decided. (A presence entry computed from
+    /// the sockets is the caller's: it reads attachments, which storage cannot.)
+    pub fn write(&self, write: &StorageWrite) -> RoomResult<()> {
+        match write {
+            StorageWrite::Presence { user_id, entry } => self.set_presence(user_id, entry.as_ref()),
+            StorageWrite::PresenceFromSockets { user_id } => unreachable_write(user_id),
+            StorageWrite::ReplacePresence(entries) => self.replace_presence(entries),
+            StorageWrite::DepartureOf { user_id, departure } => {
+                self.save_departure_of(user_id, departure.as_ref())
+            }
+            StorageWrite::Departures(departures) => self.save_departures(departures),
+            StorageWrite::ConnectWindow { user_id, window } => {
+                self.save_connect_window(user_id, *window)
+            }
+            StorageWrite::Append(append) => self.append(append),
+            StorageWrite::CountTask {
+                task_id,
+                facts,
+                deltas,
+            } => self.count_board_task(task_id, facts.as_ref(), deltas),
+            StorageWrite::ForgetTask(task_id) => {
+                self.redact_task(task_id)?;
+                self.forget_task_viewers(task_id)
+            }
+        }
     }
 
     /// The first row a statement returns, if any: for the statements that read one row.
-    fn first_row<T: DeserializeOwned>(
+    pub(super) fn first_row<T: DeserializeOwned>(
         &self,
         query: &str,
         bindings: impl Into<Option<Vec<SqlStorageValue>>>,
-    ) -> Result<Option<T>> {
+    ) -> RoomResult<Option<T>> {
         let rows: Vec<T> = self.sql.exec(query, bindings)?.to_array()?;
         Ok(rows.into_iter().next())
     }
+}
+
+/// A presence entry computed from sockets reaches storage only through the room, which
+/// reads them first.
+fn unreachable_write(user_id: &str) -> RoomResult<()> {
+    Err(worker::Error::RustError(format!(
+        "presence of {user_id} must be computed from the sockets before it is stored"
+    ))
+    .into())
+}
+
+#[derive(Deserialize)]
+struct VersionRow {
+    version: f64,
 }

@@ -1,9 +1,10 @@
 //! A task room's copy of its task: the row its writes are decided against.
 
+use crate::room::error::RoomResult;
 use serde::Deserialize;
-use worker::{Result, SqlStorageValue};
+use worker::SqlStorageValue;
 
-use super::{storage_error, RoomStorage};
+use super::RoomStorage;
 use hero_core::task::Task;
 
 /// What a task room knows of its task.
@@ -18,7 +19,7 @@ pub enum KnownTask {
 
 impl RoomStorage {
     /// What this task room knows of its task, and the version of the last change in its log.
-    pub fn task(&self) -> Result<(KnownTask, i64)> {
+    pub fn task(&self) -> RoomResult<(KnownTask, i64)> {
         let row: Option<TaskStateRow> = self.first_row(
             "SELECT state, task, log_version FROM room_task WHERE id = 1",
             None,
@@ -27,22 +28,22 @@ impl RoomStorage {
             return Ok((KnownTask::Unknown, 0));
         };
         let known = match (row.state.as_str(), row.task.as_deref()) {
-            ("current", Some(json)) => {
-                KnownTask::Current(Box::new(serde_json::from_str(json).map_err(storage_error)?))
-            }
+            ("current", Some(json)) => KnownTask::Current(Box::new(serde_json::from_str(json)?)),
             ("gone", _) => KnownTask::Gone,
             _ => KnownTask::Unknown,
         };
         Ok((known, row.log_version as i64))
     }
 
+    /// Whether the room holds its task as it is now (not deleted, not unknown).
+    pub fn task_is_current(&self) -> RoomResult<bool> {
+        Ok(matches!(self.task()?.0, KnownTask::Current(_)))
+    }
+
     /// Remembers the task as it is now (`None`: deleted).
-    pub fn save_task(&self, task: Option<&Task>) -> Result<()> {
+    pub fn save_task(&self, task: Option<&Task>) -> RoomResult<()> {
         let (state, json) = match task {
-            Some(task) => (
-                "current",
-                serde_json::to_string(task).map_err(storage_error)?.into(),
-            ),
+            Some(task) => ("current", serde_json::to_string(task)?.into()),
             None => ("gone", SqlStorageValue::Null),
         };
         self.sql.exec(
@@ -54,7 +55,7 @@ impl RoomStorage {
     }
 
     /// Forgets the task, so the next write loads it from D1 again.
-    pub fn forget_task(&self) -> Result<()> {
+    pub fn forget_task(&self) -> RoomResult<()> {
         self.sql.exec(
             "UPDATE room_task SET state = 'unknown', task = NULL WHERE id = 1",
             None,

@@ -1,0 +1,244 @@
+//! Carrying out what a room event decided ([`Effects`]), in one place and one order:
+//! attachments, storage writes, frames (a close makes its connection leave, which is one
+//! more decision carried out the same way), published events, the board's figures, a
+//! held-back presence diff, viewers for the board, a token to check, and last the alarm.
+
+use worker::WebSocket;
+
+use super::object::Room;
+use super::outbox::{send_figures, Delivery};
+use super::sockets::{Origin, Sockets};
+use crate::runtime::now_ms;
+use hero_core::protocol::{batch_frames, codes, ServerMessage, BATCH_MAX_BYTES, BATCH_MAX_EVENTS};
+use hero_core::room::{
+    self, entry_of, Alarm, Audience, CloseSnapshot, Effects, Outbound, StorageWrite, TokenCheck,
+};
+
+use super::error::RoomResult;
+
+impl Room {
+    /// Carries out everything `effects` says, then sets the alarm.
+    pub(super) async fn carry_out(
+        &self,
+        mut effects: Effects,
+        origin: Option<Origin<'_>>,
+    ) -> RoomResult<()> {
+        let check = effects.verify.take();
+        let mut alarm = self.carry_out_now(effects, origin)?;
+        if let Some(check) = check {
+            let answer = self.check_token(check).await;
+            alarm = alarm.and(self.carry_out_now(answer, origin)?);
+        }
+        self.set_alarm(alarm).await
+    }
+
+    /// Everything but the alarm (which needs an await), with nothing awaited in between: no
+    /// other event of this room runs while a decision is carried out. Returns the alarm.
+    fn carry_out_now(&self, effects: Effects, origin: Option<Origin<'_>>) -> RoomResult<Alarm> {
+        let to = self.delivery();
+        for connection in &effects.attachments {
+            match origin.filter(|o| o.connection_id == connection.id) {
+                Some(o) if o.joining => to.sockets.accept(o.ws, connection)?,
+                Some(o) => to.sockets.store(connection, Some(o.ws))?,
+                None => to.sockets.store(connection, None)?,
+            }
+        }
+        for write in &effects.storage {
+            match write {
+                StorageWrite::PresenceFromSockets { user_id } => {
+                    let theirs = to.sockets.connections_of(user_id);
+                    to.storage
+                        .set_presence(user_id, entry_of(&theirs).as_ref())?;
+                }
+                write => to.storage.write(write)?,
+            }
+        }
+        let mut alarm = effects.alarm;
+        for frame in effects.frames {
+            alarm = alarm.and(self.send(frame, origin, &to)?);
+        }
+        if !effects.publish.is_empty() || effects.close_everyone {
+            self.outbox
+                .publish(effects.publish, effects.close_everyone, &to);
+        }
+        match effects.analytics {
+            Some(Audience::Origin) => send_figures(&to, origin.map(|o| o.ws)),
+            Some(Audience::Everyone) => send_figures(&to, None),
+            None => {}
+        }
+        if effects.flush_held_presence {
+            self.outbox.flush_held_presence(&to)?;
+        }
+        self.report_viewers(&effects.viewers);
+        Ok(alarm)
+    }
+
+    /// One frame or close. Returns what it needs of the alarm.
+    fn send(
+        &self,
+        frame: Outbound,
+        origin: Option<Origin<'_>>,
+        to: &Delivery,
+    ) -> RoomResult<Alarm> {
+        log_outbound(&frame);
+        let skip = origin.map(|o| o.connection_id);
+        match frame {
+            Outbound::Reply(message) => {
+                if let Some(o) = origin {
+                    let _ = o.ws.send_with_str(message.to_json());
+                }
+            }
+            Outbound::Replay { after } => {
+                if let Some(o) = origin {
+                    let events = to.storage.events_after(after)?;
+                    for frame in batch_frames(&events, BATCH_MAX_EVENTS, BATCH_MAX_BYTES) {
+                        let _ = o.ws.send_with_str(frame);
+                    }
+                }
+            }
+            // The origin never needs a presence change: it is the one joining or leaving.
+            Outbound::Others(message) | Outbound::All(message) if is_presence(&message) => {
+                if let Some(due) = self.outbox.presence(message, skip, to)? {
+                    return Ok(Alarm::NoLaterThan(due));
+                }
+            }
+            Outbound::Others(message) => {
+                to.sockets.broadcast(&message.to_json(), skip);
+            }
+            Outbound::All(message) => {
+                to.sockets.broadcast(&message.to_json(), None);
+            }
+            Outbound::Close {
+                connection_id,
+                code,
+                reason,
+            } => return self.close(&connection_id, code, &reason, to),
+        }
+        Ok(Alarm::Keep)
+    }
+
+    /// Closes one connection from our side and lets the room know it is gone at once,
+    /// without waiting for the client's close frame (a dead client never sends one).
+    fn close(
+        &self,
+        connection_id: &str,
+        code: u16,
+        reason: &str,
+        to: &Delivery,
+    ) -> RoomResult<Alarm> {
+        let mut alarm = Alarm::Keep;
+        for ws in to.sockets.by_connection_id(connection_id) {
+            let _ = ws.close(Some(code), Some(reason));
+            let origin = Origin {
+                connection_id,
+                ws: &ws,
+                joining: false,
+            };
+            let departure = self.depart(&ws)?;
+            alarm = alarm.and(self.carry_out_now(departure, Some(origin))?);
+        }
+        Ok(alarm)
+    }
+
+    /// What a socket's leaving decides: its connection is taken off it (so it is counted
+    /// once), and only its user's other connections are read.
+    pub(super) fn depart(&self, ws: &WebSocket) -> RoomResult<Effects> {
+        let Some(kind) = self.kind() else {
+            return Ok(Effects::default());
+        };
+        let sockets = Sockets::of(&self.state);
+        let Some(gone) = sockets.take(ws)? else {
+            return Ok(Effects::default());
+        };
+        let same_user: Vec<_> = sockets
+            .connections_of(&gone.user.id)
+            .into_iter()
+            .filter(|c| c.id != gone.id)
+            .collect();
+        Ok(room::on_close(CloseSnapshot {
+            gone: &gone,
+            same_user: &same_user,
+            now_ms: now_ms(),
+            limits: self.limits(),
+            kind,
+        }))
+    }
+
+    /// A refreshed token, verified exactly as the Worker verifies a request's, and the
+    /// room's answer to it.
+    async fn check_token(&self, check: TokenCheck) -> Effects {
+        let verified = self
+            .verify_token(&check.token, check.connection.dev_tokens)
+            .await;
+        let workspace = self
+            .key()
+            .map(|k| k.workspace_id().to_owned())
+            .unwrap_or_default();
+        room::on_refresh(
+            check,
+            verified.as_ref().map_err(|e| e.problem().detail),
+            &workspace,
+        )
+    }
+
+    /// Sets the one alarm as decided. Moving it earlier reads the current one first, so a
+    /// join or a keystroke never pushes back a deadline already set.
+    async fn set_alarm(&self, alarm: Alarm) -> RoomResult<()> {
+        let storage = self.state.storage();
+        match alarm {
+            Alarm::Keep => Ok(()),
+            Alarm::NoLaterThan(at_ms) => {
+                if storage
+                    .get_alarm()
+                    .await?
+                    .is_some_and(|current| current <= at_ms)
+                {
+                    return Ok(());
+                }
+                Ok(storage.set_alarm(alarm_time(at_ms)).await?)
+            }
+            Alarm::Set(Some(at_ms)) => Ok(storage.set_alarm(alarm_time(at_ms)).await?),
+            Alarm::Set(None) => Ok(storage.delete_alarm().await?),
+        }
+    }
+}
+
+fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()
+}
+
+/// Presence changes go through the outbox, which may hold them back.
+fn is_presence(message: &ServerMessage) -> bool {
+    matches!(
+        message,
+        ServerMessage::UserJoined { .. }
+            | ServerMessage::UserLeft { .. }
+            | ServerMessage::PresenceDiff { .. }
+    )
+}
+
+/// The log line for what a room is about to do, where it is worth one.
+fn log_outbound(outbound: &Outbound) {
+    match outbound {
+        Outbound::Close {
+            connection_id,
+            code,
+            reason,
+        } => {
+            tracing::info!(event = "closed", closed_connection = %connection_id, code, reason = %reason, "room event");
+        }
+        Outbound::Reply(ServerMessage::Error { code, .. }) if code == codes::RATE_LIMITED => {
+            tracing::warn!(event = "rate_limited", "room event");
+        }
+        Outbound::Reply(ServerMessage::Error { code, .. }) => {
+            tracing::debug!(event = "bad_frame", code = %code, "room event");
+        }
+        Outbound::Others(ServerMessage::UserJoined { user, connections }) => {
+            tracing::info!(event = "joined", joined_user = %user.id, connections, "room event");
+        }
+        Outbound::All(ServerMessage::UserLeft { user_id }) => {
+            tracing::info!(event = "left", left_user = %user_id, "room event");
+        }
+        _ => {}
+    }
+}
