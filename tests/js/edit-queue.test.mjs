@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { memoryStore, openEditQueue, QueueFullError } from "../../public/hero-client.js";
+import { memoryStore, openEditQueue, QueueFullError } from "../../clients/js/src/index.js";
 
 const FIELDS = ["title", "description", "status", "priority", "assignee_id", "due_date", "tags"];
 const settle = () => new Promise((resolve) => setImmediate(resolve));

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { changedFields, mergePatch, mergeTags, resolvedPatch, sameFieldValue, whoChanged } from "../../public/state/merge.js";
+import { changedFields, mergePatch, mergeTags, resolvedPatch, sameFieldValue, whoChanged } from "../../clients/js/src/state/merge.js";
 
 const base = { title: "Plan", description: "draft", status: "todo", priority: "medium", assignee_id: null, due_date: null, tags: ["a", "b"] };
 const now = (changes) => ({ ...base, ...changes, version: 5 });

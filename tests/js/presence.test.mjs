@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { applyPresence } from "../../public/state/presence.js";
+import { applyPresence } from "../../clients/js/src/state/presence.js";
 
 const ana = { id: "ana", name: "Ana", avatar_url: null };
 const bob = { id: "bob", name: "Bob", avatar_url: null };

@@ -22,8 +22,8 @@ import {
   retryLater,
   statusLine,
   takeNext,
-} from "../../public/state/queue.js";
-import { mergePatch } from "../../public/state/merge.js";
+} from "../../clients/js/src/state/queue.js";
+import { mergePatch } from "../../clients/js/src/state/merge.js";
 
 let counter = 0;
 const fresh = (prefix) => `${prefix}-${++counter}`;

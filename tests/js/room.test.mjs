@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { connectBoard, connectTask, REFRESH, refreshDelay, RETRY_FLOOR_MS, SUBPROTOCOL } from "../../public/hero-client.js";
+import { connectBoard, connectTask, REFRESH, refreshDelay, RETRY_FLOOR_MS, SUBPROTOCOL } from "../../clients/js/src/index.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-05-04T09:00:00Z");

@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { applyTaskPresence, emptyTaskPresence, usersIn } from "../../public/state/task-presence.js";
-import { connectBoard } from "../../public/hero-client.js";
+import { applyTaskPresence, emptyTaskPresence, usersIn } from "../../clients/js/src/state/task-presence.js";
+import { connectBoard } from "../../clients/js/src/index.js";
 
 const ana = { id: "ana", name: "Ana", avatar_url: null };
 const bob = { id: "bob", name: "Bob", avatar_url: "https://example.com/bob.png" };
