@@ -1,4 +1,4 @@
-// Token claims (public/state/claims.js): only the payload is decoded, whatever the
+// Token claims (clients/js/src/state/claims.js): only the payload is decoded, whatever the
 // algorithm, and the display name follows the server's rule (the Rust `principal_from`).
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// The three-way merge (public/state/merge.js): every rule of issue #15 for a 412, field by
+// The three-way merge (clients/js/src/state/merge.js): every rule of issue #15 for a 412, field by
 // field against the server's `current`, and tags as a set.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// The presence reducer (public/state/presence.js) against the server's rule in
+// The presence reducer (clients/js/src/state/presence.js) against the server's rule in
 // the Rust room's `presence()`: one entry per user, sorted by id, `connections` = their
 // sockets, `editing` = the sorted union of the fields their sockets edit.
 import { test } from "node:test";

@@ -1,4 +1,4 @@
-// The edit queue's transitions (public/state/queue.js): enqueue and coalescing, the replay
+// The edit queue's transitions (clients/js/src/state/queue.js): enqueue and coalescing, the replay
 // order, acks and temporary ids, retries, refusals, 412 merges and conflicts, discards, and
 // replays interrupted mid-way.
 import { test } from "node:test";

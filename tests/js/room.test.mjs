@@ -1,4 +1,4 @@
-// A live room (public/hero-client.js) driven by a fake WebSocket and a fake clock: how the
+// A live room (clients/js/src/room.js, over socket.js and token-refresh.js) driven by a fake WebSocket and a fake clock: how the
 // token is sent, refresh in place, close codes, and seq tracking. Nothing here waits for
 // real time: the room takes its clock and timers from `options.timers`.
 import { test } from "node:test";

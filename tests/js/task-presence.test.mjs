@@ -1,4 +1,4 @@
-// The board's "who is in which task" map (public/state/task-presence.js), from the board
+// The board's "who is in which task" map (clients/js/src/state/task-presence.js), from the board
 // welcome's `task_presence` and the `task_presence` messages, and its use in a board room.
 import { test } from "node:test";
 import assert from "node:assert/strict";
