@@ -162,6 +162,23 @@ test("a new handler or getToken identity does not reconnect; the latest handler 
   assert.equal(new URL(to("/ws/tasks/t1")[1].url).searchParams.get("since"), "2", "resumed after what it saw");
 });
 
+test("a token refresh in place keeps working through the client, with the getToken it has now", async (t) => {
+  const { client, timers, to, mount } = setup(t);
+  await server(() => {
+    mount(h(() => h("p", null, useTaskRoom("t1").status)));
+  });
+  const socket = to("/ws/tasks/t1")[0];
+  await server(() => socket.serverOpens());
+  await server(() => socket.serverSends(welcome()));
+  const fresh = jwt({ exp: T0 / 1000 + 7200 });
+  client.setGetToken(async () => fresh);
+  await server(() => timers.advance(3_600_000 - 60_000));
+  assert.deepEqual(socket.frames.at(-1), { type: "auth", token: fresh, id: 1 }, "sent on the open socket before exp");
+  await server(() => socket.serverSends({ type: "ack", id: 1 }));
+  assert.equal(to("/ws/tasks/t1").length, 1, "no reconnect");
+  assert.equal(socket.readyState, 1);
+});
+
 test("a taskId change closes the old room, and a late message from it is not applied", async (t) => {
   const { client, timers, to, mount } = setup(t);
   const events = [];

@@ -50,6 +50,8 @@ export function createHeroClient(options = {}) {
   // key → {resource, users, closing}
   const held = new Map();
 
+  // One kind of resource per key prefix; each is {start, stop, getSnapshot, subscribe, …}.
+  // Another kind (a task's shared document) is one more prefix here and one more file.
   function create(key, extra) {
     if (key === BOARD) return createBoardResource(shared);
     if (key.startsWith("queue:")) return createQueueResource(extra, shared);
