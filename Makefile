@@ -46,9 +46,9 @@ $(SETUP_ENV):
 	@scripts/setup.sh build
 
 # wrangler's [build] command. Rebuilds only when a source changed, so a dev-server restart
-# and the e2e suite do not pay for a wasm build they do not need. Also builds what public/
-# serves from the client package: the UI's /hero-client.js and the React example.
-build: build/worker/shim.mjs client example
+# and the e2e suite do not pay for a wasm build they do not need. Also builds the UI's
+# /hero-client.js from the client package.
+build: build/worker/shim.mjs client
 
 # public/hero-client.js (+ .d.ts): clients/js bundled by the pinned esbuild. Never edited by
 # hand: `make lint` fails if it differs from what its sources build.
@@ -57,7 +57,8 @@ client: public/hero-client.js
 public/hero-client.js: $(CLIENT_SOURCES) $(SETUP_ENV)
 	@node scripts/client-build.mjs client
 
-# The React example (examples/react), served by `make dev` at /examples/react/.
+# The React example (examples/react), served by `make dev` at /examples/react/ (and by the
+# e2e suite's server). Not part of `build`: `make deploy` never ships it.
 example: public/examples/react/app.js
 
 public/examples/react/app.js: $(CLIENT_SOURCES) $(EXAMPLE_SOURCES) $(SETUP_ENV)
@@ -72,7 +73,7 @@ migrate: setup
 	@echo "migrate: applying D1 migrations to the local database in $(STATE_DIR)"
 	@$(WITH_ENV) $(WRANGLER) d1 migrations apply DB --local --persist-to $(STATE_DIR) </dev/null
 
-dev: migrate build
+dev: migrate build example
 	@echo "dev: wrangler dev on http://127.0.0.1:$(PORT) (state in $(STATE_DIR))"
 	@$(WITH_ENV) $(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE_DIR) --var LOG_LEVEL:debug
 
@@ -116,7 +117,7 @@ unit: $(SETUP_ENV) client
 	@echo "unit: node --test tests/js (the client package, its React hooks in jsdom, the UI's reducers)"
 	@node --test tests/js/
 
-e2e: build
+e2e: build example
 	@echo "e2e: real wrangler dev, local D1, real HTTP and WebSocket clients"
 	@$(WITH_ENV) cargo test --quiet -p hero-e2e --test e2e
 
@@ -153,6 +154,7 @@ fuzz: $(SETUP_ENV)
 	@scripts/fuzz.sh
 
 deploy: setup build
+	@rm -rf public/examples
 	@$(WITH_ENV) $(WRANGLER) deploy
 
 clean:

@@ -1,4 +1,4 @@
-//! The React example (examples/react, built by `make build` into public/examples/react/ and
+//! The React example (examples/react, built by `make example` into public/examples/react/ and
 //! served at /examples/react/) in real headless Chromium, two people on one task: each sees
 //! the other's avatar, "is typing" and what they are editing, and an edit saved on one side
 //! shows on the other. The example runs React's development build under StrictMode, and a
@@ -81,6 +81,8 @@ async fn type_over(page: &Page, css: &str, text: &str) {
 }
 
 pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
+    let built = hero_testkit::wrangler::project_root().join("public/examples/react/app.js");
+    assert!(built.exists(), "the example is not built: make example (make e2e does)");
     let workspace = unique_workspace();
     let api = member_api(ctx, "setup", &workspace);
     let task = api

@@ -26,31 +26,12 @@
 // a request that had committed counts as success. A BroadcastChannel tells the other tabs
 // when the entries changed and when an entry committed.
 
-import { createEmitter } from "./emitter.js";
 import { timersOf } from "./timers.js";
 import { createQueueRequests } from "./queue-requests.js";
-import { backoffDelay } from "./socket.js";
+import { createQueueState } from "./queue-state.js";
+import { createReplayer } from "./queue-replay.js";
 import { indexedDbStore, lockRunner, memoryStore } from "./queue-store.js";
-import { changedFields, mergePatch } from "./state/merge.js";
-import {
-  ack,
-  afterMerge,
-  classifyResponse,
-  createFor,
-  deleteConflict,
-  discard,
-  enqueue,
-  MAX_ENTRIES,
-  overlayList,
-  overlayTask,
-  pendingTask,
-  rebaseDelete,
-  recoverInterrupted,
-  refuse,
-  resolve,
-  retryLater,
-  takeNext,
-} from "./state/queue.js";
+import { createFor, discard, enqueue, MAX_ENTRIES, overlayList, overlayTask, pendingTask, resolve } from "./state/queue.js";
 
 /** Queue limits: entries held, how long one request may take before it counts as lost. */
 export const QUEUE = Object.freeze({ maxEntries: MAX_ENTRIES, requestTimeoutMs: 30_000, activityPage: 100, retryFloorMs: 250 });
@@ -68,14 +49,6 @@ const EDITABLE = Object.freeze(["title", "description", "status", "priority", "a
 
 const pickFields = (task, fields) => Object.fromEntries(fields.map((field) => [field, task?.[field] ?? null]));
 
-const problemOf = (response) => ({
-  status: response?.status ?? null,
-  type: response?.body?.type ?? null,
-  title: response?.body?.title ?? null,
-  detail: response?.body?.detail ?? (response ? `HTTP ${response.status}` : "no answer from the server"),
-  errors: response?.body?.errors ?? null,
-});
-
 /** The queue's names (database, lock, channel) for one user in one workspace. */
 export function queueName(owner) {
   return `hero-tasks-queue/${encodeURIComponent(owner.workspaceId)}/${encodeURIComponent(owner.userId)}`;
@@ -91,195 +64,29 @@ export function openEditQueue(options) {
   if (!owner?.userId || !owner?.workspaceId) throw new Error("openEditQueue needs {owner: {userId, workspaceId}}");
   const name = queueName(owner);
   const timers = timersOf(options);
-  const random = options.random ?? Math.random;
   const newId = options.newId ?? (() => globalThis.crypto.randomUUID());
   const nowIso = options.now ?? (() => new Date().toISOString());
   const onLine = options.onLine ?? (() => globalThis.navigator?.onLine !== false);
   const limit = options.limit ?? QUEUE.maxEntries;
   const store = options.store ?? (globalThis.indexedDB ? indexedDbStore(name) : memoryStore());
-  const withLock = lockRunner(options.locks ?? globalThis.navigator?.locks, name);
   const channel = options.channel !== undefined ? options.channel : typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
-  const emitter = createEmitter();
-
-  let entries = [];
-  let reachable = onLine();
-  let closed = false;
-  let draining = null;
-  let drainAgain = false;
-  let retryTimer = null;
-  let retryAttempt = 0;
-  let paused = null; // why replays wait for sync() (a 401: a new token is needed)
-  // Creates that committed: temporary id → real id, for a view that still holds the former.
-  const committedIds = new Map();
-
-  let syncing = false;
-  const snapshot = () => ({ entries, reachable, syncing, paused });
-  const announce = () => emitter.emit("change", snapshot());
-  const setReachable = (value) => {
-    if (reachable === value) return;
-    reachable = value;
-    announce();
-  };
-  const tell = (message) => {
-    try {
-      channel?.postMessage(message);
-    } catch {
-      // a closed channel: the other tabs read the store when they next look
-    }
-  };
-
-  /**
-   * Applies a transition in the store, adopts its entries, and tells everyone if it changed
-   * anything. `before(result)` runs first: an ack is announced before the change it makes,
-   * so a view takes the committed task before it redraws without the pending entry.
-   */
-  async function commit(transition, { enqueued = false, before = null } = {}) {
-    const result = await store.transact(transition);
-    entries = result.entries;
-    before?.(result);
-    if (result.changed) {
-      announce();
-      tell({ type: "changed", enqueued });
-    }
-    return result;
-  }
-
-  async function refresh() {
-    entries = await store.read();
-    announce();
-  }
-
-  // ---- Sending (./queue-requests.js) ----------------------------------------------
-
-  const { send, getJson, whoChangedEach } = createQueueRequests(options, { timers, requestTimeoutMs: QUEUE.requestTimeoutMs, activityPage: QUEUE.activityPage });
-
-  async function settleConflict(entry, response) {
-    let current = response.body?.current ?? null;
-    if (!current) {
-      try {
-        current = await getJson(`/api/tasks/${encodeURIComponent(entry.taskId)}`);
-      } catch {
-        await commit((list) => retryLater(list, entry.id, problemOf(response)));
-        return "stop";
-      }
-    }
-    if (entry.kind === "delete") {
-      const fields = changedFields(entry.base.values, current, Object.keys(entry.base.values));
-      if (fields.length === 0) {
-        await commit((list) => rebaseDelete(list, entry.id, { current, newKey: newId() }));
-        return "next";
-      }
-      const who = await whoChangedEach(entry.taskId, entry.base.version, fields);
-      await commit((list) => deleteConflict(list, entry.id, { current, fields, who }));
-      return "next";
-    }
-    const merge = mergePatch(entry.base.values, entry.patch, current);
-    const who = merge.conflicts.length ? await whoChangedEach(entry.taskId, entry.base.version, merge.conflicts.map((c) => c.field)) : {};
-    await commit((list) => afterMerge(list, entry.id, { current, merge, who, newKey: newId() }), {
-      before: ({ outcome }) => outcome === "merged-away" && acked(entry, current, { merged: true }),
-    });
-    return "next";
-  }
-
-  function acked(entry, task, extra = {}) {
-    const tempId = entry.kind === "create" ? entry.taskId : null;
-    if (tempId && task?.id) committedIds.set(tempId, task.id);
-    const message = { type: "acked", entry, task: task ?? null, taskId: task?.id ?? entry.taskId, tempId, ...extra };
-    emitter.emit("acked", message);
-    tell(message);
-  }
-
-  // One replay, inside the lock: entries left `sending` by a dead tab go first, then every
-  // entry that can go, in order, until the queue is empty or the server cannot be reached.
-  // Returns "done", or "waiting" when a retry is scheduled (or a new token is needed).
-  async function replay() {
-    if (closed) return "done";
-    await commit(recoverInterrupted);
-    while (!closed) {
-      if (!onLine()) {
-        setReachable(false);
-        return "waiting"; // the "online" event resumes
-      }
-      const { entry } = await commit((list) => takeNext(list));
-      if (!entry) break;
-      const response = await send(entry);
-      const verdict = classifyResponse(entry.kind, response);
-      setReachable(!verdict.unreachable);
-      if (verdict.outcome === "ok") {
-        const task = entry.kind === "delete" ? null : response.body;
-        await commit((list) => ack(list, entry.id, task), { before: () => acked(entry, task, { replayed: response.replayed }) });
-      } else if (verdict.outcome === "conflict") {
-        if ((await settleConflict(entry, response)) === "stop") return scheduleRetry();
-      } else if (verdict.outcome === "refused") {
-        await commit((list) => refuse(list, entry.id, problemOf(response)));
-      } else if (verdict.outcome === "unauthorized") {
-        await commit((list) => retryLater(list, entry.id, problemOf(response)));
-        paused = "unauthorized";
-        announce();
-        return "waiting"; // sync() resumes, once there is a new token
-      } else {
-        await commit((list) => retryLater(list, entry.id, problemOf(response)));
-        return scheduleRetry(verdict.waitMs);
-      }
-      retryAttempt = 0;
-    }
-    return "done";
-  }
-
-  function scheduleRetry(waitMs = null) {
-    timers.clearTimeout(retryTimer);
-    if (closed) return "waiting";
-    const delay = waitMs ?? backoffDelay(retryAttempt++, random, QUEUE.retryFloorMs);
-    retryTimer = timers.setTimeout(() => {
-      retryTimer = null;
-      sync();
-    }, delay);
-    return "waiting";
-  }
-
-  /**
-   * Replays now (if online). Resolves when this replay is over. A call while one runs asks
-   * for another round after it, so nothing enqueued meanwhile waits for the next trigger.
-   */
-  function sync() {
-    if (closed) return Promise.resolve();
-    paused = null;
-    if (draining) {
-      drainAgain = true;
-      return draining;
-    }
-    syncing = true;
-    announce();
-    draining = (async () => {
-      // Yield first: `draining` must be set before this body can finish and clear it.
-      await null;
-      try {
-        // Another round if something asked for one meanwhile, unless this one is waiting
-        // for the network, a retry or a token: going again at once would only fail again.
-        let outcome = "done";
-        do {
-          drainAgain = false;
-          if (!onLine()) {
-            setReachable(false);
-            break;
-          }
-          outcome = await withLock(replay);
-        } while (drainAgain && outcome === "done" && !closed);
-      } catch (error) {
-        console.error("hero-client: the edit queue could not replay", error);
-        scheduleRetry();
-      } finally {
-        draining = null;
-        syncing = false;
-        if (!closed) announce();
-      }
-    })();
-    return draining;
-  }
+  const state = createQueueState({ store, channel, reachable: onLine() });
+  const { commit } = state;
+  const requests = createQueueRequests(options, { timers, requestTimeoutMs: QUEUE.requestTimeoutMs, activityPage: QUEUE.activityPage });
+  const replayer = createReplayer(state, {
+    requests,
+    withLock: lockRunner(options.locks ?? globalThis.navigator?.locks, name),
+    onLine,
+    timers,
+    random: options.random ?? Math.random,
+    newId,
+    retryFloorMs: QUEUE.retryFloorMs,
+  });
+  const { sync } = replayer;
 
   // ---- Making changes ----------------------------------------------------------------
 
-  const realId = (id) => committedIds.get(id) ?? id;
+  const realId = (id) => state.committedIds.get(id) ?? id;
   const who = () => options.user ?? { id: owner.userId, name: owner.userId };
 
   async function add(draft) {
@@ -291,9 +98,22 @@ export function openEditQueue(options) {
 
   /** The task the view shows (overlaid), as the base of an edit or delete. */
   function editBase(shown, fields) {
-    const pendingCreate = createFor(entries, shown.id);
+    const pendingCreate = createFor(state.entries, shown.id);
     return { version: pendingCreate ? null : shown.version ?? null, values: pickFields(shown, fields) };
   }
+
+  /** A new entry for `shown`'s task: `kind`, the fields it changes and its patch. */
+  const draftFor = (kind, shown, fields, patch, label) => ({
+    id: newId(),
+    key: newId(),
+    kind,
+    taskId: realId(shown.id),
+    base: editBase(shown, fields),
+    patch,
+    label,
+    by: who(),
+    at: nowIso(),
+  });
 
   async function create(fields) {
     const tempId = newId();
@@ -304,21 +124,11 @@ export function openEditQueue(options) {
 
   async function update(shown, patch) {
     const fields = Object.keys(patch).filter((field) => EDITABLE.includes(field));
-    return add({
-      id: newId(),
-      key: newId(),
-      kind: "update",
-      taskId: realId(shown.id),
-      base: editBase(shown, fields),
-      patch: pickFields(patch, fields),
-      label: patch.title ?? shown.title ?? "",
-      by: who(),
-      at: nowIso(),
-    });
+    return add(draftFor("update", shown, fields, pickFields(patch, fields), patch.title ?? shown.title ?? ""));
   }
 
   async function remove(shown) {
-    return add({ id: newId(), key: newId(), kind: "delete", taskId: realId(shown.id), base: editBase(shown, EDITABLE), patch: {}, label: shown.title ?? "", by: who(), at: nowIso() });
+    return add(draftFor("delete", shown, EDITABLE, {}, shown.title ?? ""));
   }
 
   async function cached(work) {
@@ -334,29 +144,30 @@ export function openEditQueue(options) {
   if (channel) {
     channel.onmessage = (event) => {
       const message = event.data;
-      if (closed || !message) return;
+      if (state.closed || !message) return;
       if (message.type === "acked") {
-        if (message.tempId && message.taskId) committedIds.set(message.tempId, message.taskId);
-        emitter.emit("acked", message);
+        if (message.tempId && message.taskId) state.committedIds.set(message.tempId, message.taskId);
+        state.emit("acked", message);
       }
-      refresh().then(() => {
+      state.refresh().then(() => {
         // Another tab queued something: if this one can reach the server, it may replay it.
-        if (message.enqueued && entries.some((e) => e.state === "queued")) sync();
+        if (message.enqueued && state.entries.some((e) => e.state === "queued")) sync();
       });
     };
   }
   const onOnline = () => {
-    retryAttempt = 0;
-    setReachable(true);
+    replayer.online();
+    state.setReachable(true);
     sync();
   };
-  const onOffline = () => setReachable(false);
+  const onOffline = () => state.setReachable(false);
   globalThis.addEventListener?.("online", onOnline);
   globalThis.addEventListener?.("offline", onOffline);
 
-  const ready = refresh()
+  const ready = state
+    .refresh()
     .then(() => {
-      if (entries.length) sync();
+      if (state.entries.length) sync();
     })
     .catch((error) => {
       console.error("hero-client: the edit queue could not be read", error);
@@ -365,27 +176,27 @@ export function openEditQueue(options) {
   return {
     /** Resolves once the stored entries have been read. */
     ready,
-    on: emitter.on,
+    on: state.on,
     get entries() {
-      return entries;
+      return state.entries;
     },
     /** The browser is online and the last request got an answer. */
     get reachable() {
-      return reachable;
+      return state.reachable;
     },
     get syncing() {
-      return syncing;
+      return state.syncing;
     },
     create,
     update,
     remove,
     /** The task with my pending edits applied (see ./state/queue.js overlayTask). */
-    overlay: (task) => overlayTask(task, entries),
-    overlayList: (tasks) => overlayList(tasks, entries),
+    overlay: (task) => overlayTask(task, state.entries),
+    overlayList: (tasks) => overlayList(tasks, state.entries),
     /** The pending task a create made offline stands for, by its temporary id; or null. */
     pendingTask(id) {
-      const entry = createFor(entries, id);
-      return entry ? overlayTask(pendingTask(entry), entries.filter((e) => e !== entry)) : null;
+      const entry = createFor(state.entries, id);
+      return entry ? overlayTask(pendingTask(entry), state.entries.filter((e) => e !== entry)) : null;
     },
     /** The real id of a create that committed, for its temporary id (else the id itself). */
     realId,
@@ -400,7 +211,7 @@ export function openEditQueue(options) {
     /** A conflict's choice: {field: "mine" | "theirs"}; for a delete, "mine" deletes anyway. */
     async resolve(entryId, choices) {
       const result = await commit((list) => resolve(list, entryId, choices, newId()), {
-        before: ({ outcome, entry }) => outcome === "kept-theirs" && acked(entry, entry.conflict?.current ?? null, { merged: true }),
+        before: ({ outcome, entry }) => outcome === "kept-theirs" && state.acked(entry, entry.conflict?.current ?? null, { merged: true }),
       });
       sync();
       return result.outcome;
@@ -412,8 +223,8 @@ export function openEditQueue(options) {
     },
     sync,
     close() {
-      closed = true;
-      timers.clearTimeout(retryTimer);
+      state.closed = true;
+      replayer.stop();
       globalThis.removeEventListener?.("online", onOnline);
       globalThis.removeEventListener?.("offline", onOffline);
       if (channel && options.channel === undefined) channel.close();

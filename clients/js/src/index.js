@@ -9,7 +9,8 @@
 //   room.js           the room protocol on top: resume, presence, task presence, resync
 //   token-refresh.js  refresh in place: a new token sent as `auth` before the old expires
 //   rest.js           the REST client and its errors
-//   edit-queue.js     the durable edit queue (with queue-store.js and queue-requests.js)
+//   edit-queue.js     the durable edit queue: its state (queue-state.js), replay
+//                     (queue-replay.js), requests (queue-requests.js), store (queue-store.js)
 //   state/            the pure reducers: presence, task presence, claims, merge, queue
 //
 // The web UI in public/ is built on this module: `make build` bundles it into
