@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
 # `npm pack` the client package and install the tarball into an empty folder with react and
-# react-dom (the versions package-lock.json pins), as an app would; then a Node ESM file
-# imports both entries and renders a hook to a string. Proves the tarball holds everything
-# its exports name, and nothing it needs is left behind in the repository.
+# react-dom, as an app would; then a Node ESM file imports both entries and renders a hook
+# to a string. Twice: with the React package-lock.json pins, and with React 18.3.1, the
+# oldest major the peer range (>=18) allows. Proves the tarball holds everything its
+# exports name, and nothing it needs is left behind in the repository.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-REACT_VERSION=$(node -p "require('$ROOT/package.json').devDependencies.react")
+PINNED_REACT=$(node -p "require('$ROOT/package.json').devDependencies.react")
+OLDEST_REACT="18.3.1"
 TARBALL=$(cd "$ROOT/clients/js" && npm pack --silent --pack-destination "$WORK")
-echo "pack-check: $TARBALL ($(du -k "$WORK/$TARBALL" | cut -f1) KiB), with react@$REACT_VERSION"
+echo "pack-check: $TARBALL ($(du -k "$WORK/$TARBALL" | cut -f1) KiB)"
 
-mkdir "$WORK/app"
-cd "$WORK/app"
-echo '{"name":"pack-check","private":true,"type":"module"}' >package.json
-npm install --silent --no-audit --no-fund --prefer-offline "../$TARBALL" "react@$REACT_VERSION" "react-dom@$REACT_VERSION"
-
-cat >check.mjs <<'JS'
+cat >"$WORK/check.mjs" <<'JS'
 import assert from "node:assert/strict";
 import { createElement as h } from "react";
 import { renderToString } from "react-dom/server";
@@ -29,10 +26,31 @@ for (const name of ["createHeroClient", "HeroProvider", "useTaskRoom", "usePrese
 
 const heroClient = react.createHeroClient({ baseUrl: "http://x", getToken: () => "a.b.c" });
 function Status() {
-  return h("p", null, react.useTaskRoom("t1").status);
+  const room = react.useTaskRoom("t1");
+  react.useTaskEvents("t1", () => {});
+  react.useFieldEditing("t1", "title");
+  return h("p", null, room.status);
 }
-const html = renderToString(h(react.HeroProvider, { client: heroClient }, h(Status)));
+const logged = [];
+const { error, warn } = console;
+console.error = console.warn = (...args) => logged.push(args.join(" "));
+let html;
+try {
+  html = renderToString(h(react.HeroProvider, { client: heroClient }, h(Status)));
+} finally {
+  Object.assign(console, { error, warn });
+}
 assert.equal(html, "<p>idle</p>");
-console.log(`pack-check: both entries import from the installed tarball; a hook renders on the server: ${html}`);
+assert.deepEqual(logged, [], "nothing logged while rendering on the server");
+const { version } = await import("react");
+console.log(`pack-check: react ${version}: both entries import from the installed tarball; a hook renders on the server: ${html}`);
 JS
-node check.mjs
+
+for REACT in "$PINNED_REACT" "$OLDEST_REACT"; do
+  mkdir "$WORK/app-$REACT"
+  cd "$WORK/app-$REACT"
+  echo '{"name":"pack-check","private":true,"type":"module"}' >package.json
+  npm install --silent --no-audit --no-fund --prefer-offline "../$TARBALL" "react@$REACT" "react-dom@$REACT"
+  cp ../check.mjs .
+  node check.mjs
+done
