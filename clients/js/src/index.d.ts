@@ -301,8 +301,10 @@ export interface ReconnectingSocketOptions {
     | { terminal: { reason: string; code: number } }
     | { floorMs?: number }
     | Promise<{ terminal: { reason: string; code: number } } | { floorMs?: number }>;
-  /** The keep-alive frame, sent every KEEPALIVE_MS while open. */
-  pingFrame: string;
+  /** The keep-alive frame, sent every KEEPALIVE_MS while open (none: no keep-alive). */
+  pingFrame?: string | null;
+  /** Set on every socket: "arraybuffer" for a protocol of binary frames. */
+  binaryType?: BinaryType;
   WebSocket?: WebSocketClass;
   timers?: Partial<Timers>;
   random?: () => number;
@@ -311,8 +313,8 @@ export interface ReconnectingSocketOptions {
 export interface ReconnectingSocketEvents {
   status: ConnectionStatus;
   closed: { reason: string; code: number };
-  /** Each frame's data, as received. */
-  message: string;
+  /** Each frame's data, as received (a string, or with binaryType "arraybuffer" an ArrayBuffer for a binary frame). */
+  message: string | ArrayBuffer | Blob;
   /** The current socket is gone (closed, dropped, or stopped). */
   down: undefined;
 }
@@ -325,7 +327,7 @@ export interface ReconnectingSocket {
   on<K extends keyof ReconnectingSocketEvents>(type: K, handler: (value: ReconnectingSocketEvents[K]) => void): () => void;
   readonly status: ConnectionStatus;
   /** Sends now if open (never queued); returns whether it was sent. */
-  send(data: string): boolean;
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): boolean;
   close(): void;
 }
 

@@ -42,8 +42,12 @@ async function diagnose(options, base) {
   return null;
 }
 
-/** What a close the client did not ask for means: stop, pause, or ask the REST API. */
-function classifyClose({ code, opened }, ask) {
+/**
+ * What a close the client did not ask for means: stop (TERMINAL_CLOSE_CODES), pause
+ * (RETRY_FLOOR_MS), retry, or, for a socket that never opened, what `ask()` (a REST probe)
+ * finds. Any socket of a task (its room, its document) can use it with openReconnectingSocket.
+ */
+export function classifyClose({ code, opened }, ask) {
   const terminal = TERMINAL_CLOSE_CODES[code];
   if (terminal) return { terminal: { reason: terminal, code } };
   const floorMs = RETRY_FLOOR_MS[code];

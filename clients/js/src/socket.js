@@ -38,7 +38,8 @@ export function backoffDelay(attempt, random = Math.random, floorMs = 0) {
  * - `classifyClose({code, opened})`: after a close the client did not ask for,
  *   `{terminal: {reason, code}}` or `{floorMs}` (the least wait before the next attempt),
  *   or a promise of one;
- * - `pingFrame`: what a keep-alive sends;
+ * - `pingFrame`: what a keep-alive sends (none: no keep-alive);
+ * - `binaryType`: set on every socket ("arraybuffer" for a protocol of binary frames);
  * - `WebSocket`, `timers`, `random`: the class, the clock and the jitter (tests pass fakes).
  *
  * Events: `status` (connecting | open | reconnecting | offline | closed), `closed`
@@ -98,6 +99,7 @@ export function openReconnectingSocket(options) {
 
   const startKeepalive = (ws) => {
     timer.stable = timers.setTimeout(() => (attempt = 0), STABLE_MS);
+    if (!pingFrame) return;
     timer.keepalive = timers.setInterval(() => {
       if (ws.readyState !== OPEN) return;
       ws.send(pingFrame);
@@ -131,6 +133,7 @@ export function openReconnectingSocket(options) {
     }
     const Socket = options.WebSocket ?? globalThis.WebSocket;
     const ws = new Socket(target.url, target.protocols);
+    if (options.binaryType) ws.binaryType = options.binaryType;
     socket = ws;
     let opened = false;
     ws.onopen = () => {
