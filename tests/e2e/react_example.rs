@@ -42,8 +42,11 @@ async fn example_page(ctx: &Ctx, name: &str, workspace: &str) -> Page {
     )
     .await;
     page.goto(EXAMPLE).await;
-    page.wait_until("document.getElementById('dev-signin')", "the example's sign-in form")
-        .await;
+    page.wait_until(
+        "document.getElementById('dev-signin')",
+        "the example's sign-in form",
+    )
+    .await;
     page.type_into("#dev-name", name).await;
     page.replace_text("#dev-workspace", workspace).await;
     page.click("#dev-signin button[type=submit]").await;
@@ -82,7 +85,10 @@ async fn type_over(page: &Page, css: &str, text: &str) {
 
 pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
     let built = hero_testkit::wrangler::project_root().join("public/examples/react/app.js");
-    assert!(built.exists(), "the example is not built: make example (make e2e does)");
+    assert!(
+        built.exists(),
+        "the example is not built: make example (make e2e does)"
+    );
     let workspace = unique_workspace();
     let api = member_api(ctx, "setup", &workspace);
     let task = api
