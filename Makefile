@@ -14,15 +14,20 @@ WITH_ENV = . ./$(SETUP_ENV) &&
 WASM_CARGO = env $${WASM_TOOLCHAIN:+RUSTUP_TOOLCHAIN=$$WASM_TOOLCHAIN}
 WRANGLER = node_modules/.bin/wrangler
 WORKER_SOURCES := $(shell find src core/src -type f) Cargo.toml core/Cargo.toml Cargo.lock
+# The client package, and the React example built on it (scripts/client-build.mjs).
+CLIENT_SOURCES := $(shell find clients/js/src -type f) scripts/client-build.mjs
+EXAMPLE_SOURCES := $(shell find examples/react -type f -not -path '*/node_modules/*')
 
-.PHONY: help setup setup-test setup-bench build dev migrate token test unit e2e lint fmt deploy deploy-check clean fuzz soak bench bench-quick
+.PHONY: help setup setup-test setup-bench build client example dev migrate token test unit e2e lint lint-js pack-check fmt deploy deploy-check clean fuzz soak bench bench-quick
 
 help:
 	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT)"
 	@echo "make test     set up, then lint, unit tests and the end-to-end suite"
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
 	@echo "make deploy   wrangler deploy (see README: D1 database and JWT_SECRET first)"
-	@echo "make lint     cargo fmt --check, the code's shape, clippy -D warnings for host and wasm32"
+	@echo "make lint     cargo fmt --check, the code's shape, clippy -D warnings (host, wasm32), and lint-js"
+	@echo "make lint-js  the client package: no drift in public/, tsc (bundler, nodenext), publint, attw"
+	@echo "make client example   build public/hero-client.js and the React example (/examples/react/)"
 	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (~15 min)"
 	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
@@ -41,8 +46,23 @@ $(SETUP_ENV):
 	@scripts/setup.sh build
 
 # wrangler's [build] command. Rebuilds only when a source changed, so a dev-server restart
-# and the e2e suite do not pay for a wasm build they do not need.
-build: build/worker/shim.mjs
+# and the e2e suite do not pay for a wasm build they do not need. Also builds the UI's
+# /hero-client.js from the client package.
+build: build/worker/shim.mjs client
+
+# public/hero-client.js (+ .d.ts): clients/js bundled by the pinned esbuild. Never edited by
+# hand: `make lint` fails if it differs from what its sources build.
+client: public/hero-client.js
+
+public/hero-client.js: $(CLIENT_SOURCES) $(SETUP_ENV)
+	@node scripts/client-build.mjs client
+
+# The React example (examples/react), served by `make dev` at /examples/react/ (and by the
+# e2e suite's server). Not part of `build`: `make deploy` never ships it.
+example: public/examples/react/app.js
+
+public/examples/react/app.js: $(CLIENT_SOURCES) $(EXAMPLE_SOURCES) $(SETUP_ENV)
+	@node scripts/client-build.mjs example
 
 build/worker/shim.mjs: $(WORKER_SOURCES) $(SETUP_ENV)
 	@echo "build: worker-build --release (wasm32)"
@@ -53,7 +73,7 @@ migrate: setup
 	@echo "migrate: applying D1 migrations to the local database in $(STATE_DIR)"
 	@$(WITH_ENV) $(WRANGLER) d1 migrations apply DB --local --persist-to $(STATE_DIR) </dev/null
 
-dev: migrate build
+dev: migrate build example
 	@echo "dev: wrangler dev on http://127.0.0.1:$(PORT) (state in $(STATE_DIR))"
 	@$(WITH_ENV) $(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE_DIR) --var LOG_LEVEL:debug
 
@@ -63,7 +83,7 @@ token: $(SETUP_ENV)
 fmt:
 	cargo fmt
 
-lint: $(SETUP_ENV)
+lint: $(SETUP_ENV) lint-js
 	@echo "lint: cargo fmt --check"
 	@cargo fmt --check
 	@echo "lint: the code's shape (scripts/shape.py)"
@@ -73,14 +93,33 @@ lint: $(SETUP_ENV)
 	@echo "lint: clippy (wasm32)"
 	@$(WITH_ENV) $(WASM_CARGO) cargo clippy --quiet -p hero-tasks --lib --target wasm32-unknown-unknown -- -D warnings
 
+# The client package as its users get it (clients/js), and the one source of truth of
+# public/: the built copies must be what their sources build. Node only: no Rust.
+lint-js: client example
+	@echo "lint: public/ is what clients/js and examples/react build (no drift)"
+	@node scripts/client-build.mjs --check
+	@echo "lint: tsc --noEmit on consumer code, moduleResolution bundler and nodenext"
+	@node_modules/.bin/tsc -p tests/types/tsconfig.bundler.json
+	@node_modules/.bin/tsc -p tests/types/tsconfig.nodenext.json
+	@echo "lint: publint --strict clients/js"
+	@node_modules/.bin/publint --strict clients/js
+	@echo "lint: attw --pack --profile esm-only clients/js"
+	@node_modules/.bin/attw --pack clients/js --profile esm-only
+
+# npm pack: the tarball installs into an empty folder with react and react-dom, and a Node
+# ESM file imports both entries and renders a hook on the server.
+pack-check: $(SETUP_ENV)
+	@echo "pack-check: npm pack clients/js, install it in an empty folder, import both entries"
+	@scripts/pack-check.sh
+
 # The pure core's tests and the Worker glue's: neither compiles tokio, reqwest or fantoccini.
-unit: $(SETUP_ENV)
+unit: $(SETUP_ENV) client
 	@echo "unit: cargo test -p hero-core -p hero-tasks"
 	@$(WITH_ENV) cargo test --quiet -p hero-core -p hero-tasks
-	@echo "unit: node --test tests/js (the browser client's pure parts)"
+	@echo "unit: node --test tests/js (the client package, its React hooks in jsdom, the UI's reducers)"
 	@node --test tests/js/
 
-e2e: build
+e2e: build example
 	@echo "e2e: real wrangler dev, local D1, real HTTP and WebSocket clients"
 	@$(WITH_ENV) cargo test --quiet -p hero-e2e --test e2e
 
@@ -89,7 +128,7 @@ deploy-check: build
 	@echo "deploy-check: wrangler deploy --dry-run"
 	@$(WITH_ENV) $(WRANGLER) deploy --dry-run --outdir target/deploy-dry-run >/dev/null
 
-test: setup-test lint unit deploy-check e2e bench-quick
+test: setup-test lint unit pack-check deploy-check e2e bench-quick
 
 # The benchmarks (bench/load): every server is started by the harness on loopback ports.
 # Raises the open-files limit for the thousands of sockets.
@@ -117,6 +156,7 @@ fuzz: $(SETUP_ENV)
 	@scripts/fuzz.sh
 
 deploy: setup build
+	@rm -rf public/examples
 	@$(WITH_ENV) $(WRANGLER) deploy
 
 clean:

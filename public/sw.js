@@ -7,12 +7,14 @@
 //   only answers when the network does not.
 // - Only the app's own static files: /api/* and /ws/* (and /healthz) are never cached and
 //   never answered here; the browser sends them to the network as if there were no worker.
+//   Nor is /examples/ (the React example, another app on the same origin).
 // - The cache name carries a version; an activating worker deletes every other one.
 //
 // CSP: public/_headers allows scripts from 'self' only, and with no `worker-src` a service
 // worker script falls under `script-src`, so /sw.js is allowed as it is.
 
-const CACHE = "hero-shell-v1";
+// v2: the client module became one bundle (/hero-client.js, built from clients/js).
+const CACHE = "hero-shell-v2";
 
 /** The files the page needs to start (tests/js/service-worker.test.mjs checks this list against public/). */
 const SHELL = [
@@ -21,14 +23,9 @@ const SHELL = [
   "/app.js",
   "/hero-client.js",
   "/state/activity.js",
-  "/state/claims.js",
   "/state/conflict.js",
   "/state/fields.js",
   "/state/list.js",
-  "/state/merge.js",
-  "/state/presence.js",
-  "/state/queue.js",
-  "/state/task-presence.js",
   "/ui/board-render.js",
   "/ui/board-view.js",
   "/ui/connection.js",
@@ -47,6 +44,11 @@ const SHELL = [
 /** Paths the worker leaves alone: the API, the rooms, the health check. */
 function isLive(pathname) {
   return pathname.startsWith("/api/") || pathname.startsWith("/ws/") || pathname === "/healthz";
+}
+
+/** The examples built beside the app (/examples/react/): not the app, never cached. */
+function isExample(pathname) {
+  return pathname.startsWith("/examples/");
 }
 
 /** The cache key of a request: every navigation to the page is the one page, "/". */
@@ -93,7 +95,7 @@ if (typeof ServiceWorkerGlobalScope !== "undefined" && self instanceof ServiceWo
     const { request } = event;
     if (request.method !== "GET") return;
     const url = new URL(request.url);
-    if (url.origin !== self.location.origin || isLive(url.pathname)) return;
+    if (url.origin !== self.location.origin || isLive(url.pathname) || isExample(url.pathname)) return;
     event.respondWith(networkFirst(request, shellKey(url, request.mode)));
   });
 }

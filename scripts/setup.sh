@@ -152,11 +152,15 @@ else
     --root "$(dirname "$(dirname "$WASM_BINDGEN_BIN")")"
 fi
 
-# --- 3. wrangler and esbuild from npm -----------------------------------------------------
-step "npm packages (wrangler, esbuild) from package-lock.json"
+# --- 3. wrangler, esbuild and the client package's tooling from npm ---------------------
+# One `npm ci` for the root: wrangler and esbuild, the client package (clients/js) and the
+# React example as workspaces (node_modules/@hero-tasks/client links to clients/js), React,
+# and what checks the package (jsdom, Testing Library, TypeScript, publint, attw).
+step "npm packages (wrangler, esbuild, the client package's React and checks) from package-lock.json"
 command -v npm >/dev/null || { echo "setup: Node.js and npm are required" >&2; false; }
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] &&
-   [ -x node_modules/.bin/wrangler ] && [ -x node_modules/.bin/esbuild ]; then
+   [ -x node_modules/.bin/wrangler ] && [ -x node_modules/.bin/esbuild ] && [ -x node_modules/.bin/tsc ] &&
+   [ -e node_modules/@hero-tasks/client/package.json ]; then
   skip "node_modules is current"
 else
   npm ci --no-audit --no-fund --loglevel=error

@@ -5,7 +5,7 @@
 
 import { h } from "/ui/dom.js";
 import { initials } from "/ui/task-render.js";
-import { usersIn } from "/state/task-presence.js";
+import { usersIn } from "/hero-client.js";
 
 export function renderAnalytics(container, report) {
   const cards = [
@@ -65,7 +65,7 @@ function taskItem(task, users) {
 /**
  * `list` is the state from /state/list.js ({tasks (in order), cursor}), already overlaid with
  * the pending edits; `presence` maps task ids to the users in each task's room
- * (/state/task-presence.js).
+ * (clients/js/src/state/task-presence.js, in /hero-client.js).
  */
 export function renderTaskList(listElement, loadMoreButton, list, presence = {}) {
   const items = list.tasks.map((task) => taskItem(task, usersIn(presence, task.id)));

@@ -12,12 +12,11 @@
 // deletes hidden). When an entry commits, its task goes into the list at once. Each card
 // shows who is in that task's room, from the board's `task_presence`.
 
-import { connectBoard } from "/hero-client.js";
+import { connectBoard, emptyTaskPresence } from "/hero-client.js";
 import { byId, createScope } from "/ui/dom.js";
 import { describeError, isUnreachable, UNREACHABLE_TEXT } from "/ui/errors.js";
 import { renderAnalytics, renderTaskList } from "/ui/board-render.js";
 import { applyListEvent, appendPage, cleanFilters, emptyList, listFromPage, needsServerFilter, removeTask, upsertTask } from "/state/list.js";
-import { emptyTaskPresence } from "/state/task-presence.js";
 
 const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200; // the API's limit

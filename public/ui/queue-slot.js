@@ -2,8 +2,7 @@
 // workspace: signing in as someone else closes the old one (its entries stay in this
 // browser's IndexedDB until that user signs in here again) and opens theirs.
 
-import { openEditQueue } from "/hero-client.js";
-import { displayName, queueOwner } from "/state/claims.js";
+import { displayName, openEditQueue, queueOwner } from "/hero-client.js";
 
 export function createQueueSlot({ session, connectOptions, open = openEditQueue }) {
   let queue = null;

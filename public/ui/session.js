@@ -1,9 +1,10 @@
 // The signed-in session: the token (kept in sessionStorage, so it lives as long as the
 // tab) and what its claims say about the user. The token is only decoded, never verified:
-// the server checks it on every call. Only the payload is read (see /state/claims.js), so
-// any signing algorithm (HS256 dev tokens, Supabase's ES256/RS256) is fine.
+// the server checks it on every call. Only the payload is read (decodeClaims, from
+// /hero-client.js), so any signing algorithm (HS256 dev tokens, Supabase's ES256/RS256) is
+// fine.
 
-import { decodeClaims, displayName } from "/state/claims.js";
+import { decodeClaims, displayName } from "/hero-client.js";
 
 export { decodeClaims };
 

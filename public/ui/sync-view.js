@@ -4,7 +4,7 @@
 // browser tests read #sync-status and .sync-item[data-state].
 
 import { byId, h } from "/ui/dom.js";
-import { describeEntry, statusLine, summarize } from "/state/queue.js";
+import { describeEntry, statusLine, summarize } from "/hero-client.js";
 import { fieldLabel } from "/state/fields.js";
 
 /** What the panel's border says: offline, a decision needed, synced, or syncing. */

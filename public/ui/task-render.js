@@ -33,7 +33,7 @@ function presenceEntry(entry) {
   );
 }
 
-/** `list` is the presence list from /state/presence.js. */
+/** `list` is the presence list from applyPresence (/hero-client.js). */
 export function renderPresence(container, list) {
   container.replaceChildren(...list.map(presenceEntry));
 }

@@ -255,7 +255,7 @@ impl Page {
     }
 
     /// One DevTools command on the current tab (`POST /session/{id}/goog/cdp/execute`).
-    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
         let session = self
             .client
             .session_id()

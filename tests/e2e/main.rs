@@ -38,6 +38,7 @@ mod limits;
 mod logs;
 mod offline;
 mod plans;
+mod react_example;
 mod rest;
 mod rooms;
 mod schema;
@@ -121,6 +122,7 @@ fn main() {
         rooms::tests(),
         browser::tests(),
         offline::tests(),
+        react_example::tests(),
         soak::tests(),
         writes::tests(),
     ]

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { activityFromRest, activityText, applyActivityEvent, emptyActivity, entryFromEvent } from "../../public/state/activity.js";
-import { unpackFrame } from "../../public/hero-client.js";
+import { unpackFrame } from "../../clients/js/src/index.js";
 
 const at = "2026-05-04T09:30:00.000Z";
 const baseTask = { id: "t1", title: "Plan", description: "", status: "todo", priority: "medium", assignee_id: null, due_date: null, tags: [], version: 1 };

@@ -1,9 +1,9 @@
-// Token claims (public/state/claims.js): only the payload is decoded, whatever the
+// Token claims (clients/js/src/state/claims.js): only the payload is decoded, whatever the
 // algorithm, and the display name follows the server's rule (the Rust `principal_from`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { cleanName, decodeClaims, displayName, queueOwner, tokenExpiresAt } from "../../public/state/claims.js";
+import { cleanName, decodeClaims, displayName, queueOwner, tokenExpiresAt } from "../../clients/js/src/state/claims.js";
 
 const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const token = (claims, header = { alg: "HS256", typ: "JWT" }) => `${part(header)}.${part(claims)}.c2ln`;

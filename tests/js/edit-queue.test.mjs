@@ -1,4 +1,4 @@
-// The edit queue (openEditQueue in public/hero-client.js) against a fake server that keeps
+// The edit queue (openEditQueue in clients/js/src/edit-queue.js) against a fake server that keeps
 // the API's contract: If-Match and 412 with `current`, Idempotency-Key replays (the first
 // response again, `Idempotent-Replayed: true`), 422 for a key reused with another request,
 // 409 while the first is still running, and the activity log. The store is in memory and
@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { memoryStore, openEditQueue, QueueFullError } from "../../public/hero-client.js";
+import { memoryStore, openEditQueue, QueueFullError } from "../../clients/js/src/index.js";
 
 const FIELDS = ["title", "description", "status", "priority", "assignee_id", "due_date", "tags"];
 const settle = () => new Promise((resolve) => setImmediate(resolve));

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { BACKOFF, backoffDelay, connectTask, restClient, ConflictError, ApiError, TERMINAL_CLOSE_CODES, unpackFrame } from "../../public/hero-client.js";
+import { BACKOFF, backoffDelay, connectTask, restClient, ConflictError, ApiError, TERMINAL_CLOSE_CODES, unpackFrame } from "../../clients/js/src/index.js";
 
 test("backoff grows by the factor, is capped, and is jittered over [0, ceiling]", () => {
   assert.equal(backoffDelay(0, () => 1), BACKOFF.startMs);

@@ -1,9 +1,9 @@
-// The three-way merge (public/state/merge.js): every rule of issue #15 for a 412, field by
+// The three-way merge (clients/js/src/state/merge.js): every rule of issue #15 for a 412, field by
 // field against the server's `current`, and tags as a set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { changedFields, mergePatch, mergeTags, resolvedPatch, sameFieldValue, whoChanged } from "../../public/state/merge.js";
+import { changedFields, mergePatch, mergeTags, resolvedPatch, sameFieldValue, whoChanged } from "../../clients/js/src/state/merge.js";
 
 const base = { title: "Plan", description: "draft", status: "todo", priority: "medium", assignee_id: null, due_date: null, tags: ["a", "b"] };
 const now = (changes) => ({ ...base, ...changes, version: 5 });

@@ -1,10 +1,10 @@
-// The presence reducer (public/state/presence.js) against the server's rule in
+// The presence reducer (clients/js/src/state/presence.js) against the server's rule in
 // the Rust room's `presence()`: one entry per user, sorted by id, `connections` = their
 // sockets, `editing` = the sorted union of the fields their sockets edit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { applyPresence } from "../../public/state/presence.js";
+import { applyPresence } from "../../clients/js/src/state/presence.js";
 
 const ana = { id: "ana", name: "Ana", avatar_url: null };
 const bob = { id: "bob", name: "Bob", avatar_url: null };

@@ -1,4 +1,4 @@
-// The edit queue's transitions (public/state/queue.js): enqueue and coalescing, the replay
+// The edit queue's transitions (clients/js/src/state/queue.js): enqueue and coalescing, the replay
 // order, acks and temporary ids, retries, refusals, 412 merges and conflicts, discards, and
 // replays interrupted mid-way.
 import { test } from "node:test";
@@ -22,8 +22,8 @@ import {
   retryLater,
   statusLine,
   takeNext,
-} from "../../public/state/queue.js";
-import { mergePatch } from "../../public/state/merge.js";
+} from "../../clients/js/src/state/queue.js";
+import { mergePatch } from "../../clients/js/src/state/merge.js";
 
 let counter = 0;
 const fresh = (prefix) => `${prefix}-${++counter}`;

@@ -1,10 +1,10 @@
-// A live room (public/hero-client.js) driven by a fake WebSocket and a fake clock: how the
+// A live room (clients/js/src/room.js, over socket.js and token-refresh.js) driven by a fake WebSocket and a fake clock: how the
 // token is sent, refresh in place, close codes, and seq tracking. Nothing here waits for
 // real time: the room takes its clock and timers from `options.timers`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { connectBoard, connectTask, REFRESH, refreshDelay, RETRY_FLOOR_MS, SUBPROTOCOL } from "../../public/hero-client.js";
+import { connectBoard, connectTask, REFRESH, refreshDelay, RETRY_FLOOR_MS, SUBPROTOCOL } from "../../clients/js/src/index.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-05-04T09:00:00Z");

@@ -1,10 +1,10 @@
-// The board's "who is in which task" map (public/state/task-presence.js), from the board
+// The board's "who is in which task" map (clients/js/src/state/task-presence.js), from the board
 // welcome's `task_presence` and the `task_presence` messages, and its use in a board room.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { applyTaskPresence, emptyTaskPresence, usersIn } from "../../public/state/task-presence.js";
-import { connectBoard } from "../../public/hero-client.js";
+import { applyTaskPresence, emptyTaskPresence, usersIn } from "../../clients/js/src/state/task-presence.js";
+import { connectBoard } from "../../clients/js/src/index.js";
 
 const ana = { id: "ana", name: "Ana", avatar_url: null };
 const bob = { id: "bob", name: "Bob", avatar_url: "https://example.com/bob.png" };

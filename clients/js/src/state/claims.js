@@ -1,5 +1,5 @@
 // What a token's claims say, for display and for timing a refresh. Pure (no DOM, no I/O):
-// hero-client.js, the UI and the node tests share this one copy.
+// token refresh (../token-refresh.js), the UI and the node tests share this one copy.
 //
 // A token is only decoded here, never verified (the server verifies it on every request
 // and every `auth` frame). Only the payload is read: nothing looks at the JOSE header, so

@@ -1,5 +1,5 @@
 // Presence reducer: the room's "who is here" list, rebuilt from the server's messages.
-// Pure (no DOM, no I/O): hero-client.js, the UI and the node tests share this one copy.
+// Pure (no DOM, no I/O): the rooms (../room.js), the UI and the node tests share this one copy.
 //
 // The server's rule (the Rust room's `presence()`): one entry per user, sorted by user id;
 // `connections` is the number of that user's sockets; `editing` is the sorted,

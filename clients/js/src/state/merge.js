@@ -1,5 +1,5 @@
 // Three-way merge of an edit made against an older version of a task, field by field, and
-// the set merge of tags. Pure (no DOM, no I/O): the edit queue (hero-client.js) uses it when
+// the set merge of tags. Pure (no DOM, no I/O): the edit queue (../edit-queue.js) uses it when
 // the server answers 412 with the task as it is now (`current`), and node tests check every
 // rule.
 //

@@ -1,5 +1,5 @@
 // Who is in which task's room, as the board tells it: the map behind the avatars on the
-// dashboard's task cards. Pure (no DOM, no I/O): hero-client.js keeps it for board rooms
+// dashboard's task cards. Pure (no DOM, no I/O): ../room.js keeps it for board rooms
 // and node tests check it.
 //
 // The board's `welcome` carries the whole map, `task_presence` (task id → [{id, name,

@@ -1,4 +1,6 @@
-// Types for hero-client.js. The wire protocol is described in docs/protocol.md.
+// Types for @hero-tasks/client (index.js): rooms, the REST client, the edit queue and the
+// pure helpers. The React hooks are typed in react.d.ts. The wire protocol is described in
+// docs/protocol.md.
 
 export type TaskStatus = "todo" | "in_progress" | "blocked" | "in_review" | "done";
 export type TaskPriority = "low" | "medium" | "high" | "critical";
@@ -182,17 +184,44 @@ export interface ConnectOptions {
   baseUrl?: string;
   /** Resume from this seq on the first connect. */
   since?: number;
-  /** Testing hooks: the clock and timers, the jitter source, and the WebSocket class. */
+  /** Testing hooks: the clock and timers, the jitter source, the WebSocket class and fetch. */
   timers?: Partial<Timers>;
   random?: () => number;
-  WebSocket?: new (url: string, protocols?: string | string[]) => WebSocket;
+  WebSocket?: WebSocketClass;
+  fetch?: typeof fetch;
 }
+
+/** A WebSocket constructor: the browser's, or any with the same shape (tests pass fakes). */
+export type WebSocketClass = new (url: string, protocols?: string | string[]) => WebSocket;
 
 export declare const BACKOFF: { readonly startMs: 500; readonly factor: 2; readonly capMs: 30000 };
 export declare const KEEPALIVE_MS: number;
 export declare const PONG_TIMEOUT_MS: number;
 /** "hero-tasks.v1": the subprotocol offered (with `bearer.<token>`) and selected by the server. */
 export declare const SUBPROTOCOL: "hero-tasks.v1";
+/** "bearer.": the prefix of the subprotocol that carries the token. */
+export declare const BEARER_PREFIX: "bearer.";
+/** The protocol version a `welcome` announces (2: `presence_diff`, and `auth` in place). */
+export declare const PROTOCOL_VERSION: 2;
+/** Every close code the rooms use, by its name in the Rust core (`protocol::close`). */
+export declare const CLOSE: {
+  /** The token expired while connected. */
+  readonly TOKEN_EXPIRED: 4001;
+  /** Sustained rate-limit abuse. */
+  readonly POLICY: 1008;
+  /** A frame over the size limit. */
+  readonly TOO_BIG: 1009;
+  /** The room is at its connection cap. */
+  readonly TRY_AGAIN_LATER: 1013;
+  /** An `auth` refresh named another user or workspace. */
+  readonly TOKEN_MISMATCH: 4003;
+  /** The task was deleted. */
+  readonly TASK_DELETED: 4004;
+  /** Too many sockets or connects for this user in this room. */
+  readonly TOO_MANY_FOR_USER: 4029;
+};
+/** The durable event types: they carry `seq` and are replayed with `?since=`. */
+export declare const DURABLE_TYPES: readonly ["task_created", "task_updated", "task_status_changed", "task_deleted", "task_redacted"];
 /**
  * The close codes that end a room for good: 4001 (token expired), 4003 (a refreshed token
  * named another user or workspace) and 4004 (task deleted). Every other close is retried
@@ -255,6 +284,54 @@ export type TaskPresenceMessage =
  * event).
  */
 export declare function applyTaskPresence(map: TaskPresence, message: TaskPresenceMessage | { type: string }): TaskPresence;
+
+/** The usual map of users in each task's room (a board room's `taskPresence`): `{}`. */
+export declare const emptyTaskPresence: TaskPresence;
+/** The users in a task's room, from a board's map (an empty array when nobody is). */
+export declare function usersIn(map: TaskPresence, taskId: string): UserInfo[];
+
+/** A reconnecting socket's status. */
+export type SocketStatus = ConnectionStatus;
+
+export interface ReconnectingSocketOptions {
+  /** Asked before every attempt: where to connect, or why to stop for good. */
+  connect(): Promise<{ url: string; protocols?: string[] } | { terminal: { reason: string; code: number } }>;
+  /** What a close the client did not ask for means: stop, or retry after at least floorMs. */
+  classifyClose(close: { code: number; opened: boolean }):
+    | { terminal: { reason: string; code: number } }
+    | { floorMs?: number }
+    | Promise<{ terminal: { reason: string; code: number } } | { floorMs?: number }>;
+  /** The keep-alive frame, sent every KEEPALIVE_MS while open (none: no keep-alive). */
+  pingFrame?: string | null;
+  /** Set on every socket: "arraybuffer" for a protocol of binary frames. */
+  binaryType?: BinaryType;
+  WebSocket?: WebSocketClass;
+  timers?: Partial<Timers>;
+  random?: () => number;
+}
+
+export interface ReconnectingSocketEvents {
+  status: ConnectionStatus;
+  closed: { reason: string; code: number };
+  /** Each frame's data, as received (a string, or with binaryType "arraybuffer" an ArrayBuffer for a binary frame). */
+  message: string | ArrayBuffer | Blob;
+  /** The current socket is gone (closed, dropped, or stopped). */
+  down: undefined;
+}
+
+/**
+ * A WebSocket that reconnects with backoff, keeps itself alive and follows the browser's
+ * online state: transport only (rooms are built on it). Opens on the next microtask.
+ */
+export interface ReconnectingSocket {
+  on<K extends keyof ReconnectingSocketEvents>(type: K, handler: (value: ReconnectingSocketEvents[K]) => void): () => void;
+  readonly status: ConnectionStatus;
+  /** Sends now if open (never queued); returns whether it was sent. */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): boolean;
+  close(): void;
+}
+
+export declare function openReconnectingSocket(options: ReconnectingSocketOptions): ReconnectingSocket;
 
 export declare function connectTask(taskId: string, options: ConnectOptions): Room<Task>;
 export declare function connectBoard(
@@ -523,9 +600,30 @@ export interface EditQueueOptions extends Pick<ConnectOptions, "token" | "getTok
  * tabs' views current.
  */
 export declare function openEditQueue(options: EditQueueOptions): EditQueue;
+/** Counts of a queue's entries, for a status line. */
+export declare function summarize(entries: QueueEntry[]): { total: number; waiting: number; conflicts: number; refused: number };
+/**
+ * The status line of a queue: "offline — 2 changes pending", "syncing 2 changes…", "1 change
+ * needs your decision", "all changes synced" (after `hadChanges`), or "".
+ */
+export declare function statusLine(entries: QueueEntry[], state: { reachable: boolean; hadChanges?: boolean }): string;
+/** One line per entry: "Edit “Plan” (title, tags)", "Create “Plan”", "Delete “Plan”". */
+export declare function describeEntry(entry: QueueEntry, fieldLabel?: (field: string) => string): string;
+
 /** The database, lock and channel name of a user's queue. */
 export declare function queueName(owner: { userId: string; workspaceId: string }): string;
 /** The IndexedDB store the queue uses by default (one database per name). */
 export declare function indexedDbStore(name: string, idb?: IDBFactory): QueueStore;
 /** A store in memory (tests; browsers without IndexedDB). */
 export declare function memoryStore(initial?: QueueEntry[]): QueueStore;
+
+// ---- Tokens ---------------------------------------------------------------------------
+
+/** A token's payload (decoded, never verified), or null when it is not a JWS compact token. */
+export declare function decodeClaims(token: string | null | undefined): Record<string, any> | null;
+/** A token's `exp` in ms since the epoch, or null. */
+export declare function tokenExpiresAt(token: string | null | undefined): number | null;
+/** The display name by the server's rule: full_name, name, email's local part, sub. */
+export declare function displayName(claims: Record<string, any> | null): string | null;
+/** Whose edit queue a token's claims open: `{userId, workspaceId}`, or null. */
+export declare function queueOwner(claims: Record<string, any> | null): { userId: string; workspaceId: string } | null;

@@ -1,7 +1,7 @@
 // The edit queue's state: the pending creates, edits and deletes of one user in one
 // workspace, and every transition they go through. Pure (no DOM, no I/O, no clock, no
 // randomness: ids, keys and times come in as arguments), so node tests check each rule and
-// the queue in hero-client.js only stores what these functions return.
+// the queue in ../edit-queue.js only stores what these functions return.
 //
 // An entry:
 //   {id, order, key, kind: "create" | "update" | "delete", taskId,

@@ -1,0 +1,16 @@
+// Who is signed in: the token lives in this tab's sessionStorage (as in the built-in UI, but
+// under its own key), and what its claims say is read with the package's decoder.
+import { decodeClaims, displayName, queueOwner } from "@hero-tasks/client";
+
+const KEY = "hero-tasks-react-example-token";
+
+export const readToken = () => sessionStorage.getItem(KEY);
+export const saveToken = (token) => sessionStorage.setItem(KEY, token);
+export const clearToken = () => sessionStorage.removeItem(KEY);
+
+/** {userId, workspaceId, name} for the signed-in token, or null. */
+export function whoIs(token) {
+  const claims = decodeClaims(token);
+  const owner = queueOwner(claims);
+  return owner ? { ...owner, name: displayName(claims) } : null;
+}
