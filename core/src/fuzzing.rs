@@ -38,7 +38,7 @@ pub fn client_frame(data: &[u8]) {
             let _ = on_frame(snapshot, Frame::Text(text));
         }
         Err(_) => {
-            let _ = on_frame(snapshot, Frame::Binary(data.len()));
+            let _ = on_frame(snapshot, Frame::Binary(data));
         }
     }
 }
