@@ -177,7 +177,6 @@ pub fn room_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, Co
             "ROOM_MESSAGES_PER_SEC",
             i64::from(defaults.messages_per_sec),
         )? as u32,
-        max_strikes: read("ROOM_RATE_STRIKES", i64::from(defaults.max_strikes))? as u32,
         max_connections: read("ROOM_MAX_CONNECTIONS", as_i64(defaults.max_connections))? as usize,
         max_connections_per_user: read(
             "ROOM_MAX_CONNECTIONS_PER_USER",
@@ -190,6 +189,7 @@ pub fn room_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, Co
         grace_ms: read("PRESENCE_GRACE_MS", defaults.grace_ms)?,
         typing_ttl_ms: read("TYPING_TTL_MS", defaults.typing_ttl_ms)?,
         log_size: read("ROOM_LOG_SIZE", defaults.log_size as i64)? as u64,
+        replay_max_bytes: read("ROOM_REPLAY_MAX_BYTES", defaults.replay_max_bytes as i64)? as u64,
         frames_per_sec: read("ROOM_FRAMES_PER_SEC", defaults.frames_per_sec as i64)? as u64,
         presence_batch_above: read(
             "ROOM_PRESENCE_BATCH_ABOVE",

@@ -217,6 +217,7 @@ impl SimRoom {
             live: &live,
             same_user: self.same_user(&joining.principal.user_id, ""),
             connect_window: None,
+            cooling_ms: None,
             returning: self
                 .departures
                 .iter()

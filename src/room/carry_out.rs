@@ -157,6 +157,13 @@ impl Room {
                     return Ok((Alarm::NoLaterThan(due), None));
                 }
             }
+            // Typing and editing go out coalesced, per user (see the outbox).
+            Outbound::Others(message) if is_ephemeral(&message) => {
+                self.outbox.ephemeral(&message, skip, to);
+            }
+            Outbound::All(message) if is_ephemeral(&message) => {
+                self.outbox.ephemeral(&message, None, to);
+            }
             Outbound::Others(message) => {
                 to.sockets.broadcast(&message.to_json(), skip);
             }
@@ -276,6 +283,14 @@ type Carried = (Alarm, Option<Vec<Actor>>);
 
 fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()
+}
+
+/// Typing and editing go through the outbox, coalesced per user.
+fn is_ephemeral(message: &ServerMessage) -> bool {
+    matches!(
+        message,
+        ServerMessage::Typing { .. } | ServerMessage::Editing { .. }
+    )
 }
 
 /// Presence changes go through the outbox, which may hold them back.

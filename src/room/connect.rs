@@ -7,7 +7,7 @@ use worker::{Response, WebSocketPair};
 
 use super::error::{RoomError, RoomResult};
 use super::object::Room;
-use super::sockets::{Origin, Sockets};
+use super::sockets::{user_tag, Origin, Sockets};
 use crate::runtime::now_ms;
 use crate::store::Store;
 use hero_core::error::ApiError;
@@ -46,7 +46,7 @@ impl Room {
                 self.carry_out(effects, None).await?;
                 let pair = WebSocketPair::new()?;
                 pair.server.accept()?;
-                pair.server.close(Some(code), Some(reason))?;
+                pair.server.close(Some(code), Some(reason.as_str()))?;
                 upgraded(pair.client, store)
             }
             Connected::Accepted {
@@ -115,8 +115,9 @@ impl Room {
             live,
             same_user: sockets.connections_of(user_id),
             connect_window: self.storage.connect_window(user_id)?,
+            cooling_ms: self.budgets.cooling(&user_tag(user_id), now_ms()),
             returning: self.storage.departure_of(user_id)?,
-            log: self.storage.log_view()?,
+            log: self.storage.log_view(joining.since)?,
             task_presence: match kind {
                 RoomKind::Board => self.storage.task_viewers()?,
                 RoomKind::Task => Default::default(),

@@ -10,7 +10,7 @@ use worker::{Response, WebSocket, WebSocketPair};
 
 use super::error::{RoomError, RoomResult};
 use super::object::Room;
-use super::sockets::{Origin, Sockets};
+use super::sockets::{doc_user_tag, Origin, Sockets};
 use super::storage::KnownTask;
 use crate::runtime::now_ms;
 use crate::store::Store;
@@ -46,6 +46,7 @@ impl Room {
             open_sockets: sockets.count(),
             open_of_user: sockets.doc_count_of(user_id),
             connect_window: self.storage.connect_window(&doc_window_key(user_id))?,
+            cooling_ms: self.budgets.cooling(&doc_user_tag(user_id), now_ms()),
             state_vector: self
                 .document
                 .with(|doc, _| doc.state_vector())
@@ -70,7 +71,7 @@ impl Room {
                 );
                 self.carry_out(effects, None).await?;
                 pair.server.accept()?;
-                pair.server.close(Some(code), Some(reason))?;
+                pair.server.close(Some(code), Some(reason.as_str()))?;
                 super::connect::upgraded(pair.client, store)
             }
             DocConnected::Accepted {
@@ -136,9 +137,7 @@ impl Room {
         let now = now_ms();
         let effects = match room::admit_doc_frame(&connection, frame, now, self.limits()) {
             Err(effects) => *effects,
-            Ok((counted, message)) => {
-                self.decide_doc_message(&key, counted, message, frame, now)?
-            }
+            Ok(message) => self.decide_doc_message(&key, &connection, message, frame, now)?,
         };
         self.carry_out(effects, Some(origin)).await
     }
@@ -146,7 +145,7 @@ impl Room {
     fn decide_doc_message(
         &self,
         key: &RoomKey,
-        connection: DocConnection,
+        connection: &DocConnection,
         message: DocMessage<'_>,
         frame: Frame<'_>,
         now: i64,
@@ -164,10 +163,9 @@ impl Room {
                 };
                 Ok(room::on_awareness(connection, &awareness, &owners, bytes))
             }
-            DocMessage::QueryAwareness => Ok(room::on_query_awareness(
-                connection,
-                &self.storage.awareness(None)?,
-            )),
+            DocMessage::QueryAwareness => {
+                Ok(room::on_query_awareness(&self.storage.awareness(None)?))
+            }
             sync => {
                 if !self.load_doc(key)? {
                     return Ok(Effects::default());

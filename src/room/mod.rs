@@ -16,11 +16,13 @@
 //! - [`error`]: the one way a room call fails ([`RoomError`]);
 //! - in memory, each safe to lose: [`queue`] (the write queue), [`outbox`] (published
 //!   events and presence, paced), [`guard`] (one catch-up or report at a time),
-//!   [`document`] (the shared description, loaded from storage);
+//!   [`document`] (the shared description, loaded from storage), [`budgets`] (each user's
+//!   frames per second, and their cool-down);
 //! - [`sockets`]: tags, attachments and fan-out;
 //! - [`storage`]: the room's SQLite, versioned, a file per thing stored.
 
 mod board;
+mod budgets;
 mod carry_out;
 mod changes;
 mod connect;

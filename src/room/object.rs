@@ -29,12 +29,13 @@ use worker::{
     WebSocketIncomingMessage, WebSocketRequestResponsePair,
 };
 
+use super::budgets::Budgets;
 use super::document::Document;
 use super::error::{RoomError, RoomResult};
 use super::guard::OneAtATime;
 use super::outbox::{Delivery, Outbox};
 use super::queue::WriteQueue;
-use super::sockets::{Origin, Sockets};
+use super::sockets::{Origin, Sockets, Tagged};
 use super::storage::RoomStorage;
 use super::stub::{read_envelope, refusal_response, reply};
 use crate::runtime::{now_ms, setting};
@@ -45,7 +46,7 @@ use hero_core::error::ApiError;
 use hero_core::protocol::{PING_FRAME, PONG_FRAME};
 use hero_core::room::{
     self, AlarmSnapshot, Connection, Done, Envelope, Frame, FrameSnapshot, Limits, RoomCall,
-    RoomKey, RoomKind,
+    RoomKey, RoomKind, Spend,
 };
 
 #[durable_object]
@@ -65,6 +66,8 @@ pub struct Room {
     pub(super) reporting: AssertUnwindSafe<Rc<OneAtATime>>,
     /// A task room's shared description, while it is awake ([`super::document`]).
     pub(super) document: AssertUnwindSafe<Document>,
+    /// What each user may still send ([`super::budgets`]).
+    pub(super) budgets: AssertUnwindSafe<Budgets>,
 }
 
 #[derive(Default)]
@@ -91,6 +94,7 @@ impl DurableObject for Room {
             catching_up: AssertUnwindSafe(OneAtATime::default()),
             reporting: AssertUnwindSafe(Rc::default()),
             document: AssertUnwindSafe(Document::default()),
+            budgets: AssertUnwindSafe(Budgets::default()),
         }
     }
 
@@ -130,37 +134,23 @@ impl DurableObject for Room {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        if Sockets::of(&self.state).is_doc(&ws) {
-            let frame = match &message {
-                WebSocketIncomingMessage::String(text) => Frame::Text(text),
-                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes),
-            };
-            return settle(self.doc_frame(&ws, frame).await);
-        }
-        let (Some(connection), Some(kind)) =
-            (ws.deserialize_attachment::<Connection>()?, self.kind())
-        else {
-            return Ok(()); // already closed by us
+        let frame = match &message {
+            WebSocketIncomingMessage::String(text) => Frame::Text(text),
+            WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes),
         };
-        let span = self.connection_span(&connection);
+        let Some(tagged) = Sockets::of(&self.state).tags(&ws) else {
+            return Ok(());
+        };
+        let span = self.tag_span(&tagged);
         async {
-            let frame = match &message {
-                WebSocketIncomingMessage::String(text) => Frame::Text(text),
-                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes),
-            };
-            let snapshot = FrameSnapshot {
-                connection: &connection,
-                now_ms: now_ms(),
-                limits: self.limits(),
-                kind,
-            };
-            let effects = room::on_frame(snapshot, frame);
-            let origin = Origin {
-                connection_id: &connection.id,
-                ws: &ws,
-                joining: false,
-            };
-            settle(self.carry_out(effects, Some(origin)).await)
+            // The user's budget first: a frame that is dropped reads nothing else.
+            if !self.within_budget(&ws, &tagged).await? {
+                return Ok(());
+            }
+            if tagged.doc {
+                return settle(self.doc_frame(&ws, frame).await);
+            }
+            settle(self.room_frame(&ws, frame).await)
         }
         .instrument(span)
         .await
@@ -174,10 +164,10 @@ impl DurableObject for Room {
         _was_clean: bool,
     ) -> Result<()> {
         let _ = ws.close(Some(1000), Some("closed"));
-        let connection = ws.deserialize_attachment::<Connection>().ok().flatten();
-        let span = connection
-            .as_ref()
-            .map_or_else(tracing::Span::none, |c| self.connection_span(c));
+        // From the tags: a socket the room closed has no attachment any more.
+        let span = Sockets::of(&self.state)
+            .tags(&ws)
+            .map_or_else(tracing::Span::none, |tagged| self.tag_span(&tagged));
         async {
             tracing::info!(event = "disconnected", code, "room event");
             settle(self.leave(&ws).await)
@@ -203,6 +193,53 @@ impl DurableObject for Room {
 }
 
 impl Room {
+    /// Counts one frame against its user's budget. `false`: drop it (and, the first time
+    /// over, the user's sockets of that kind were closed and they cool down).
+    async fn within_budget(&self, ws: &WebSocket, tagged: &Tagged) -> Result<bool> {
+        let limits = self.limits();
+        let per_sec = match tagged.doc {
+            true => limits.doc_messages_per_sec,
+            false => limits.messages_per_sec,
+        };
+        match self.budgets.spend(&tagged.user_tag, now_ms(), per_sec) {
+            Spend::Take => Ok(true),
+            Spend::Drop => Ok(false),
+            Spend::Over { cooldown_ms } => {
+                let ids = Sockets::of(&self.state).ids_of(&tagged.user_tag);
+                let effects = room::over_budget(&ids, per_sec, cooldown_ms);
+                let origin = Origin {
+                    connection_id: &tagged.connection_id,
+                    ws,
+                    joining: false,
+                };
+                settle(self.carry_out(effects, Some(origin)).await)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// One frame on a room (JSON) socket.
+    async fn room_frame(&self, ws: &WebSocket, frame: Frame<'_>) -> RoomResult<()> {
+        let (Some(connection), Some(kind)) =
+            (ws.deserialize_attachment::<Connection>()?, self.kind())
+        else {
+            return Ok(()); // already closed by us
+        };
+        let snapshot = FrameSnapshot {
+            connection: &connection,
+            now_ms: now_ms(),
+            limits: self.limits(),
+            kind,
+        };
+        let effects = room::on_frame(snapshot, frame);
+        let origin = Origin {
+            connection_id: &connection.id,
+            ws,
+            joining: false,
+        };
+        self.carry_out(effects, Some(origin)).await
+    }
+
     /// The one match over every call a room takes.
     async fn answer(&self, envelope: Envelope, store: &Store) -> RoomResult<Response> {
         let key = envelope.room;
@@ -327,12 +364,14 @@ impl Room {
         crate::tokens::verify(&config, token, dev_tokens).await
     }
 
-    pub(super) fn connection_span(&self, connection: &Connection) -> tracing::Span {
+    /// A socket event's span, from its tags alone.
+    fn tag_span(&self, tagged: &Tagged) -> tracing::Span {
+        let user_id = tagged.user_tag.split_once(':').map_or("", |(_, id)| id);
         tracing::info_span!(
             "room",
             room = %self.name(),
-            connection_id = %connection.id,
-            user_id = %connection.user.id,
+            connection_id = %tagged.connection_id,
+            user_id = %user_id,
         )
     }
 }

@@ -11,6 +11,9 @@
 //!   `presence_diff` in a busy one ([`hero_core::room::presence_delay_ms`]). A held-back
 //!   diff is stored with its due time and the storage alarm sends it, so nothing is lost if
 //!   the room hibernates meanwhile.
+//! - Typing and editing are coalesced per user ([`hero_core::room::Ephemeral`]): at most one
+//!   change per user every 250 ms, the last one winning; they go out through the same pacer,
+//!   so they count against the room's frame budget like durable events.
 //! - A board's figures follow its events out.
 //!
 //! Losing this state (eviction) loses no event: it only means one unpaced broadcast.
@@ -27,7 +30,7 @@ use crate::runtime::now_ms;
 use hero_core::analytics::Analytics;
 use hero_core::protocol::{batch_frames, close, ServerMessage, BATCH_MAX_BYTES, BATCH_MAX_EVENTS};
 use hero_core::room::{
-    broadcast_delay_ms, day_number, presence_delay_ms, Limits, PendingPresence, RoomKind,
+    broadcast_delay_ms, day_number, presence_delay_ms, Ephemeral, Limits, PendingPresence, RoomKind,
 };
 
 /// What getting frames out needs from the room, owned, so a flush that waits can keep it.
@@ -43,6 +46,8 @@ pub struct Delivery {
 pub struct Outbox {
     /// Events in the log that the next flush sends.
     unsent: RefCell<Vec<String>>,
+    /// Typing and editing not told yet, per user.
+    ephemeral: RefCell<Ephemeral>,
     /// A flush is waiting out the frame budget; what is published meanwhile goes with it.
     waiting: Cell<bool>,
     /// The task was deleted: every socket closes once the last events are out.
@@ -60,15 +65,28 @@ impl Outbox {
         if close_everyone {
             self.close_after_flush.set(true);
         }
+        self.schedule(to);
+    }
+
+    /// Takes a typing or editing change (`skip`: the connection it came from), for its
+    /// user's next turn.
+    pub fn ephemeral(self: &Rc<Self>, message: &ServerMessage, skip: Option<&str>, to: &Delivery) {
+        self.ephemeral.borrow_mut().offer(message, skip, now_ms());
+        self.schedule(to);
+    }
+
+    /// Flushes now, or once the frame budget (and a user's turn) allows: one waiting flush
+    /// at a time, which takes along whatever is queued meanwhile.
+    fn schedule(self: &Rc<Self>, to: &Delivery) {
         if self.waiting.get() {
             return; // the flush that is waiting takes these along
         }
-        let wait = self.last_broadcast.get().map_or(0, |(at_ms, sockets)| {
-            broadcast_delay_ms(now_ms(), Some(at_ms), sockets, to.limits.frames_per_sec)
-        });
+        let Some(wait) = self.wait_ms(to) else {
+            return;
+        };
         if wait == 0 {
             self.flush(to);
-            return;
+            return self.schedule(to);
         }
         self.waiting.set(true);
         let (outbox, to) = (Rc::clone(self), to.clone());
@@ -76,10 +94,27 @@ impl Outbox {
             worker::Delay::from(std::time::Duration::from_millis(wait as u64)).await;
             outbox.waiting.set(false);
             outbox.flush(&to);
+            outbox.schedule(&to);
         });
     }
 
-    /// Sends what is queued, whatever the budget says.
+    /// How long until something queued may go (`None`: nothing is queued).
+    fn wait_ms(&self, to: &Delivery) -> Option<i64> {
+        let now = now_ms();
+        let budget = self.last_broadcast.get().map_or(0, |(at_ms, sockets)| {
+            broadcast_delay_ms(now, Some(at_ms), sockets, to.limits.frames_per_sec)
+        });
+        let durable =
+            (!self.unsent.borrow().is_empty() || self.close_after_flush.get()).then_some(budget);
+        let ephemeral = self
+            .ephemeral
+            .borrow()
+            .next_due(now)
+            .map(|due| (due - now).max(budget));
+        durable.into_iter().chain(ephemeral).min()
+    }
+
+    /// Sends what is queued and due, whatever the budget says.
     fn flush(&self, to: &Delivery) {
         let events = std::mem::take(&mut *self.unsent.borrow_mut());
         if !events.is_empty() {
@@ -91,6 +126,11 @@ impl Outbox {
             if to.kind == RoomKind::Board && count > 0 {
                 send_figures(to, None);
             }
+        }
+        let (due, _) = self.ephemeral.borrow_mut().take_due(now_ms());
+        for (message, skip) in due {
+            let count = to.sockets.broadcast(&message.to_json(), skip.as_deref());
+            self.last_broadcast.set(Some((now_ms(), count)));
         }
         if self.close_after_flush.take() {
             to.sockets.close_all(close::TASK_DELETED, "task deleted");

@@ -91,8 +91,9 @@ impl WriteQueue {
         let entry = format!("{user_id}\n{}", claim.key.as_str());
         // A hold is made only when the key was free: one made and dropped for a key in use
         // would let go of the first request's hold.
+        // (Lazily: `then_some` would build one, and drop it, when the key is in use.)
         let inserted = self.keys_in_flight.borrow_mut().insert(entry.clone());
-        inserted.then_some(KeyHold {
+        inserted.then(|| KeyHold {
             set: &self.keys_in_flight,
             entry,
         })

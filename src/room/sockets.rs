@@ -42,12 +42,20 @@ pub struct Origin<'a> {
 }
 
 /// User ids are at most 128 bytes; tags may be 256.
-fn user_tag(user_id: &str) -> String {
+pub fn user_tag(user_id: &str) -> String {
     format!("user:{user_id}")
 }
 
-fn doc_user_tag(user_id: &str) -> String {
+pub fn doc_user_tag(user_id: &str) -> String {
     format!("doc-user:{user_id}")
+}
+
+/// What a socket's tags say about it: its connection id, its user's tag, and whether it is
+/// a document socket. No attachment is read.
+pub struct Tagged {
+    pub connection_id: String,
+    pub user_tag: String,
+    pub doc: bool,
 }
 
 /// The sockets of one room, through its Durable Object state. Owned (a handle on the same
@@ -104,6 +112,25 @@ impl Sockets {
             ],
         );
         Ok(())
+    }
+
+    /// A socket's tags.
+    pub fn tags(&self, ws: &WebSocket) -> Option<Tagged> {
+        let mut tags = self.state.get_tags(ws).into_iter();
+        Some(Tagged {
+            connection_id: tags.next()?,
+            user_tag: tags.next()?,
+            doc: tags.next().is_some_and(|kind| kind == DOC_TAG),
+        })
+    }
+
+    /// The connection ids of every socket tagged with `user_tag`.
+    pub fn ids_of(&self, user_tag: &str) -> Vec<String> {
+        self.state
+            .get_websockets_with_tag(user_tag)
+            .iter()
+            .filter_map(|ws| self.state.get_tags(ws).into_iter().next())
+            .collect()
     }
 
     /// The connection id a socket is tagged with.

@@ -29,6 +29,7 @@ macro_rules! register {
     };
 }
 
+mod abuse;
 mod auth;
 mod browser;
 mod documents;
@@ -122,6 +123,7 @@ fn main() {
         search::tests(),
         rooms::tests(),
         documents::tests(),
+        abuse::tests(),
         browser::tests(),
         offline::tests(),
         react_example::tests(),

@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::cooling_reason;
 use super::effects::{Alarm, Audience, Effects, StorageWrite};
 use super::presence::{entry_of, join, reconcile, viewer_changes};
 use super::timers::board_day_turn;
-use super::{Connection, Departure, Limits, Outbound, RateWindow, RoomKind};
+use super::{Connection, Departure, Limits, Outbound, RoomKind};
 use crate::protocol::{close, PresenceEntry, ServerMessage, UserInfo, PROTOCOL_VERSION};
 
 /// Who asks to join a room: the principal the Worker verified, the last `seq` they saw,
@@ -73,6 +74,18 @@ pub fn admission(
     }
 }
 
+/// Why a connect is refused, if it is: a user cooling down after a flood first (4029, with
+/// when to retry), then the caps.
+pub fn refusal(
+    cooling_ms: Option<i64>,
+    admitted: Result<(), (u16, &'static str)>,
+) -> Result<(), (u16, String)> {
+    if let Some(retry_after_ms) = cooling_ms {
+        return Err((close::TOO_MANY_FOR_USER, cooling_reason(retry_after_ms)));
+    }
+    admitted.map_err(|(code, reason)| (code, reason.to_owned()))
+}
+
 /// How to honour a client's `since`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resume {
@@ -91,9 +104,25 @@ pub struct LogView {
     pub seq: u64,
     /// The lowest `seq` still kept (`None`: the log is empty).
     pub oldest_kept: Option<u64>,
+    /// How many bytes the kept events after the client's `since` take.
+    pub bytes_after_since: u64,
 }
 
-pub fn resume(since: Option<u64>, log: LogView) -> Resume {
+/// How to honour `since`: replay what the log still holds after it, unless that is more
+/// than `max_bytes` (then `resync`, and the client reloads over REST).
+pub fn resume(since: Option<u64>, log: LogView, max_bytes: u64) -> Resume {
+    match resume_from_log(since, log) {
+        Resume::Replay { since } if log.bytes_after_since > max_bytes => Resume::Resync {
+            reason: format!(
+                "the {} bytes after {since} are more than a room replays ({max_bytes}); reload",
+                log.bytes_after_since
+            ),
+        },
+        other => other,
+    }
+}
+
+fn resume_from_log(since: Option<u64>, log: LogView) -> Resume {
     let Some(since) = since else {
         return Resume::Fresh;
     };
@@ -135,6 +164,8 @@ pub struct ConnectSnapshot<'a> {
     /// The joining user's other connections.
     pub same_user: Vec<Connection>,
     pub connect_window: Option<ConnectWindow>,
+    /// The user is cooling down after a flood: connects are refused for this long.
+    pub cooling_ms: Option<i64>,
     /// The joining user's pending departure, if they left within the grace period.
     pub returning: Option<Departure>,
     pub log: LogView,
@@ -151,7 +182,7 @@ pub enum Connected {
     /// client learns a reason no other way). `effects` still count the connect.
     Refused {
         code: u16,
-        reason: &'static str,
+        reason: String,
         effects: Effects,
     },
     /// In: `effects.attachments[0]` is the new connection, whose socket is accepted with it.
@@ -176,9 +207,8 @@ pub fn on_connect(snapshot: ConnectSnapshot<'_>) -> Connected {
         window,
     });
     let open_of_user = snapshot.same_user.len();
-    if let Err((code, reason)) =
-        admission(snapshot.open_sockets, open_of_user, window, snapshot.limits)
-    {
+    let admitted = admission(snapshot.open_sockets, open_of_user, window, snapshot.limits);
+    if let Err((code, reason)) = refusal(snapshot.cooling_ms, admitted) {
         return Connected::Refused {
             code,
             reason,
@@ -186,7 +216,11 @@ pub fn on_connect(snapshot: ConnectSnapshot<'_>) -> Connected {
         };
     }
     let connection = new_connection(&snapshot);
-    let resume = resume(snapshot.joining.since, snapshot.log);
+    let resume = resume(
+        snapshot.joining.since,
+        snapshot.log,
+        snapshot.limits.replay_max_bytes,
+    );
     let joined = welcome(&snapshot, &connection, listed, &resume);
     let mut effects = ghosts.then(joined);
     if snapshot.kind == RoomKind::Task {
@@ -229,7 +263,6 @@ fn new_connection(snapshot: &ConnectSnapshot<'_>) -> Connection {
         expires_at_ms: principal.expires_at.saturating_mul(1000),
         typing: None,
         editing: None,
-        rate: RateWindow::default(),
     }
 }
 

@@ -23,6 +23,7 @@ fn snapshot<'a>(
         live,
         same_user: Vec::new(),
         connect_window: None,
+        cooling_ms: None,
         returning: None,
         log: LogView::default(),
         task_presence: BTreeMap::new(),
@@ -70,6 +71,7 @@ fn a_resumed_connection_gets_welcome_then_replay_then_the_others_hear() {
     snapshot.log = LogView {
         seq: 5,
         oldest_kept: Some(1),
+        bytes_after_since: 0,
     };
     let (connection, resume, effects) = accepted(on_connect(snapshot));
     assert_eq!(resume, Resume::Replay { since: 3 });
@@ -109,6 +111,7 @@ fn a_since_older_than_the_log_gets_resync_after_the_welcome_and_before_the_join(
     snapshot.log = LogView {
         seq: 10,
         oldest_kept: Some(5),
+        bytes_after_since: 0,
     };
     let (_, resume, effects) = accepted(on_connect(snapshot));
     assert!(matches!(resume, Resume::Resync { .. }));
@@ -125,7 +128,12 @@ fn a_since_older_than_the_log_gets_resync_after_the_welcome_and_before_the_join(
 
 #[test]
 fn resume_decisions() {
-    let log = |seq, oldest_kept| LogView { seq, oldest_kept };
+    let log = |seq, oldest_kept| LogView {
+        seq,
+        oldest_kept,
+        bytes_after_since: 100,
+    };
+    let resume = |since, log| resume(since, log, 1_000);
     assert_eq!(resume(None, log(5, Some(1))), Resume::Fresh);
     assert_eq!(
         resume(Some(3), log(5, Some(1))),
@@ -155,12 +163,27 @@ fn resume_decisions() {
 }
 
 #[test]
+fn a_replay_past_its_byte_budget_is_a_resync() {
+    let big = LogView {
+        seq: 10,
+        oldest_kept: Some(1),
+        bytes_after_since: 5_000_000,
+    };
+    assert!(matches!(
+        resume(Some(2), big, 4_000_000),
+        Resume::Resync { reason } if reason.contains("5000000 bytes")
+    ));
+    assert_eq!(resume(Some(2), big, 6_000_000), Resume::Replay { since: 2 });
+}
+
+#[test]
 fn an_up_to_date_resume_sends_no_replay() {
     let (limits, ana) = (Limits::default(), joining("ana", Some(7)));
     let mut snapshot = snapshot(&ana, &limits, &no_live);
     snapshot.log = LogView {
         seq: 7,
         oldest_kept: Some(1),
+        bytes_after_since: 0,
     };
     let (_, _, effects) = accepted(on_connect(snapshot));
     assert_eq!(kinds(&effects.frames), ["welcome", "joined"]);
@@ -236,7 +259,10 @@ fn each_cap_refuses_with_its_code_and_still_counts_the_connect() {
     full.open_sockets = 5;
     full.room_sockets = 1;
     full.listed = presence(&[conn("b1", "bo")]);
-    assert_eq!(refused(full), (close::TRY_AGAIN_LATER, "room is full"));
+    assert_eq!(
+        refused(full),
+        (close::TRY_AGAIN_LATER, "room is full".to_owned())
+    );
     // one user's share of sockets
     let mut share = snapshot(&ana, &limits, &no_live);
     share.same_user = vec![conn("a1", "ana"), conn("a2", "ana")];
@@ -252,8 +278,17 @@ fn each_cap_refuses_with_its_code_and_still_counts_the_connect() {
     });
     assert_eq!(
         refused(busy),
-        (close::TOO_MANY_FOR_USER, "too many connects this minute")
+        (
+            close::TOO_MANY_FOR_USER,
+            "too many connects this minute".to_owned()
+        )
     );
+    // a user cooling down after a flood is refused first, told when to retry
+    let mut cooling = snapshot(&ana, &limits, &no_live);
+    cooling.cooling_ms = Some(7_500);
+    let (code, reason) = refused(cooling);
+    assert_eq!(code, close::TOO_MANY_FOR_USER);
+    assert!(reason.contains("retry after 8 s"), "{reason}");
     // a minute later, counting starts again
     let mut later = snapshot(&ana, &limits, &no_live);
     later.now_ms = 60_500;

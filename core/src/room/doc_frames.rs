@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::documents::{
-    attached, awareness_of, clip, close_effects, AwarenessState, DocConnection, Stored,
-    AWARENESS_MAX_IDS, AWARENESS_MAX_STATE_BYTES, COMPACT_AFTER_UPDATES, READ_ONLY,
+    awareness_of, clip, close_effects, AwarenessState, DocConnection, Stored, AWARENESS_MAX_IDS,
+    AWARENESS_MAX_STATE_BYTES, COMPACT_AFTER_UPDATES, READ_ONLY,
 };
 use super::effects::{Alarm, Effects, StorageWrite};
 use super::{Frame, Limits, Outbound};
@@ -16,30 +16,17 @@ use crate::doc::wire::{self, Awareness, DocMessage};
 use crate::doc::{DocError, SharedDoc};
 use crate::protocol::{close, Actor};
 
-/// The first look at a document frame: expiry, size, rate and form. The message, with the
-/// connection's new attachment; or what to do instead (a close).
+/// The first look at a document frame: expiry, size and form (the user's frame budget was
+/// checked before: see [`super::budget`]). The message, or what to do instead (a close).
 pub fn admit_doc_frame<'f>(
     connection: &DocConnection,
     frame: Frame<'f>,
     now_ms: i64,
     limits: &Limits,
-) -> Result<(DocConnection, DocMessage<'f>), Box<Effects>> {
+) -> Result<DocMessage<'f>, Box<Effects>> {
     let close = |code, reason: String| Err(Box::new(close_effects(&connection.id, code, reason)));
     if connection.expires_at_ms <= now_ms {
         return close(close::TOKEN_EXPIRED, "token expired".into());
-    }
-    let mut counted = connection.clone();
-    if now_ms - counted.window_start_ms >= 1000 {
-        counted.window_start_ms = now_ms;
-        counted.frames = 0;
-    }
-    counted.frames += 1;
-    if counted.frames > limits.doc_messages_per_sec {
-        let reason = format!(
-            "more than {} document frames in a second",
-            limits.doc_messages_per_sec
-        );
-        return close(close::POLICY, reason);
     }
     match frame {
         Frame::Text(_) => close(close::UNSUPPORTED, "send binary y-protocols frames".into()),
@@ -48,7 +35,7 @@ pub fn admit_doc_frame<'f>(
             format!("frames are limited to {} bytes", limits.doc_max_frame_bytes),
         ),
         Frame::Binary(bytes) => match wire::parse(bytes) {
-            Ok(message) => Ok((counted, message)),
+            Ok(message) => Ok(message),
             Err(error) => close(
                 close::INVALID_PAYLOAD,
                 clip(format!("not a y-protocols message: {}", error.0)),
@@ -60,18 +47,6 @@ pub fn admit_doc_frame<'f>(
 /// Sync step 1, step 2 or an update, decided against the document (which takes a writer's
 /// update here: `doc` is the room's copy).
 pub fn on_doc_sync(
-    connection: DocConnection,
-    message: DocMessage<'_>,
-    doc: &mut SharedDoc,
-    unsaved: Option<Unsaved>,
-    stored: Stored,
-    now_ms: i64,
-) -> Effects {
-    let decided = sync(&connection, message, doc, unsaved, stored, now_ms);
-    attached(connection, decided)
-}
-
-fn sync(
     connection: &DocConnection,
     message: DocMessage<'_>,
     doc: &mut SharedDoc,
@@ -151,7 +126,7 @@ fn yrs_state_vector(bytes: &[u8]) -> Option<yrs::StateVector> {
 /// introduces now (no other socket's); kept and passed on to the other editors as sent.
 /// `owners` names the socket that holds each client id of the message, where one does.
 pub fn on_awareness(
-    connection: DocConnection,
+    connection: &DocConnection,
     awareness: &Awareness,
     owners: &BTreeMap<u64, String>,
     frame: &[u8],
@@ -161,35 +136,27 @@ pub fn on_awareness(
         if state.len() > AWARENESS_MAX_STATE_BYTES {
             let reason =
                 format!("awareness states are limited to {AWARENESS_MAX_STATE_BYTES} bytes");
-            return attached(
-                connection.clone(),
-                close_effects(&connection.id, close::TOO_BIG, reason),
-            );
+            return close_effects(&connection.id, close::TOO_BIG, reason);
         }
         match owners.get(client_id) {
             Some(owner) if *owner != connection.id => {
                 let reason = format!("awareness client {client_id} belongs to another connection");
-                return attached(
-                    connection.clone(),
-                    close_effects(&connection.id, close::NOT_YOURS, reason),
-                );
+                return close_effects(&connection.id, close::NOT_YOURS, reason);
             }
             _ if claimed.contains(client_id) => {}
             _ if claimed.len() >= AWARENESS_MAX_IDS => {
                 let reason = format!(
                     "one connection speaks for at most {AWARENESS_MAX_IDS} awareness clients"
                 );
-                return attached(
-                    connection.clone(),
-                    close_effects(&connection.id, close::NOT_YOURS, reason),
-                );
+                return close_effects(&connection.id, close::NOT_YOURS, reason);
             }
             _ => claimed.push(*client_id),
         }
     }
     let connection_id = connection.id.clone();
-    let mut connection = connection;
-    connection.awareness = claimed;
+    let newly_claimed = claimed != connection.awareness;
+    let mut attachment = connection.clone();
+    attachment.awareness = claimed;
     let storage = awareness
         .states
         .iter()
@@ -202,18 +169,20 @@ pub fn on_awareness(
             })
         })
         .collect();
-    let effects = Effects {
+    Effects {
+        // Written only when it speaks for a new client id.
+        doc_attachments: if newly_claimed {
+            vec![attachment]
+        } else {
+            Vec::new()
+        },
         storage,
         frames: vec![Outbound::DocOthers(frame.to_vec())],
         ..Effects::default()
-    };
-    attached(connection, effects)
+    }
 }
 
 /// Query awareness: every state the room holds, to the one who asked.
-pub fn on_query_awareness(connection: DocConnection, states: &[AwarenessState]) -> Effects {
-    attached(
-        connection,
-        Effects::frames(vec![Outbound::DocReply(awareness_of(states))]),
-    )
+pub fn on_query_awareness(states: &[AwarenessState]) -> Effects {
+    Effects::frames(vec![Outbound::DocReply(awareness_of(states))])
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::connect::{admission, count_connect, ConnectWindow, Joining};
+use super::connect::{admission, count_connect, refusal, ConnectWindow, Joining};
 use super::effects::{Alarm, Effects, StorageWrite};
 use super::{Limits, Outbound};
 use crate::doc::flush::Unsaved;
@@ -39,9 +39,6 @@ pub struct DocConnection {
     pub expires_at_ms: i64,
     /// The awareness client ids this socket introduced, and so speaks for.
     pub awareness: Vec<u64>,
-    /// Frames in the current second.
-    pub window_start_ms: i64,
-    pub frames: u32,
 }
 
 /// An awareness state as the room keeps it.
@@ -71,6 +68,8 @@ pub struct DocConnectSnapshot<'a> {
     /// This user's document sockets.
     pub open_of_user: usize,
     pub connect_window: Option<ConnectWindow>,
+    /// The user is cooling down after a flood of document frames.
+    pub cooling_ms: Option<i64>,
     pub state_vector: Vec<u8>,
     /// Every stored awareness state.
     pub awareness: Vec<AwarenessState>,
@@ -84,7 +83,7 @@ pub enum DocConnected {
     NotFound,
     Refused {
         code: u16,
-        reason: &'static str,
+        reason: String,
         effects: Effects,
     },
     /// In: `effects.doc_attachments[0]` is the new connection.
@@ -113,12 +112,13 @@ pub fn on_doc_connect(snapshot: DocConnectSnapshot<'_>) -> DocConnected {
         gone.into_iter()
             .map(|connection_id| StorageWrite::AwarenessGone { connection_id }),
     );
-    if let Err((code, reason)) = admission(
+    let admitted = admission(
         snapshot.open_sockets,
         snapshot.open_of_user,
         window,
         snapshot.limits,
-    ) {
+    );
+    if let Err((code, reason)) = refusal(snapshot.cooling_ms, admitted) {
         let effects = Effects {
             storage,
             ..Effects::default()
@@ -139,8 +139,6 @@ pub fn on_doc_connect(snapshot: DocConnectSnapshot<'_>) -> DocConnected {
         can_write: principal.can_write(),
         expires_at_ms: principal.expires_at.saturating_mul(1000),
         awareness: Vec::new(),
-        window_start_ms: snapshot.now_ms,
-        frames: 0,
     };
     let mut frames = vec![Outbound::DocReply(wire::sync_step_1(
         &snapshot.state_vector,
@@ -224,12 +222,6 @@ pub fn on_description_written(doc: &mut SharedDoc, written: &str) -> Effects {
         effects.storage.push(StorageWrite::DocUpdate(update));
     }
     effects.storage.push(StorageWrite::Unsaved(None));
-    effects
-}
-
-/// The connection's attachment (with this frame counted) is written before anything else.
-pub(super) fn attached(connection: DocConnection, mut effects: Effects) -> Effects {
-    effects.doc_attachments.insert(0, connection);
     effects
 }
 

@@ -1,59 +1,9 @@
-//! One frame from a client ([`on_frame`]): the size cap, the per-connection rate limit,
-//! parsing, and what `typing` and `editing` do to the connection and tell the others; and
+//! One frame from a client ([`on_frame`]): expiry, the size cap, parsing, and what `typing` and `editing` do to the connection and tell the others; and
 //! the answer to a token refresh once the glue has verified it ([`on_refresh`]).
-
-use serde::{Deserialize, Serialize};
 
 use super::effects::{Alarm, Effects, StorageWrite, TokenCheck};
 use super::{Connection, Frame, Limits, Outbound, RoomKind, Typing};
 use crate::protocol::{close, codes, parse_client_message, ClientMessage, ServerMessage};
-
-/// A fixed one-second window counter for the rate limit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RateWindow {
-    pub window_start_ms: i64,
-    pub count: u32,
-    /// Consecutive windows that went over the limit.
-    pub strikes: u32,
-}
-
-/// What the rate limiter says about one frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admit {
-    Yes,
-    /// Over the limit: drop it; `notify` is true for the first such frame in a window.
-    Limited {
-        notify: bool,
-    },
-    /// Over the limit for too many windows in a row: close the connection.
-    Abuse,
-}
-
-impl RateWindow {
-    pub fn admit(&mut self, now_ms: i64, limits: &Limits) -> Admit {
-        if now_ms - self.window_start_ms >= 1000 {
-            let previous_went_over = self.count > limits.messages_per_sec;
-            if !previous_went_over || now_ms - self.window_start_ms >= 2000 {
-                self.strikes = 0;
-            }
-            self.window_start_ms = now_ms;
-            self.count = 0;
-        }
-        self.count += 1;
-        if self.count <= limits.messages_per_sec {
-            return Admit::Yes;
-        }
-        let first_over = self.count == limits.messages_per_sec + 1;
-        if first_over {
-            self.strikes += 1;
-        }
-        if self.strikes >= limits.max_strikes {
-            Admit::Abuse
-        } else {
-            Admit::Limited { notify: first_over }
-        }
-    }
-}
 
 /// What a frame needs to know: the connection it came on (its socket's attachment) and the
 /// room's settings.
@@ -110,7 +60,8 @@ fn handle_frame(
 }
 
 /// The frame's message, or what to answer instead: its connection expired, it is too big,
-/// over the rate limit, binary, or not a message.
+/// binary, or not a message. (The user's frame budget was checked before: see
+/// [`super::budget`].)
 fn checked_message(
     connection: &mut Connection,
     frame: Frame<'_>,
@@ -136,27 +87,6 @@ fn checked_message(
             reason: format!("frames are limited to {} bytes", limits.max_frame_bytes),
         }]);
     }
-    match connection.rate.admit(now_ms, limits) {
-        Admit::Yes => {}
-        Admit::Limited { notify: true } => {
-            return Err(vec![Outbound::Reply(ServerMessage::error(
-                codes::RATE_LIMITED,
-                format!(
-                    "more than {} messages in a second; extra messages are dropped",
-                    limits.messages_per_sec
-                ),
-                None,
-            ))])
-        }
-        Admit::Limited { notify: false } => return Err(Vec::new()),
-        Admit::Abuse => {
-            return Err(vec![Outbound::Close {
-                connection_id: connection.id.clone(),
-                code: close::POLICY,
-                reason: "rate limit exceeded repeatedly".into(),
-            }])
-        }
-    }
     let Frame::Text(text) = frame else {
         return Err(vec![Outbound::Reply(ServerMessage::error(
             codes::BINARY_UNSUPPORTED,
@@ -164,6 +94,15 @@ fn checked_message(
             None,
         ))]);
     };
+    // The runtime hands a text frame that was not UTF-8 over with U+FFFD in place of the
+    // bad bytes; no message of this protocol carries one.
+    if text.contains('\u{FFFD}') {
+        return Err(vec![Outbound::Close {
+            connection_id: connection.id.clone(),
+            code: close::INVALID_PAYLOAD,
+            reason: "text frames must be valid UTF-8".into(),
+        }]);
+    }
     parse_client_message(text).map_err(|rejection| vec![Outbound::Reply(rejection.into_message())])
 }
 
@@ -425,52 +364,21 @@ mod tests {
             &out[..],
             [Outbound::Reply(ServerMessage::Error { .. })]
         ));
-    }
-
-    #[test]
-    fn rate_limit_warns_once_per_second_then_closes_on_sustained_abuse() {
-        let l = Limits {
-            messages_per_sec: 3,
-            max_strikes: 2,
-            ..limits()
-        };
-        let mut a = conn("a1", "ana");
-        let ping = Frame::Text(r#"{"type":"ping"}"#);
-        let mut errors = 0;
-        for _ in 0..10 {
-            for outbound in handle(&mut a, ping, 0, &l, RoomKind::Task) {
-                if matches!(outbound, Outbound::Reply(ServerMessage::Error { .. })) {
-                    errors += 1;
-                }
-            }
-        }
-        assert_eq!(errors, 1, "one rate_limited error per window");
-        assert_eq!(a.rate.strikes, 1);
-        // a calm second in between: the next abusive second starts counting from one again
-        handle(&mut a, ping, 1500, &l, RoomKind::Task);
-        let mut closed = false;
-        for _ in 0..4 {
-            closed |= handle(&mut a, ping, 3000, &l, RoomKind::Task)
-                .iter()
-                .any(|o| matches!(o, Outbound::Close { .. }));
-        }
-        assert!(!closed);
-        assert_eq!(a.rate.strikes, 1);
-        // two abusive seconds in a row close the connection
-        for _ in 0..4 {
-            closed |= handle(&mut a, ping, 4000, &l, RoomKind::Task)
-                .iter()
-                .any(|o| {
-                    matches!(
-                        o,
-                        Outbound::Close {
-                            code: close::POLICY,
-                            ..
-                        }
-                    )
-                });
-        }
-        assert!(closed);
+        // Not UTF-8: the runtime's replacement character gives it away.
+        let out = handle(
+            &mut a,
+            Frame::Text("{\"type\":\"ping\",\"id\":\"\u{FFFD}\"}"),
+            0,
+            &l,
+            RoomKind::Task,
+        );
+        assert!(matches!(
+            &out[..],
+            [Outbound::Close {
+                code: close::INVALID_PAYLOAD,
+                ..
+            }]
+        ));
     }
 
     #[test]
@@ -553,10 +461,9 @@ mod tests {
             (check.token.as_str(), &check.id),
             ("t.o.k", &Some(json!(9)))
         );
-        assert_eq!(
-            effects.attachments.first(),
-            Some(&check.connection),
-            "the frame counted against the rate limit"
+        assert!(
+            effects.attachments.is_empty(),
+            "nothing about the connection changed yet"
         );
         let mut principal = crate::auth::Principal {
             user_id: "ana".into(),

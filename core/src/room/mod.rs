@@ -21,19 +21,23 @@
 //! - [`calls`]: what the Worker and the rooms say to each other ([`RoomCall`]);
 //! - [`effects`]: what an event decides ([`Effects`]);
 //! - [`connect`]: a new connection: the caps, resume, and the order of the first frames;
-//! - [`frames`]: one client frame: size cap, rate limit, parse, typing and editing;
+//! - [`budget`]: what one user may cost a room: frames per second, and a cool-down;
+//! - [`frames`]: one client frame: expiry, size cap, parse, typing and editing;
 //! - [`documents`], [`doc_frames`]: the shared description's sockets (y-websocket) in a
 //!   task room: connect and close, and each frame;
 //! - [`presence`]: joins, leaves, the presence list and a closing connection;
 //! - [`log`]: the event log: cursors, seq numbering, trimming, a board's counts;
 //! - [`timers`]: what the alarm does, and when it should next fire;
-//! - [`pacing`]: how long a busy room's broadcast waits so it keeps to its frame budget.
+//! - [`pacing`]: how long a busy room's broadcast waits so it keeps to its frame budget;
+//! - [`ephemeral`]: typing and editing, coalesced per user.
 
+mod budget;
 mod calls;
 mod connect;
 mod doc_frames;
 mod documents;
 mod effects;
+mod ephemeral;
 mod frames;
 mod key;
 mod log;
@@ -41,6 +45,7 @@ mod pacing;
 mod presence;
 mod timers;
 
+pub use budget::{cooldown_ms, cooling_reason, over_budget, Spend, UserBudget};
 pub use calls::{
     Address, AnalyticsRequest, Call, CallKind, ChangeNotice, Done, Envelope, RoomCall, TaskViewers,
     WriteOp, WriteReply, WriteRequest,
@@ -56,7 +61,8 @@ pub use documents::{
     AWARENESS_MAX_STATE_BYTES, COMPACT_AFTER_UPDATES,
 };
 pub use effects::{Alarm, Audience, Effects, StorageWrite, StoredAppend, TokenCheck};
-pub use frames::{on_frame, on_refresh, Admit, FrameSnapshot, RateWindow};
+pub use ephemeral::{Ephemeral, EPHEMERAL_GAP_MS};
+pub use frames::{on_frame, on_refresh, FrameSnapshot};
 pub use key::RoomKey;
 pub use log::{
     after_commit, events_for_change, notice_action, on_committed, plan_append, AfterCommit,
@@ -89,10 +95,10 @@ use crate::protocol::{ServerMessage, UserInfo};
 pub struct Limits {
     /// `ROOM_MAX_FRAME_BYTES`: a larger client frame closes the socket with 1009.
     pub max_frame_bytes: usize,
-    /// `ROOM_MESSAGES_PER_SEC`: more in one second gets `error rate_limited`.
+    /// `ROOM_MESSAGES_PER_SEC`: one user's messages per second in one room, all their
+    /// sockets together; one more closes them (1008) and cools them down
+    /// ([`budget`]).
     pub messages_per_sec: u32,
-    /// `ROOM_RATE_STRIKES`: this many limited seconds in a row closes with 1008.
-    pub max_strikes: u32,
     /// `ROOM_MAX_CONNECTIONS`: a connection over it is closed with 1013.
     pub max_connections: usize,
     /// `ROOM_MAX_CONNECTIONS_PER_USER`: one user's sockets in one room; over it, 4029.
@@ -106,6 +112,9 @@ pub struct Limits {
     pub typing_ttl_ms: i64,
     /// `ROOM_LOG_SIZE`: durable events kept for `since` replay.
     pub log_size: u64,
+    /// `ROOM_REPLAY_MAX_BYTES`: a resume that would replay more than this gets `resync`
+    /// instead (the client reloads over REST, which pages).
+    pub replay_max_bytes: u64,
     /// `ROOM_FRAMES_PER_SEC`: the frames a room aims to send per second over all its
     /// sockets. Broadcasts closer together than that allows wait, and the events that land
     /// meanwhile go out as one `batch` frame (see [`broadcast_delay_ms`]).
@@ -117,8 +126,9 @@ pub struct Limits {
     pub presence_gap_ms: i64,
     /// `ROOM_DOC_MAX_FRAME_BYTES`: a larger document frame closes its socket with 1009.
     pub doc_max_frame_bytes: usize,
-    /// `ROOM_DOC_MESSAGES_PER_SEC`: more document frames than this in a second on one
-    /// socket close it with 1008 (an edit is never dropped: the client resyncs).
+    /// `ROOM_DOC_MESSAGES_PER_SEC`: one user's document frames per second, all their
+    /// document sockets together; one more closes them with 1008 (an edit is never dropped
+    /// silently: the client resyncs when it is back).
     pub doc_messages_per_sec: u32,
 }
 
@@ -127,7 +137,6 @@ impl Default for Limits {
         Limits {
             max_frame_bytes: 4096,
             messages_per_sec: 20,
-            max_strikes: 3,
             max_connections: 1000,
             max_connections_per_user: 10,
             connects_per_minute: 30,
@@ -135,6 +144,7 @@ impl Default for Limits {
             typing_ttl_ms: 5000,
             frames_per_sec: 20_000,
             log_size: 1000,
+            replay_max_bytes: 4 * 1024 * 1024,
             presence_batch_above: SMALL_ROOM,
             presence_gap_ms: PRESENCE_GAP_MS,
             doc_max_frame_bytes: 256 * 1024,
@@ -164,7 +174,6 @@ pub struct Connection {
     pub expires_at_ms: i64,
     pub typing: Option<Typing>,
     pub editing: Option<String>,
-    pub rate: RateWindow,
 }
 
 /// A user whose last connection closed; `user_left` goes out at `due_ms` unless they return.
@@ -273,7 +282,6 @@ pub(crate) mod test_support {
             expires_at_ms: 1_000_000,
             typing: None,
             editing: None,
-            rate: RateWindow::default(),
         }
     }
 }

@@ -243,8 +243,6 @@ mod tests {
             can_write: true,
             expires_at_ms,
             awareness: Vec::new(),
-            window_start_ms: 0,
-            frames: 0,
         };
         let mut early = snapshot(Vec::new(), 2_000);
         early.unsaved = Some(unsaved.clone());

@@ -107,6 +107,13 @@ impl RoomStorage {
     /// it was older (and changed nothing).
     pub fn take_task_viewers(&self, report: &TaskViewers) -> RoomResult<bool> {
         let task_id = report.task_id.as_str();
+        let deleted: Option<TaskIdRow> = self.first_row(
+            "SELECT task_id FROM board_deleted_tasks WHERE task_id = ?",
+            vec![task_id.into()],
+        )?;
+        if deleted.is_some() {
+            return Ok(false); // nobody is in a deleted task's room
+        }
         let row: Option<AtRow> = self.first_row(
             "SELECT at_ms FROM board_task_presence WHERE task_id = ?",
             vec![task_id.into()],
@@ -118,7 +125,10 @@ impl RoomStorage {
             return Ok(false);
         }
         if report.users.is_empty() {
-            self.forget_task_viewers(&report.task_id)?;
+            self.sql.exec(
+                "DELETE FROM board_task_presence WHERE task_id = ?",
+                vec![task_id.into()],
+            )?;
         } else {
             let json = serde_json::to_string(&report.users)?;
             self.sql.exec(
@@ -131,10 +141,14 @@ impl RoomStorage {
         Ok(true)
     }
 
-    /// A board: a deleted task has nobody in its room.
-    pub fn forget_task_viewers(&self, task_id: &TaskId) -> RoomResult<()> {
+    /// A board: a deleted task has nobody in its room, now or later.
+    pub fn forget_deleted_task(&self, task_id: &TaskId) -> RoomResult<()> {
         self.sql.exec(
             "DELETE FROM board_task_presence WHERE task_id = ?",
+            vec![task_id.as_str().into()],
+        )?;
+        self.sql.exec(
+            "INSERT OR IGNORE INTO board_deleted_tasks (task_id) VALUES (?)",
             vec![task_id.as_str().into()],
         )?;
         Ok(())
@@ -180,4 +194,10 @@ struct TaskUsersRow {
 #[derive(Deserialize)]
 struct DayRow {
     analytics_day: f64,
+}
+
+#[derive(Deserialize)]
+struct TaskIdRow {
+    #[allow(dead_code)] // only its presence counts
+    task_id: String,
 }

@@ -41,16 +41,21 @@ impl RoomStorage {
         }))
     }
 
-    /// The last `seq` and the lowest still kept, in one read.
-    pub fn log_view(&self) -> RoomResult<LogView> {
+    /// The last `seq`, the lowest still kept, and the bytes kept after `since`, in one read.
+    pub fn log_view(&self, since: Option<u64>) -> RoomResult<LogView> {
         let row: Option<ViewRow> = self.first_row(
             "SELECT (SELECT seq FROM room_state WHERE id = 1) AS seq, \
-                    (SELECT MIN(seq) FROM room_events) AS oldest",
-            None,
+                    (SELECT MIN(seq) FROM room_events) AS oldest, \
+                    (SELECT COALESCE(SUM(length(frame)), 0) FROM room_events WHERE seq > ?) \
+                        AS bytes",
+            vec![int(
+                since.map_or(i64::MAX, |s| s.min(i64::MAX as u64) as i64)
+            )],
         )?;
         Ok(row.map_or(LogView::default(), |row| LogView {
             seq: row.seq.unwrap_or(0.0) as u64,
             oldest_kept: row.oldest.map(|v| v as u64),
+            bytes_after_since: row.bytes.unwrap_or(0.0) as u64,
         }))
     }
 
@@ -149,6 +154,7 @@ struct RoomRow {
 struct ViewRow {
     seq: Option<f64>,
     oldest: Option<f64>,
+    bytes: Option<f64>,
 }
 
 #[derive(Deserialize)]

@@ -132,6 +132,12 @@ CREATE TABLE doc_unsaved (
     unsaved TEXT    NOT NULL                    -- Unsaved as JSON: since when, who
 );
 ALTER TABLE room_task ADD COLUMN field_version INTEGER;",
+    // 4: a board remembers the tasks that were deleted, so a task room's report of who is
+    // in it, arriving after the delete, cannot put its viewers back.
+    "
+CREATE TABLE board_deleted_tasks (
+    task_id TEXT PRIMARY KEY
+);",
 ];
 
 /// The version a room's schema is at after [`MIGRATIONS`].
@@ -209,7 +215,7 @@ impl RoomStorage {
             } => self.count_board_task(task_id, facts.as_ref(), deltas),
             StorageWrite::ForgetTask(task_id) => {
                 self.redact_task(task_id)?;
-                self.forget_task_viewers(task_id)
+                self.forget_deleted_task(task_id)
             }
             StorageWrite::DocUpdate(update) => self.add_doc_update(update),
             StorageWrite::DocSnapshot(snapshot) => self.replace_doc(snapshot),

@@ -18,4 +18,4 @@ pub use doc_peer::{DocPeer, Heard};
 pub use fixtures::{raw_token, token, token_with_secret, unique_workspace, Scene};
 
 pub use server::{Server, TEST_SECRET};
-pub use socket::{join_room, Socket};
+pub use socket::{join_room, Socket, WAIT};

@@ -62,6 +62,7 @@ impl Server {
             ("JWKS_CACHE_SECS", "2"),
             // Small room limits so the tests can reach them quickly.
             ("ROOM_LOG_SIZE", "10"),
+            ("ROOM_REPLAY_MAX_BYTES", "40000"),
             ("ROOM_MAX_CONNECTIONS", max_connections.as_str()),
             ("PRESENCE_GRACE_MS", "1500"),
             ("TYPING_TTL_MS", "1500"),

@@ -90,6 +90,18 @@ impl Socket {
             .is_ok()
     }
 
+    /// A text frame whose payload is `bytes` as they are (not necessarily UTF-8).
+    pub async fn send_raw_text(&mut self, bytes: Vec<u8>) {
+        use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+        let frame = Frame::message(bytes, OpCode::Data(Data::Text), true);
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Frame(frame))
+            .await
+            .expect("send");
+    }
+
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
         use futures::SinkExt;
         self.stream
