@@ -321,10 +321,21 @@ export function openTaskDoc(taskId, options = {}) {
     const others = [...awareness.getStates().keys()].filter((client) => client !== doc.clientID);
     if (others.length) awarenessProtocol.removeAwarenessStates(awareness, others, remote);
   });
+  // Stopped for good (a terminal close, or close()): nothing of ours keeps running.
+  let shut = false;
+  function shutdown(deleted) {
+    if (shut) return;
+    shut = true;
+    doc.off("update", onUpdate);
+    awareness.off("update", onAwareness);
+    awareness.destroy();
+    if (deleted) local.clear();
+    else local.close();
+  }
   transport.on("closed", (detail) => {
     if (closed) return;
     closed = detail;
-    if (detail.code === DOC_CLOSE.TASK_DELETED) local.clear();
+    shutdown(detail.code === DOC_CLOSE.TASK_DELETED);
     emitter.emit("closed", detail);
   });
 
@@ -360,11 +371,8 @@ export function openTaskDoc(taskId, options = {}) {
         }));
       }
       if (flushTimer !== null) flush();
-      doc.off("update", onUpdate);
-      awareness.off("update", onAwareness);
-      awareness.destroy();
       transport.close();
-      local.close();
+      shutdown(false);
     },
   };
 }

@@ -147,6 +147,8 @@ export function openReconnectingSocket(options) {
       timers.clearTimeout(timer.pong); // anything heard proves the connection alive
       emitter.emit("message", event.data);
     };
+    // A close always follows an error; Node's `ws` throws an error nobody listens to.
+    ws.onerror = () => {};
     ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = null;

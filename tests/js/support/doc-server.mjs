@@ -16,7 +16,8 @@ import { WebSocket, WebSocketServer } from "ws";
 const PATH = /^\/ws\/tasks\/([^/]+)\/doc$/;
 
 /** Seeds: task id → the description the document starts with. `authorize(token)` → user or null. */
-export async function startDocServer({ seeds = {}, authorize = (token) => (token ? { id: "someone" } : null), port = 0 } = {}) {
+/** `holdStep1Ms`: how long the server waits before its sync step 1 (a slow server). */
+export async function startDocServer({ seeds = {}, authorize = (token) => (token ? { id: "someone" } : null), port = 0, holdStep1Ms = 0 } = {}) {
   const rooms = new Map(); // task id → {doc, awareness, sockets: Set}
   const log = { tokens: [], frames: 0, closes: [], urls: [] };
 
@@ -69,7 +70,9 @@ export async function startDocServer({ seeds = {}, authorize = (token) => (token
     ws.user = user;
     ws.clients = new Set();
     r.sockets.add(ws);
-    send(ws, frame(0, (e) => syncProtocol.writeSyncStep1(e, r.doc)));
+    const step1 = () => send(ws, frame(0, (e) => syncProtocol.writeSyncStep1(e, r.doc)));
+    if (holdStep1Ms) setTimeout(step1, holdStep1Ms);
+    else step1();
     const states = [...r.awareness.getStates().keys()];
     if (states.length) send(ws, frame(1, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(r.awareness, states))));
     ws.on("message", (data, isBinary) => {
@@ -136,6 +139,10 @@ export async function startDocServer({ seeds = {}, authorize = (token) => (token
     doc: (taskId) => room(taskId).doc,
     /** How many document sockets a task has open. */
     sockets: (taskId) => room(taskId).sockets.size,
+    /** Sends raw bytes to every socket of a task. */
+    sendRaw(taskId, bytes) {
+      for (const ws of room(taskId).sockets) send(ws, bytes);
+    },
     /** Closes every socket of a task with `code`. */
     closeAll(taskId, code, reason = "") {
       for (const ws of room(taskId).sockets) ws.close(code, reason);
