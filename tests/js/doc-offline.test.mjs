@@ -40,6 +40,13 @@ test("typed offline, closed, opened again offline, then online: merged with the 
   first.text.insert(0, "Ana's ");
   first.close();
 
+  // Someone who never had the task open, offline: loaded, but not ready (nothing to show yet).
+  const stranger = openTaskDoc("t1", { baseUrl: server.base, getToken: () => token("dan"), WebSocket, fetch: probeOk, random: () => 0 });
+  await stranger.whenLoaded;
+  assert.equal(stranger.loaded, true);
+  assert.equal(stranger.ready, false);
+  stranger.close();
+
   // Bob types meanwhile (his own, online, copy).
   await server.start();
   const bob = open("bob");
@@ -53,6 +60,7 @@ test("typed offline, closed, opened again offline, then online: merged with the 
   await again.whenLoaded;
   assert.equal(again.text.toString(), "Ana's plan", "the offline edit survived the reload");
   assert.equal(again.synced, false);
+  assert.equal(again.ready, true, "a kept copy that was synced once is ready offline");
 
   // Back online: one merge, every word once, nothing to pick.
   await server.start();
@@ -84,6 +92,7 @@ test("persist: false keeps nothing", async (t) => {
   await shared.whenLoaded;
   await eventually(() => shared.synced, "synced");
   assert.equal(shared.loaded, false);
+  assert.equal(shared.ready, true, "ready once synced");
   assert.ok(!(await indexedDB.databases()).some((db) => db.name.includes("/carol/")));
   shared.close();
 });

@@ -132,7 +132,8 @@ function openLocalCopy(taskId, options, doc, { isClosed, onLoaded }) {
       persistence = null;
       return;
     }
-    onLoaded();
+    // Whether this copy was ever merged with the server's (a marker beside the updates).
+    onLoaded(Boolean(await persistence.get("synced").catch(() => false)));
   })().catch((error) => {
     console.warn("hero-client: the shared text is not kept on this device", error);
     persistence = null;
@@ -142,6 +143,8 @@ function openLocalCopy(taskId, options, doc, { isClosed, onLoaded }) {
     get kept() {
       return persistence !== null;
     },
+    /** Notes that the copy holds the server's text (so a reload offline can edit it). */
+    markSynced: () => persistence?.set("synced", true).catch(() => {}),
     close: () => persistence?.destroy(),
     clear: () => persistence?.clearData(),
   };
@@ -153,8 +156,9 @@ function openLocalCopy(taskId, options, doc, { isClosed, onLoaded }) {
  * and `persistName` (its database; default per user, workspace and task, from the token);
  * and for tests `WebSocket`, `timers`, `fetch`, `random`.
  *
- * Returns {doc, text, awareness, status, synced, loaded, closed, whenLoaded, on, close}.
- * Events: `status`, `synced` (true | false), `loaded` (the local copy is read), `closed`
+ * Returns {doc, text, awareness, status, synced, ready, loaded, closed, whenLoaded, on, close}.
+ * Events: `status`, `synced` (true | false), `ready` (the text holds the server's, now or
+ * in a kept copy: show and edit it), `loaded` (the local copy is read), `closed`
  * ({reason, code}, once, when it stops for good), `denied` ({reason}: the server refused
  * an update, e.g. a viewer's; the socket stays open).
  */
@@ -170,6 +174,7 @@ export function openTaskDoc(taskId, options = {}) {
   const remote = { from: "server" }; // the origin of what the server sent
   let synced = false;
   let loaded = false;
+  let ready = false;
   let closed = null;
   let usedToken = null;
   // Per socket: whether our step 2 went out (before it, updates wait), and what waits to go.
@@ -181,15 +186,29 @@ export function openTaskDoc(taskId, options = {}) {
 
   const local = openLocalCopy(taskId, options, doc, {
     isClosed: () => closed !== null,
-    onLoaded: () => {
+    onLoaded: (hadServerCopy) => {
       loaded = true;
       emitter.emit("loaded", true);
+      if (hadServerCopy) setReady();
     },
   });
+
+  // Ready: the text holds the server's (synced now, or a kept copy that was): safe to show
+  // as the description and to edit, offline too. Before it, an empty text only means "not
+  // loaded yet". Once ready, always ready.
+  function setReady() {
+    if (ready) return;
+    ready = true;
+    emitter.emit("ready", true);
+  }
 
   const setSynced = (next) => {
     if (synced === next) return;
     synced = next;
+    if (next) {
+      local.markSynced();
+      setReady();
+    }
     emitter.emit("synced", next);
   };
 
@@ -351,6 +370,10 @@ export function openTaskDoc(taskId, options = {}) {
     /** The server's copy is merged into this one (since the last connect). */
     get synced() {
       return synced;
+    },
+    /** The text holds the server's: synced now, or a kept copy that was synced once. */
+    get ready() {
+      return ready;
     },
     /** The copy kept on this device has been read (false where none is kept). */
     get loaded() {

@@ -675,6 +675,8 @@ export interface TaskDocEvents {
   synced: boolean;
   /** The copy kept on this device has been read. */
   loaded: true;
+  /** The text holds the server's (synced now, or a kept copy that was synced once): show it, edit it. Once. */
+  ready: true;
   /** Stopped for good: 4001 with no newer token, 4003, 4004, 4400, 4403, 1003, 1007, 1009, 401/403/404 before the upgrade, or 1000 (close()). */
   closed: Closed;
   /** The server refused an update (a viewer's); the socket stays open. */
@@ -690,6 +692,8 @@ export interface TaskDoc {
   readonly awareness: Awareness;
   readonly status: ConnectionStatus;
   readonly synced: boolean;
+  /** The text holds the server's: synced now, or a kept copy that was synced once (offline editing is safe). */
+  readonly ready: boolean;
   readonly loaded: boolean;
   readonly closed: Closed | null;
   /** Resolves once the local copy has been read (or there is none). */
