@@ -173,6 +173,11 @@ impl Page {
         element.send_keys(text).await.expect("type");
     }
 
+    /// Leaves the focused field, as a person moving on does: a text field saves on blur.
+    pub(crate) async fn commit(&self) {
+        self.js("document.activeElement?.blur();", vec![]).await;
+    }
+
     pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
@@ -306,6 +311,8 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
     bob.goto(&format!("/#/tasks/{id}")).await;
     ana.live().await;
     bob.live().await;
+    crate::shared_text::description_live(&ana).await;
+    crate::shared_text::description_live(&bob).await;
 
     // each sees the other's avatar, with initials
     ana.wait_until(
@@ -324,7 +331,8 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
     );
 
     // typing shows up
-    ana.type_into("#f-description", " and more").await;
+    crate::shared_text::caret_at(&ana, -1).await;
+    crate::shared_text::type_here(&ana, " and more").await;
     bob.wait_until(
         "document.getElementById('typing').textContent.includes('Ana is typing')",
         "Ana is typing…",
@@ -335,8 +343,7 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
         "Ana is editing description",
     )
     .await;
-    // Ana saves: Bob sees it without a reload
-    ana.click("#save").await;
+    // The description is shared: Bob sees it as she types, with no Save
     bob.wait_until(
         "document.getElementById('f-description').value === 'first draft and more'",
         "Ana's edit in Bob's form",
@@ -344,10 +351,10 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
     .await;
     ana.screenshot("task-view.png").await;
 
-    // both edit; Bob saves first; Ana's save hits the conflict prompt
+    // both edit the title; Bob's saves first (on blur); Ana's save hits the conflict prompt
     ana.replace_text("#f-title", "Ana's title").await;
     bob.replace_text("#f-title", "Bob's title").await;
-    bob.click("#save").await;
+    bob.commit().await;
     bob.wait_until(
         "document.getElementById('task-notice').textContent === 'Saved.'",
         "Bob's save",
@@ -358,7 +365,7 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
         "the notice of Bob's change",
     )
     .await;
-    ana.click("#save").await;
+    ana.commit().await;
     ana.wait_until(
         "!document.getElementById('conflict').hidden",
         "the conflict prompt",
@@ -379,7 +386,10 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
     .await;
     let now = api.get(&format!("/api/tasks/{id}")).await.expect(200).body;
     assert_eq!(now["title"], "Ana's title");
-    assert_eq!(now["version"], 4);
+    assert_eq!(
+        now["description"], "first draft and more",
+        "the shared text, flushed by the room"
+    );
     bob.wait_until("document.getElementById('f-title').value === \"Ana's title\" || document.getElementById('task-notice').textContent.includes('Ana changed')", "Ana's reapplied title reaching Bob").await;
 
     ana.close().await;
