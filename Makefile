@@ -31,7 +31,7 @@ help:
 	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (~15 min)"
 	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
-	@echo "make fuzz     cargo-fuzz on client frames and request bodies (FUZZ_SECONDS=60 per target)"
+	@echo "make fuzz     cargo-fuzz on client frames, document frames and request bodies (FUZZ_SECONDS=60 per target)"
 
 setup:
 	@scripts/setup.sh build

@@ -14,7 +14,7 @@ fi
 # libFuzzer needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable toolchain
 # accept them, so no nightly download is needed.
 export RUSTC_BOOTSTRAP=1
-for target in client_frame request_body; do
+for target in client_frame request_body doc_frame; do
   work="target/fuzz-corpus/$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${SECONDS_PER_TARGET}s"

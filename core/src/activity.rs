@@ -81,6 +81,9 @@ pub struct ActivityEntry {
     pub at: String,
     /// The task as the change left it.
     pub task: Task,
+    /// The shared description's own writes: everyone whose typing the entry carries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub editors: Vec<Actor>,
 }
 
 impl ActivityEntry {
@@ -99,9 +102,44 @@ impl ActivityEntry {
             },
             at: change.at,
             task: change.task,
+            editors: change.editors,
         }
     }
+
+    /// Takes in an older entry of the same burst of typing: the id pages past both, the
+    /// editors are everyone's, in the order they first typed.
+    fn absorb(&mut self, older: ActivityEntry) {
+        self.id = older.id;
+        let mut editors = older.editors;
+        for editor in std::mem::take(&mut self.editors) {
+            if !editors.iter().any(|e| e.id == editor.id) {
+                editors.push(editor);
+            }
+        }
+        self.actor = Actor {
+            id: editors[0].id.clone(),
+            name: crate::doc::flush::editors_name(&editors),
+        };
+        self.editors = editors;
+    }
+
+    /// Whether `older` belongs to this entry's burst of typing: both are the shared
+    /// description's own writes, at most [`BURST_GAP_MS`] apart.
+    fn same_burst(&self, older: &ActivityEntry) -> bool {
+        let at = |entry: &ActivityEntry| {
+            chrono::DateTime::parse_from_rfc3339(&entry.at)
+                .map(|t| t.timestamp_millis())
+                .ok()
+        };
+        !self.editors.is_empty()
+            && !older.editors.is_empty()
+            && matches!((at(self), at(older)), (Some(new), Some(old)) if new - old <= BURST_GAP_MS)
+    }
 }
+
+/// The shared description's writes this close together are one entry of the activity: one
+/// burst of typing, however many times it was written to D1 on the way.
+pub const BURST_GAP_MS: i64 = 60_000;
 
 /// One page of activity and the cursor of the next, as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,11 +159,16 @@ impl ActivityPage {
         } else {
             None
         };
+        let mut activity: Vec<ActivityEntry> = Vec::with_capacity(rows.len());
+        for (id, change) in rows {
+            let entry = ActivityEntry::from_change(id, change);
+            match activity.last_mut() {
+                Some(newer) if newer.same_burst(&entry) => newer.absorb(entry),
+                _ => activity.push(entry),
+            }
+        }
         ActivityPage {
-            activity: rows
-                .into_iter()
-                .map(|(id, change)| ActivityEntry::from_change(id, change))
-                .collect(),
+            activity,
             next_cursor,
         }
     }
@@ -146,6 +189,7 @@ mod tests {
             actor_id: "ana".into(),
             actor_name: "Ana".into(),
             at: "2026-01-01T00:00:00.000Z".into(),
+            editors: Vec::new(),
         }
     }
 
@@ -204,5 +248,49 @@ mod tests {
         assert_eq!(page.activity.len(), 2);
         assert_eq!(page.next_cursor.as_deref(), Some("2"));
         assert_eq!(ActivityPage::from_rows(rows, 3).next_cursor, None);
+    }
+
+    #[test]
+    fn a_burst_of_typing_is_one_entry_naming_everyone() {
+        let actor = |id: &str| Actor {
+            id: id.into(),
+            name: id.to_uppercase(),
+        };
+        let flush = |at: &str, editors: Vec<Actor>| {
+            let mut change = change(Some(Status::Todo), "todo");
+            change.changed = vec!["description".into()];
+            change.at = at.into();
+            change.actor_name = crate::doc::flush::editors_name(&editors);
+            change.editors = editors;
+            change
+        };
+        // newest first: two flushes of one burst, an ordinary edit, then an older burst
+        let rows = vec![
+            (9, flush("2026-01-01T00:01:10.000Z", vec![actor("bo")])),
+            (
+                8,
+                flush("2026-01-01T00:01:00.000Z", vec![actor("ana"), actor("bo")]),
+            ),
+            (7, change(Some(Status::Todo), "done")),
+            (6, flush("2026-01-01T00:00:05.000Z", vec![actor("cy")])),
+            (5, flush("2025-12-31T23:00:00.000Z", vec![actor("cy")])),
+        ];
+        let page = ActivityPage::from_rows(rows, 50);
+        let ids: Vec<i64> = page.activity.iter().map(|e| e.id).collect();
+        assert_eq!(
+            ids,
+            [8, 7, 6, 5],
+            "9 and 8 are one; 6 and 5 are an hour apart"
+        );
+        let burst = &page.activity[0];
+        assert_eq!(burst.actor.name, "ANA and BO");
+        assert_eq!(burst.editors.len(), 2);
+        assert_eq!(burst.at, "2026-01-01T00:01:10.000Z", "the newest's time");
+        assert!(page.activity[1].editors.is_empty());
+        let json = serde_json::to_value(&page.activity[1]).unwrap();
+        assert!(
+            json.get("editors").is_none(),
+            "only the document's writes carry editors"
+        );
     }
 }

@@ -52,6 +52,30 @@ impl IfMatch {
     }
 }
 
+/// A task's version moves with every write, the room's own writes of the shared description
+/// included (a few seconds after people type). An `If-Match` naming a version the task has
+/// moved past only by such writes (`field_version` is the version of its last other change)
+/// still holds for a write that leaves the description alone: nobody is asked to resolve a
+/// conflict because someone else was typing.
+pub fn relaxed_for_document(
+    precondition: Option<&IfMatch>,
+    current_version: i64,
+    field_version: i64,
+    touches_description: bool,
+) -> Option<IfMatch> {
+    match precondition {
+        Some(IfMatch::Versions(versions))
+            if !touches_description
+                && versions
+                    .iter()
+                    .any(|v| (field_version..=current_version).contains(v)) =>
+        {
+            Some(IfMatch::Versions(vec![current_version]))
+        }
+        other => other.cloned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +100,34 @@ mod tests {
         assert!(!IfMatch::Versions(vec![3]).matches(4));
         assert!(IfMatch::Any.matches(9));
         assert_eq!(etag(7), "\"7\"");
+    }
+
+    #[test]
+    fn document_writes_do_not_make_an_if_match_stale_for_other_fields() {
+        let named = |v| Some(IfMatch::Versions(vec![v]));
+        // version 5 was the last other change; 6 and 7 were the document's
+        assert_eq!(
+            relaxed_for_document(named(5).as_ref(), 7, 5, false),
+            named(7)
+        );
+        assert_eq!(
+            relaxed_for_document(named(6).as_ref(), 7, 5, false),
+            named(7)
+        );
+        // older than the last other change: stale, as ever
+        assert_eq!(
+            relaxed_for_document(named(4).as_ref(), 7, 5, false),
+            named(4)
+        );
+        // a write of the description itself: strict
+        assert_eq!(
+            relaxed_for_document(named(5).as_ref(), 7, 5, true),
+            named(5)
+        );
+        assert_eq!(relaxed_for_document(None, 7, 5, false), None);
+        assert_eq!(
+            relaxed_for_document(Some(&IfMatch::Any), 7, 5, false),
+            Some(IfMatch::Any)
+        );
     }
 }

@@ -196,6 +196,14 @@ pub fn room_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, Co
             as_i64(defaults.presence_batch_above),
         )? as usize,
         presence_gap_ms: read("ROOM_PRESENCE_GAP_MS", defaults.presence_gap_ms)?,
+        doc_max_frame_bytes: read(
+            "ROOM_DOC_MAX_FRAME_BYTES",
+            as_i64(defaults.doc_max_frame_bytes),
+        )? as usize,
+        doc_messages_per_sec: read(
+            "ROOM_DOC_MESSAGES_PER_SEC",
+            i64::from(defaults.doc_messages_per_sec),
+        )? as u32,
     })
 }
 

@@ -38,7 +38,46 @@ pub fn client_frame(data: &[u8]) {
             let _ = on_frame(snapshot, Frame::Text(text));
         }
         Err(_) => {
-            let _ = on_frame(snapshot, Frame::Binary(data.len()));
+            let _ = on_frame(snapshot, Frame::Binary(data));
+        }
+    }
+}
+
+/// A frame on a document socket, by a writer: admitted, parsed, and decided against a
+/// document holding some text. Whatever it is, the document keeps its rules: one text, at
+/// most [`crate::task::DESCRIPTION_MAX_CHARS`] characters.
+pub fn doc_frame(data: &[u8]) {
+    use crate::doc::wire::DocMessage;
+    use crate::room::{admit_doc_frame, on_awareness, on_doc_sync, DocConnection, Stored};
+    let connection = DocConnection {
+        id: "fuzz".into(),
+        user: UserInfo {
+            id: "fuzzer".into(),
+            name: "Fuzzer".into(),
+            avatar_url: None,
+        },
+        can_write: true,
+        expires_at_ms: i64::MAX,
+        awareness: Vec::new(),
+        window_start_ms: 0,
+        frames: 0,
+    };
+    let (mut doc, _) = crate::doc::SharedDoc::seed(7, "fuzzed text");
+    let Ok((counted, message)) =
+        admit_doc_frame(&connection, Frame::Binary(data), 0, &Limits::default())
+    else {
+        return;
+    };
+    match message {
+        DocMessage::Awareness(awareness) => {
+            let _ = on_awareness(counted, &awareness, &Default::default(), data);
+        }
+        DocMessage::QueryAwareness => {}
+        sync => {
+            let effects = on_doc_sync(counted, sync, &mut doc, None, Stored::default(), 0);
+            if !effects.reload_doc {
+                assert!(doc.text().chars().count() <= crate::task::DESCRIPTION_MAX_CHARS);
+            }
         }
     }
 }
@@ -75,6 +114,7 @@ mod tests {
         for (target, run) in [
             ("client_frame", super::client_frame as fn(&[u8])),
             ("request_body", super::request_body),
+            ("doc_frame", super::doc_frame),
         ] {
             let dir = root.join(target);
             for entry in std::fs::read_dir(&dir).expect("corpus dir") {

@@ -255,6 +255,7 @@ mod tests {
             actor_id: "ana".into(),
             actor_name: "Ana".into(),
             at: task.created_at.clone(),
+            editors: Vec::new(),
         };
         let created = StoredResponse::of(&change(ChangeKind::Created));
         assert_eq!(created.status, 201);

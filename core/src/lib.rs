@@ -26,6 +26,8 @@
 //! - [`config`]: typed settings from vars and secrets.
 //!
 //! Live rooms:
+//! - [`doc`]: the shared description, a Yjs document (yrs): its updates checked and applied,
+//!   the y-protocols messages, the smallest edit between texts, when D1 follows it.
 //! - [`protocol`]: the WebSocket wire messages (tagged serde enums), close and error codes.
 //! - [`room`]: the room state machine: presence, frames and rate limits, the event log,
 //!   connection acceptance, timers and broadcast pacing.
@@ -40,6 +42,7 @@ pub mod auth;
 pub mod conditional;
 pub mod config;
 pub mod cost;
+pub mod doc;
 pub mod error;
 pub mod fuzzing;
 pub mod idempotency;

@@ -212,6 +212,7 @@ impl SimRoom {
             joining: &joining,
             task_gone: false,
             open_sockets: self.connections.len(),
+            room_sockets: self.connections.len(),
             listed: self.listed.values().cloned().collect(),
             live: &live,
             same_user: self.same_user(&joining.principal.user_id, ""),
@@ -268,6 +269,8 @@ impl SimRoom {
             departures: self.departures.clone(),
             held_presence_due: None,
             analytics_day: None,
+            doc_connections: Vec::new(),
+            unsaved: None,
         });
         self.carry_out(effects, limits)
     }
@@ -435,6 +438,7 @@ proptest! {
                 actor_id: "u".into(),
                 actor_name: "U".into(),
                 at: "2026-01-02T00:00:00.000Z".into(),
+                editors: Vec::new(),
             };
             for event in room::events_for_change(&change, seq + 1) {
                 let next = event.seq().unwrap();

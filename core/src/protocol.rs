@@ -67,11 +67,11 @@ pub enum ClientMessage {
 pub const SUBPROTOCOL: &str = "hero-tasks.v1";
 const BEARER_SUBPROTOCOL_PREFIX: &str = "bearer.";
 
-/// The token in a `Sec-WebSocket-Protocol` request header, if it offers `hero-tasks.v1`
-/// and a `bearer.<token>`.
+/// The token in a `Sec-WebSocket-Protocol` request header, if it offers one of ours
+/// (`hero-tasks.v1`, or `hero-tasks.doc.v1` for a document socket) and a `bearer.<token>`.
 pub fn token_from_subprotocols(offered: &str) -> Option<String> {
     let protocols: Vec<&str> = offered.split(',').map(str::trim).collect();
-    if !protocols.contains(&SUBPROTOCOL) {
+    if !protocols.contains(&SUBPROTOCOL) && !protocols.contains(&DOC_SUBPROTOCOL) {
         return None;
     }
     protocols
@@ -332,7 +332,21 @@ pub mod close {
     pub const TASK_DELETED: u16 = 4004;
     /// This user has too many sockets in the room, or connected too often this minute.
     pub const TOO_MANY_FOR_USER: u16 = 4029;
+    /// A document socket got a text frame: it speaks binary y-protocols frames only.
+    pub const UNSUPPORTED: u16 = 1003;
+    /// A document frame that is not a y-protocols message, or an update that does not
+    /// decode.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A document update that touches anything but the description's text, or that the
+    /// document cannot integrate.
+    pub const UPDATE_REFUSED: u16 = 4400;
+    /// Awareness for a client id another connection speaks for, or for too many.
+    pub const NOT_YOURS: u16 = 4403;
 }
+
+/// The subprotocol a browser's document socket offers beside `bearer.<token>` (the room's
+/// JSON sockets offer [`SUBPROTOCOL`]).
+pub const DOC_SUBPROTOCOL: &str = "hero-tasks.doc.v1";
 
 const TYPE_NAMES: &[&str] = &["ping", "typing", "editing", "auth"];
 /// Longest token an `auth` frame may carry (the frame cap bounds it too).

@@ -19,6 +19,8 @@ pub enum Route {
     Analytics,
     /// WebSocket upgrade into a task's room.
     TaskSocket(String),
+    /// WebSocket upgrade into a task's shared description (y-websocket).
+    TaskDocSocket(String),
     /// WebSocket upgrade into the workspace board.
     BoardSocket,
     /// Whether the local development sign-in is available.
@@ -41,6 +43,7 @@ impl Route {
             Route::TaskActivity(_) => "task_activity",
             Route::Analytics => "analytics",
             Route::TaskSocket(_) => "task_socket",
+            Route::TaskDocSocket(_) => "task_doc_socket",
             Route::BoardSocket => "board_socket",
             Route::DevConfig => "dev_config",
             Route::DevToken => "dev_token",
@@ -77,6 +80,10 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         }
         (["api", "tasks", id, "activity"], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
         (["ws", "tasks", id], "GET") if !id.is_empty() => Ok(Route::TaskSocket((*id).to_owned())),
+        (["ws", "tasks", id, "doc"], "GET") if !id.is_empty() => {
+            Ok(Route::TaskDocSocket((*id).to_owned()))
+        }
+        (["ws", "tasks", id, "doc"], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
         (["ws", "board"], "GET") => Ok(Route::BoardSocket),
         (["ws", "tasks", id], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
         (["ws", "board"], _) => Err(not_allowed(&["GET"])),

@@ -31,7 +31,7 @@ use hero_core::auth::Principal;
 use hero_core::config::Config;
 use hero_core::cost::{Cost, COST_HEADER};
 use hero_core::error::ApiError;
-use hero_core::protocol::SUBPROTOCOL;
+use hero_core::protocol::{DOC_SUBPROTOCOL, SUBPROTOCOL};
 use hero_core::routes::{route, Route};
 use response::{json_response, problem_response};
 
@@ -67,10 +67,12 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
     hero_core::logging::apply_log_level(setting(env, "LOG_LEVEL").as_deref());
     let started = now_ms();
     let request_id = request::request_id(&req);
-    // A browser that offered our subprotocol (with its token beside it) must see it
+    // A browser that offered one of our subprotocols (with its token beside it) must see it
     // selected, or it drops the socket.
-    let offered_subprotocol = request::header(&req, "Sec-WebSocket-Protocol")
-        .is_some_and(|offered| offered.split(',').any(|p| p.trim() == SUBPROTOCOL));
+    let offered = request::header(&req, "Sec-WebSocket-Protocol").unwrap_or_default();
+    let offered_subprotocol = [SUBPROTOCOL, DOC_SUBPROTOCOL]
+        .into_iter()
+        .find(|ours| offered.split(',').any(|p| p.trim() == *ours));
     // The raw method: worker's Method enum folds unknown methods (QUERY, TRACE…) into GET.
     let method = req.inner().method().to_ascii_uppercase();
     let routed = route(&method, &req.path());
@@ -114,8 +116,8 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
         // API answers are per caller: never cached, never sniffed into another type.
         let _ = headers.set("Cache-Control", "no-store");
         let _ = headers.set("X-Content-Type-Options", "nosniff");
-        if status == 101 && offered_subprotocol {
-            let _ = headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
+        if let Some(selected) = offered_subprotocol.filter(|_| status == 101) {
+            let _ = headers.set("Sec-WebSocket-Protocol", selected);
         }
         response
     }
@@ -155,7 +157,8 @@ async fn dispatch(
             | Route::UpdateTask(id)
             | Route::DeleteTask(id)
             | Route::TaskActivity(id)
-            | Route::TaskSocket(id) = &route
+            | Route::TaskSocket(id)
+            | Route::TaskDocSocket(id) = &route
             {
                 tracing::Span::current().record("task_id", id.as_str());
             }
@@ -179,6 +182,7 @@ async fn dispatch(
                 Route::TaskActivity(id) => activity::history(&req, &ctx, &id).await,
                 Route::Analytics => activity::analytics(&ctx).await,
                 Route::TaskSocket(id) => sockets::open(&req, &ctx, Some(&id)).await,
+                Route::TaskDocSocket(id) => sockets::open_doc(&req, &ctx, &id).await,
                 Route::BoardSocket => sockets::open(&req, &ctx, None).await,
                 Route::Health | Route::OpenApi | Route::DevConfig | Route::DevToken => {
                     unreachable!("handled above")

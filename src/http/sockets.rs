@@ -52,6 +52,32 @@ pub async fn open(
     Ok(upgraded)
 }
 
+/// The task's shared description (`/ws/tasks/{id}/doc`, y-websocket): the same checks, in
+/// the same order, as the task's room (there is no `since`: the sync handshake is its own
+/// resume).
+pub async fn open_doc(
+    req: &Request,
+    ctx: &RequestContext<'_>,
+    task: &str,
+) -> Result<Response, ApiError> {
+    let key = RoomKey::Task {
+        workspace_id: ctx.caller.workspace_id.clone(),
+        task_id: parse_task_id(task)?,
+    };
+    let upgrade = header(req, "Upgrade").unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::UpgradeRequired);
+    }
+    let joining = Joining {
+        principal: ctx.caller.clone(),
+        since: None,
+        dev_tokens: ctx.dev_tokens,
+    };
+    let (upgraded, cost) = stub::connect_doc(ctx.env, &key, joining, ctx.request_id).await?;
+    ctx.record_room_call(cost);
+    Ok(upgraded)
+}
+
 /// `since`: a non-negative integer in ASCII digits, up to `u64::MAX` (a `since` past the
 /// room's last event gets `resync`, like one too old).
 pub(super) fn parse_since(raw: &str) -> Result<u64, ApiError> {

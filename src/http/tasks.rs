@@ -66,6 +66,7 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
         actor_id: caller.user_id.clone(),
         actor_name: caller.name.clone(),
         at: at.clone(),
+        editors: Vec::new(),
     };
     let key = claim.as_ref().map(|claim| KeyRecord {
         workspace_id: caller.workspace_id.clone(),
@@ -217,6 +218,7 @@ async fn write_in_room(
         precondition,
         op,
         claim,
+        editors: Vec::new(),
     };
     let started = crate::runtime::now_ms();
     let replied = stub::call(ctx.env, &key, request, ctx.request_id).await?;

@@ -9,7 +9,9 @@ use super::object::Room;
 use super::outbox::{send_figures, Delivery};
 use super::sockets::{Origin, Sockets};
 use crate::runtime::now_ms;
-use hero_core::protocol::{batch_frames, codes, ServerMessage, BATCH_MAX_BYTES, BATCH_MAX_EVENTS};
+use hero_core::protocol::{
+    batch_frames, codes, Actor, ServerMessage, BATCH_MAX_BYTES, BATCH_MAX_EVENTS,
+};
 use hero_core::room::{
     self, entry_of, Alarm, Audience, CloseSnapshot, Effects, Outbound, StorageWrite, TokenCheck,
 };
@@ -24,38 +26,41 @@ impl Room {
         origin: Option<Origin<'_>>,
     ) -> RoomResult<()> {
         let check = effects.verify.take();
-        let mut alarm = self.carry_out_now(effects, origin)?;
+        let (mut alarm, mut flush) = self.carry_out_now(effects, origin)?;
         if let Some(check) = check {
             let answer = self.check_token(check).await;
-            alarm = alarm.and(self.carry_out_now(answer, origin)?);
+            let (more, _) = self.carry_out_now(answer, origin)?;
+            alarm = alarm.and(more);
         }
-        self.set_alarm(alarm).await
+        self.set_alarm(alarm).await?;
+        // The room's own write of the description goes through the write queue; only socket
+        // events and the alarm decide one, never a write, so this never waits on itself.
+        // (Boxed: a write carries out its own effects, so the future would contain itself.)
+        if let Some(editors) = flush.take() {
+            let write: std::pin::Pin<Box<dyn std::future::Future<Output = RoomResult<()>> + '_>> =
+                Box::pin(self.write_description(editors));
+            write.await?;
+        }
+        Ok(())
     }
 
-    /// Everything but the alarm (which needs an await), with nothing awaited in between: no
-    /// other event of this room runs while a decision is carried out. Returns the alarm.
-    fn carry_out_now(&self, effects: Effects, origin: Option<Origin<'_>>) -> RoomResult<Alarm> {
+    /// Everything but the alarm and a write (which need an await), with nothing awaited in
+    /// between: no other event of this room runs while a decision is carried out. Returns
+    /// the alarm, and the editors of a description write that is due.
+    fn carry_out_now(&self, effects: Effects, origin: Option<Origin<'_>>) -> RoomResult<Carried> {
         let to = self.delivery();
-        for connection in &effects.attachments {
-            match origin.filter(|o| o.connection_id == connection.id) {
-                Some(o) if o.joining => to.sockets.accept(o.ws, connection)?,
-                Some(o) => to.sockets.store(connection, Some(o.ws))?,
-                None => to.sockets.store(connection, None)?,
-            }
-        }
+        self.store_attachments(&effects, origin, &to)?;
         for write in &effects.storage {
-            match write {
-                StorageWrite::PresenceFromSockets { user_id } => {
-                    let theirs = to.sockets.connections_of(user_id);
-                    to.storage
-                        .set_presence(user_id, entry_of(&theirs).as_ref())?;
-                }
-                write => to.storage.write(write)?,
-            }
+            self.store(write, &to)?;
         }
-        let mut alarm = effects.alarm;
+        if effects.reload_doc {
+            self.document.forget();
+        }
+        let (mut alarm, mut flush) = (effects.alarm, effects.flush);
         for frame in effects.frames {
-            alarm = alarm.and(self.send(frame, origin, &to)?);
+            let (more, more_flush) = self.send(frame, origin, &to)?;
+            alarm = alarm.and(more);
+            flush = flush.or(more_flush);
         }
         if !effects.publish.is_empty() || effects.close_everyone {
             self.outbox
@@ -70,16 +75,66 @@ impl Room {
             self.outbox.flush_held_presence(&to)?;
         }
         self.report_viewers(&effects.viewers);
-        Ok(alarm)
+        Ok((alarm, flush))
     }
 
-    /// One frame or close. Returns what it needs of the alarm.
+    fn store_attachments(
+        &self,
+        effects: &Effects,
+        origin: Option<Origin<'_>>,
+        to: &Delivery,
+    ) -> RoomResult<()> {
+        for connection in &effects.attachments {
+            match origin.filter(|o| o.connection_id == connection.id) {
+                Some(o) if o.joining => to.sockets.accept(o.ws, connection)?,
+                Some(o) => to.sockets.store(connection, Some(o.ws))?,
+                None => to.sockets.store(connection, None)?,
+            }
+        }
+        for connection in &effects.doc_attachments {
+            match origin.filter(|o| o.connection_id == connection.id) {
+                Some(o) if o.joining => to.sockets.accept_doc(o.ws, connection)?,
+                Some(o) => to.sockets.store_doc(connection, Some(o.ws))?,
+                None => to.sockets.store_doc(connection, None)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One storage write; the document in memory follows what storage holds.
+    fn store(&self, write: &StorageWrite, to: &Delivery) -> RoomResult<()> {
+        match write {
+            StorageWrite::PresenceFromSockets { user_id } => {
+                let theirs = to.sockets.connections_of(user_id);
+                return to.storage.set_presence(user_id, entry_of(&theirs).as_ref());
+            }
+            StorageWrite::DocUpdate(_) => self.document.stored_update(),
+            StorageWrite::DocSnapshot(snapshot) => {
+                let before = to.storage.doc_bytes()?;
+                to.storage.write(write)?;
+                self.document.stored_snapshot();
+                tracing::info!(
+                    event = "document_compacted",
+                    bytes_before = before,
+                    bytes_after = snapshot.len(),
+                    "room event"
+                );
+                return Ok(());
+            }
+            StorageWrite::ForgetDoc => self.document.forget(),
+            _ => {}
+        }
+        to.storage.write(write)
+    }
+
+    /// One frame or close. Returns what it needs of the alarm (and, for a close, whether the
+    /// leaving makes a description write due).
     fn send(
         &self,
         frame: Outbound,
         origin: Option<Origin<'_>>,
         to: &Delivery,
-    ) -> RoomResult<Alarm> {
+    ) -> RoomResult<Carried> {
         log_outbound(&frame);
         let skip = origin.map(|o| o.connection_id);
         match frame {
@@ -99,7 +154,7 @@ impl Room {
             // The origin never needs a presence change: it is the one joining or leaving.
             Outbound::Others(message) | Outbound::All(message) if is_presence(&message) => {
                 if let Some(due) = self.outbox.presence(message, skip, to)? {
-                    return Ok(Alarm::NoLaterThan(due));
+                    return Ok((Alarm::NoLaterThan(due), None));
                 }
             }
             Outbound::Others(message) => {
@@ -108,13 +163,20 @@ impl Room {
             Outbound::All(message) => {
                 to.sockets.broadcast(&message.to_json(), None);
             }
+            Outbound::DocReply(bytes) => {
+                if let Some(o) = origin {
+                    let _ = o.ws.send_with_bytes(&bytes);
+                }
+            }
+            Outbound::DocOthers(bytes) => to.sockets.broadcast_doc(&bytes, skip),
+            Outbound::DocAll(bytes) => to.sockets.broadcast_doc(&bytes, None),
             Outbound::Close {
                 connection_id,
                 code,
                 reason,
             } => return self.close(&connection_id, code, &reason, to),
         }
-        Ok(Alarm::Keep)
+        Ok((Alarm::Keep, None))
     }
 
     /// Closes one connection from our side and lets the room know it is gone at once,
@@ -125,8 +187,8 @@ impl Room {
         code: u16,
         reason: &str,
         to: &Delivery,
-    ) -> RoomResult<Alarm> {
-        let mut alarm = Alarm::Keep;
+    ) -> RoomResult<Carried> {
+        let (mut alarm, mut flush) = (Alarm::Keep, None);
         for ws in to.sockets.by_connection_id(connection_id) {
             let _ = ws.close(Some(code), Some(reason));
             let origin = Origin {
@@ -134,10 +196,15 @@ impl Room {
                 ws: &ws,
                 joining: false,
             };
-            let departure = self.depart(&ws)?;
-            alarm = alarm.and(self.carry_out_now(departure, Some(origin))?);
+            let departure = match to.sockets.is_doc(&ws) {
+                true => self.depart_doc(&ws)?,
+                false => self.depart(&ws)?,
+            };
+            let (more, more_flush) = self.carry_out_now(departure, Some(origin))?;
+            alarm = alarm.and(more);
+            flush = flush.or(more_flush);
         }
-        Ok(alarm)
+        Ok((alarm, flush))
     }
 
     /// What a socket's leaving decides: its connection is taken off it (so it is counted
@@ -202,6 +269,10 @@ impl Room {
         }
     }
 }
+
+/// What carrying out leaves to do once nothing more is decided: the alarm to set, and the
+/// editors of a description write that is due.
+type Carried = (Alarm, Option<Vec<Actor>>);
 
 fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()

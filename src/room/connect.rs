@@ -70,7 +70,7 @@ impl Room {
     /// A board counts its workspace if it never has; a task room loads its task if it does
     /// not know it (whether it exists is decided from storage afterwards). Then the room
     /// catches up, so a resuming client replays everything committed so far.
-    async fn load_for_connect(&self, key: &RoomKey, store: &Store) -> RoomResult<()> {
+    pub(super) async fn load_for_connect(&self, key: &RoomKey, store: &Store) -> RoomResult<()> {
         match key.kind() {
             RoomKind::Board => {
                 self.storage.remember(key)?;
@@ -110,6 +110,7 @@ impl Room {
             joining,
             task_gone: kind == RoomKind::Task && !self.storage.task_is_current()?,
             open_sockets: sockets.count(),
+            room_sockets: sockets.count_room(),
             listed: self.storage.presence()?,
             live,
             same_user: sockets.connections_of(user_id),
@@ -139,7 +140,7 @@ fn log_connected(connection: &Connection, resume: &Resume, open: usize, since: O
 }
 
 /// The 101 that hands the client its socket, with what accepting it cost.
-fn upgraded(client: worker::WebSocket, store: &Store) -> RoomResult<Response> {
+pub(super) fn upgraded(client: worker::WebSocket, store: &Store) -> RoomResult<Response> {
     let response = Response::from_websocket(client)?;
     response
         .headers()

@@ -6,6 +6,8 @@
 //! - [`stub`]: the wire between the Worker and its rooms (one typed call);
 //! - [`object`]: the `Room` Durable Object's entry points (calls, socket events, the alarm);
 //! - [`connect`]: a new connection, from loading the task to its first frames;
+//! - [`documents`]: the shared description's sockets (y-websocket), and the room's own
+//!   writes of it to D1;
 //! - [`write`]: a task room commits its task's writes, in groups;
 //! - [`changes`]: committed changes into the log, and catching up with D1;
 //! - [`board`]: the workspace board counts its workspace and takes change notices;
@@ -13,7 +15,8 @@
 //! - [`carry_out`]: applying what the core decided, in one order;
 //! - [`error`]: the one way a room call fails ([`RoomError`]);
 //! - in memory, each safe to lose: [`queue`] (the write queue), [`outbox`] (published
-//!   events and presence, paced), [`guard`] (one catch-up or report at a time);
+//!   events and presence, paced), [`guard`] (one catch-up or report at a time),
+//!   [`document`] (the shared description, loaded from storage);
 //! - [`sockets`]: tags, attachments and fan-out;
 //! - [`storage`]: the room's SQLite, versioned, a file per thing stored.
 
@@ -21,6 +24,8 @@ mod board;
 mod carry_out;
 mod changes;
 mod connect;
+mod document;
+mod documents;
 pub mod error;
 mod guard;
 mod object;

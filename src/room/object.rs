@@ -29,6 +29,7 @@ use worker::{
     WebSocketIncomingMessage, WebSocketRequestResponsePair,
 };
 
+use super::document::Document;
 use super::error::{RoomError, RoomResult};
 use super::guard::OneAtATime;
 use super::outbox::{Delivery, Outbox};
@@ -62,6 +63,8 @@ pub struct Room {
     pub(super) outbox: AssertUnwindSafe<Rc<Outbox>>,
     pub(super) catching_up: AssertUnwindSafe<OneAtATime>,
     pub(super) reporting: AssertUnwindSafe<Rc<OneAtATime>>,
+    /// A task room's shared description, while it is awake ([`super::document`]).
+    pub(super) document: AssertUnwindSafe<Document>,
 }
 
 #[derive(Default)]
@@ -87,6 +90,7 @@ impl DurableObject for Room {
             outbox: AssertUnwindSafe(Rc::default()),
             catching_up: AssertUnwindSafe(OneAtATime::default()),
             reporting: AssertUnwindSafe(Rc::default()),
+            document: AssertUnwindSafe(Document::default()),
         }
     }
 
@@ -126,6 +130,13 @@ impl DurableObject for Room {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
+        if Sockets::of(&self.state).is_doc(&ws) {
+            let frame = match &message {
+                WebSocketIncomingMessage::String(text) => Frame::Text(text),
+                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes),
+            };
+            return settle(self.doc_frame(&ws, frame).await);
+        }
         let (Some(connection), Some(kind)) =
             (ws.deserialize_attachment::<Connection>()?, self.kind())
         else {
@@ -135,7 +146,7 @@ impl DurableObject for Room {
         async {
             let frame = match &message {
                 WebSocketIncomingMessage::String(text) => Frame::Text(text),
-                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
+                WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes),
             };
             let snapshot = FrameSnapshot {
                 connection: &connection,
@@ -169,15 +180,14 @@ impl DurableObject for Room {
             .map_or_else(tracing::Span::none, |c| self.connection_span(c));
         async {
             tracing::info!(event = "disconnected", code, "room event");
-            settle(self.leave(&ws, connection.as_ref()).await)
+            settle(self.leave(&ws).await)
         }
         .instrument(span)
         .await
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
-        let connection = ws.deserialize_attachment::<Connection>().ok().flatten();
-        settle(self.leave(&ws, connection.as_ref()).await)
+        settle(self.leave(&ws).await)
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -200,6 +210,9 @@ impl Room {
             || RoomError::Refused(ApiError::NotFound("no such call for this room".into()));
         match (envelope.call, key.kind()) {
             (RoomCall::Connect(joining), _) => self.connect_socket(&key, store, joining).await,
+            (RoomCall::ConnectDoc(joining), RoomKind::Task) => {
+                self.connect_doc_socket(&key, store, joining).await
+            }
             (RoomCall::Write(write), RoomKind::Task) => {
                 let (answer, stages) = self.write(&key, store, write, &envelope.request_id).await?;
                 let response = reply(&answer, store.cost())?;
@@ -223,7 +236,7 @@ impl Room {
                 let report = self.board_report(&key, store).await?;
                 reply(&report, store.cost())
             }
-            (RoomCall::Write(_), RoomKind::Board)
+            (RoomCall::Write(_) | RoomCall::ConnectDoc(_), RoomKind::Board)
             | (
                 RoomCall::Notice(_) | RoomCall::Viewers(_) | RoomCall::Analytics(_),
                 RoomKind::Task,
@@ -232,10 +245,15 @@ impl Room {
     }
 
     /// A socket went away (closed by its client, or broken): it leaves.
-    async fn leave(&self, ws: &WebSocket, connection: Option<&Connection>) -> RoomResult<()> {
-        let effects = self.depart(ws)?;
-        let origin = connection.map(|c| Origin {
-            connection_id: &c.id,
+    async fn leave(&self, ws: &WebSocket) -> RoomResult<()> {
+        let sockets = Sockets::of(&self.state);
+        let id = sockets.connection_id(ws);
+        let effects = match sockets.is_doc(ws) {
+            true => self.depart_doc(ws)?,
+            false => self.depart(ws)?,
+        };
+        let origin = id.as_deref().map(|connection_id| Origin {
+            connection_id,
             ws,
             joining: false,
         });
@@ -254,6 +272,8 @@ impl Room {
             departures: self.storage.departures()?,
             held_presence_due: self.storage.pending_presence()?.map(|(_, due)| due),
             analytics_day: counted.then(|| self.storage.analytics_day()).transpose()?,
+            doc_connections: Sockets::of(&self.state).doc_connections(),
+            unsaved: self.storage.unsaved()?,
         };
         self.carry_out(room::on_alarm(snapshot), None).await
     }

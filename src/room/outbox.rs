@@ -117,7 +117,7 @@ impl Outbox {
         let delay = presence_delay_ms(
             now,
             self.last_presence.get(),
-            to.sockets.count(),
+            to.sockets.count_room(),
             limits.frames_per_sec,
             (limits.presence_batch_above, limits.presence_gap_ms),
         );

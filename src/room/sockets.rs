@@ -2,14 +2,21 @@
 //! sending to them.
 //!
 //! Nothing about a connection is kept in memory: its state is the socket's attachment (a
-//! [`Connection`]), and its tags find it without reading anyone else's: the first tag is its
-//! connection id, the second `user:<id>` finds a user's other tabs.
+//! [`Connection`] on a room socket, a [`DocConnection`] on a document socket), and its tags
+//! find it without reading anyone else's: the first is its connection id, the second finds a
+//! user's other sockets of the same kind (`user:<id>`, `doc-user:<id>`), the third says
+//! which kind it is ([`ROOM_TAG`], [`DOC_TAG`]).
 
 use wasm_bindgen::JsCast;
 use worker::{State, WebSocket};
 
 use super::error::RoomResult;
-use hero_core::room::Connection;
+use hero_core::room::{Connection, DocConnection};
+
+/// The tag of a room's JSON sockets.
+const ROOM_TAG: &str = "room";
+/// The tag of its document sockets.
+const DOC_TAG: &str = "doc";
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -37,6 +44,10 @@ pub struct Origin<'a> {
 /// User ids are at most 128 bytes; tags may be 256.
 fn user_tag(user_id: &str) -> String {
     format!("user:{user_id}")
+}
+
+fn doc_user_tag(user_id: &str) -> String {
+    format!("doc-user:{user_id}")
 }
 
 /// The sockets of one room, through its Durable Object state. Owned (a handle on the same
@@ -72,9 +83,100 @@ impl Sockets {
         ws.serialize_attachment(connection)?;
         self.state.accept_websocket_with_tags(
             ws,
-            &[connection.id.as_str(), &user_tag(&connection.user.id)],
+            &[
+                connection.id.as_str(),
+                &user_tag(&connection.user.id),
+                ROOM_TAG,
+            ],
         );
         Ok(())
+    }
+
+    /// Accepts a document socket the same way.
+    pub fn accept_doc(&self, ws: &WebSocket, connection: &DocConnection) -> RoomResult<()> {
+        ws.serialize_attachment(connection)?;
+        self.state.accept_websocket_with_tags(
+            ws,
+            &[
+                connection.id.as_str(),
+                &doc_user_tag(&connection.user.id),
+                DOC_TAG,
+            ],
+        );
+        Ok(())
+    }
+
+    /// The connection id a socket is tagged with.
+    pub fn connection_id(&self, ws: &WebSocket) -> Option<String> {
+        self.state.get_tags(ws).into_iter().next()
+    }
+
+    /// Whether `ws` is a document socket.
+    pub fn is_doc(&self, ws: &WebSocket) -> bool {
+        self.state
+            .get_tags(ws)
+            .get(2)
+            .is_some_and(|tag| tag == DOC_TAG)
+    }
+
+    /// A document socket's state, stored on it (or on the socket of its id).
+    pub fn store_doc(&self, connection: &DocConnection, ws: Option<&WebSocket>) -> RoomResult<()> {
+        match ws {
+            Some(ws) => ws.serialize_attachment(connection)?,
+            None => {
+                for ws in self.by_connection_id(&connection.id) {
+                    ws.serialize_attachment(connection)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A document socket's connection, taken off it (see [`Self::take`]).
+    pub fn take_doc(&self, ws: &WebSocket) -> RoomResult<Option<DocConnection>> {
+        let connection = ws.deserialize_attachment::<DocConnection>()?;
+        if connection.is_some() {
+            ws.serialize_attachment(())?;
+        }
+        Ok(connection)
+    }
+
+    /// Every live document connection.
+    pub fn doc_connections(&self) -> Vec<DocConnection> {
+        self.state
+            .get_websockets_with_tag(DOC_TAG)
+            .into_iter()
+            .filter_map(|ws| ws.deserialize_attachment::<DocConnection>().ok().flatten())
+            .collect()
+    }
+
+    /// The connection ids of the open document sockets, from their tags (no attachment read).
+    pub fn doc_connection_ids(&self) -> std::collections::BTreeSet<String> {
+        self.state
+            .get_websockets_with_tag(DOC_TAG)
+            .iter()
+            .filter_map(|ws| self.state.get_tags(ws).into_iter().next())
+            .collect()
+    }
+
+    /// How many document sockets one user has open.
+    pub fn doc_count_of(&self, user_id: &str) -> usize {
+        self.state
+            .get_websockets_with_tag(&doc_user_tag(user_id))
+            .len()
+    }
+
+    /// Sends one binary frame to every document socket but `skip`.
+    pub fn broadcast_doc(&self, frame: &[u8], skip: Option<&str>) {
+        let frame: wasm_bindgen::JsValue = worker::js_sys::Uint8Array::from(frame).into();
+        for ws in self.state.get_websockets_with_tag(DOC_TAG) {
+            if let Some(skip) = skip {
+                if self.state.get_tags(&ws).first().map(String::as_str) == Some(skip) {
+                    continue;
+                }
+            }
+            let _ = ws.as_ref().unchecked_ref::<TextSocket>().send(&frame);
+        }
     }
 
     /// Stores a connection's new state on its socket (found by its id tag, or `ws` when
@@ -101,15 +203,20 @@ impl Sockets {
         Ok(connection)
     }
 
-    /// How many sockets are open, without reading any attachment.
+    /// How many sockets are open, both kinds, without reading any attachment.
     pub fn count(&self) -> usize {
         self.state.get_websockets().len()
     }
 
-    /// Every live connection with its state. A socket we closed has no attachment.
+    /// How many JSON room sockets are open.
+    pub fn count_room(&self) -> usize {
+        self.state.get_websockets_with_tag(ROOM_TAG).len()
+    }
+
+    /// Every live room connection with its state. A socket we closed has no attachment.
     pub fn all(&self) -> Vec<(WebSocket, Connection)> {
         self.state
-            .get_websockets()
+            .get_websockets_with_tag(ROOM_TAG)
             .into_iter()
             .filter_map(|ws| match ws.deserialize_attachment::<Connection>() {
                 Ok(Some(connection)) => Some((ws, connection)),
@@ -136,11 +243,11 @@ impl Sockets {
         self.state.get_websockets_with_tag(connection_id)
     }
 
-    /// Sends one frame to every connection, except `skip`. The frame is converted to a JS
-    /// string once, however many sockets there are. Returns how many sockets there were.
+    /// Sends one frame to every room connection, except `skip`. The frame is converted to a
+    /// JS string once, however many sockets there are. Returns how many sockets there were.
     pub fn broadcast(&self, frame: &str, skip: Option<&str>) -> usize {
         let frame = wasm_bindgen::JsValue::from_str(frame);
-        let sockets = self.state.get_websockets();
+        let sockets = self.state.get_websockets_with_tag(ROOM_TAG);
         let count = sockets.len();
         for ws in sockets {
             if let Some(skip) = skip {
@@ -154,7 +261,8 @@ impl Sockets {
         count
     }
 
-    /// Closes every socket and clears its attachment, so nothing counts it any more.
+    /// Closes every socket, both kinds, and clears its attachment, so nothing counts it any
+    /// more.
     pub fn close_all(&self, code: u16, reason: &str) {
         for ws in self.state.get_websockets() {
             let _ = ws.close(Some(code), Some(reason));

@@ -73,7 +73,26 @@ pub async fn connect(
     joining: Joining,
     request_id: &str,
 ) -> Result<(Response, Cost), ApiError> {
-    let response = send(env, key, RoomCall::Connect(joining), request_id).await?;
+    upgrade(env, key, RoomCall::Connect(joining), request_id).await
+}
+
+/// The same for a task's document socket.
+pub async fn connect_doc(
+    env: &Env,
+    key: &RoomKey,
+    joining: Joining,
+    request_id: &str,
+) -> Result<(Response, Cost), ApiError> {
+    upgrade(env, key, RoomCall::ConnectDoc(joining), request_id).await
+}
+
+async fn upgrade(
+    env: &Env,
+    key: &RoomKey,
+    call: RoomCall,
+    request_id: &str,
+) -> Result<(Response, Cost), ApiError> {
+    let response = send(env, key, call, request_id).await?;
     if response.status_code() != 101 {
         return Err(refusal(response, key).await);
     }

@@ -27,6 +27,7 @@ use super::storage::KnownTask;
 use super::stub;
 use crate::runtime::{now, now_ms, Stages};
 use crate::store::{KeyRecord, Store};
+use hero_core::conditional::relaxed_for_document;
 use hero_core::error::ApiError;
 use hero_core::idempotency::{recall, Recall, StoredResponse};
 use hero_core::room::{
@@ -144,7 +145,8 @@ impl Room {
             return Ok(());
         };
         let at = format_timestamp(now());
-        let decided = decide_group(&base, group, &at, stages);
+        let field_version = self.storage.field_version()?.unwrap_or(base.version);
+        let decided = decide_group(&base, field_version, group, &at, stages);
         if decided.is_empty() {
             return Ok(());
         }
@@ -251,6 +253,7 @@ impl Room {
                     self.storage.remember(key)?;
                     self.catch_up(key, store).await?;
                     self.storage.save_task(Some(task))?;
+                    self.storage.set_field_version(task.version)?;
                 }
                 Ok(loaded)
             }
@@ -270,12 +273,35 @@ impl Room {
         };
         let deleted = last.kind == ChangeKind::Deleted;
         self.storage.save_task((!deleted).then_some(&last.task))?;
+        if let Some((_, other)) = committed.iter().rev().find(|(_, c)| c.editors.is_empty()) {
+            self.storage.set_field_version(other.task.version)?;
+        }
+        self.description_to_document(key, committed).await?;
         let (_, log_version) = self.storage.task()?;
         match after_commit(self.storage.position()?, log_version, committed) {
             AfterCommit::Nothing => Ok(()),
             AfterCommit::Append => self.take_changes(key, committed).await,
             AfterCommit::CatchUp => self.catch_up(key, store).await,
         }
+    }
+
+    /// A committed write of the description that did not come from the document (REST)
+    /// reaches the document, so its editors see it and D1 and the document agree.
+    async fn description_to_document(
+        &self,
+        key: &RoomKey,
+        committed: &[(LogIds, Change)],
+    ) -> RoomResult<()> {
+        let written = committed.iter().rev().find(|(_, c)| {
+            c.editors.is_empty()
+                && c.kind == ChangeKind::Updated
+                && c.changed.iter().any(|field| field == "description")
+        });
+        if let Some((_, change)) = written {
+            let effects = self.description_written(key, &change.task.description)?;
+            self.carry_out(effects, None).await?;
+        }
+        Ok(())
     }
 
     /// Tells the workspace board of a committed group, after the responses.
@@ -293,6 +319,7 @@ impl Room {
 /// their change, to be committed together.
 fn decide_group(
     base: &Task,
+    mut field_version: i64,
     group: Vec<QueuedWrite>,
     at: &str,
     stages: &Stages,
@@ -305,7 +332,7 @@ fn decide_group(
             queued.answer(WriteReply::Refused { error }, stages);
             continue;
         };
-        match decide(task, &queued, at) {
+        match decide(task, field_version, &queued, at) {
             Err(error) => queued.answer(WriteReply::Refused { error }, stages),
             Ok(None) => {
                 let task = Box::new(task.clone());
@@ -313,6 +340,9 @@ fn decide_group(
             }
             Ok(Some(change)) => {
                 current = (change.kind != ChangeKind::Deleted).then(|| change.task.clone());
+                if change.editors.is_empty() {
+                    field_version = change.task.version;
+                }
                 decided.push((queued, change));
             }
         }
@@ -333,17 +363,34 @@ fn key_record(queued: &QueuedWrite, change: &Change, at: &str) -> Option<KeyReco
 }
 
 /// What one queued write does to `task`: the change to commit, `None` for nothing, or why
-/// it is refused.
-fn decide(task: &Task, queued: &QueuedWrite, at: &str) -> Result<Option<Change>, ApiError> {
-    let precondition = queued.request.precondition.as_ref();
-    let caller = &queued.request.caller;
+/// it is refused. A version the task reached only by the room's own writes of the shared
+/// description does not make an `If-Match` stale for a write of other fields.
+fn decide(
+    task: &Task,
+    field_version: i64,
+    queued: &QueuedWrite,
+    at: &str,
+) -> Result<Option<Change>, ApiError> {
+    let request = &queued.request;
+    let caller = &request.caller;
     match &queued.changes {
         Some(changes) => {
-            decide_update(task, changes, precondition, caller, at).map(|outcome| match outcome {
+            let touches_description = changes.description.is_some();
+            let precondition = relaxed_for_document(
+                request.precondition.as_ref(),
+                task.version,
+                field_version,
+                touches_description,
+            );
+            let outcome = decide_update(task, changes, precondition.as_ref(), caller, at)?;
+            Ok(match outcome {
                 UpdateOutcome::Unchanged => None,
-                UpdateOutcome::Write(change) => Some(*change),
+                UpdateOutcome::Write(mut change) => {
+                    change.editors = request.editors.clone();
+                    Some(*change)
+                }
             })
         }
-        None => decide_delete(task, precondition, caller, at).map(Some),
+        None => decide_delete(task, request.precondition.as_ref(), caller, at).map(Some),
     }
 }

@@ -24,7 +24,7 @@ pub const TASK_COLUMNS: &str = task_columns!();
 /// The `task_changes` columns every change query selects, in [`ChangeRow`] order.
 macro_rules! change_columns {
     () => {
-        "id, ws_seq, kind, changed, previous_status, actor_id, actor_name, at, task"
+        "id, ws_seq, kind, changed, previous_status, actor_id, actor_name, at, task, editors"
     };
 }
 pub(super) use change_columns;
@@ -92,6 +92,8 @@ pub(super) struct ChangeRow {
     actor_name: String,
     at: String,
     task: String,
+    /// Migration 0006: who typed a document flush (NULL otherwise).
+    editors: Option<String>,
 }
 
 impl ChangeRow {
@@ -113,6 +115,10 @@ impl ChangeRow {
             actor_id: self.actor_id,
             actor_name: self.actor_name,
             at: self.at,
+            editors: match self.editors.as_deref() {
+                None => Vec::new(),
+                Some(json) => serde_json::from_str(json).map_err(|_| corrupt("editors"))?,
+            },
         };
         Ok((ids, change))
     }

@@ -40,8 +40,8 @@ const DELETE_TASK: &str = "DELETE FROM tasks WHERE workspace_id = ?1 AND id = ?2
 /// conditional on that write having touched its row, and it takes the workspace's next
 /// `ws_seq` inside the same transaction.
 const INSERT_CHANGE_IF_WRITTEN: &str = "INSERT INTO task_changes (workspace_id, task_id, \
-     version, kind, changed, actor_id, actor_name, at, task, previous_status, ws_seq) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+     version, kind, changed, actor_id, actor_name, at, task, previous_status, editors, ws_seq) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
         COALESCE((SELECT MAX(ws_seq) FROM task_changes WHERE workspace_id = ?1), 0) + 1 \
      WHERE changes() = 1 \
      RETURNING id, ws_seq";
@@ -88,6 +88,10 @@ impl Store {
                 text(&change.at),
                 text(&json(&change.task)?),
                 optional(change.previous_status.map(Status::as_str)),
+                match change.editors.as_slice() {
+                    [] => JsValue::NULL,
+                    editors => text(&json(editors)?),
+                },
             ],
         )
     }

@@ -31,6 +31,7 @@ macro_rules! register {
 
 mod auth;
 mod browser;
+mod documents;
 mod hardening;
 mod harness;
 mod idempotency;
@@ -121,6 +122,7 @@ fn main() {
         schema::tests(),
         search::tests(),
         rooms::tests(),
+        documents::tests(),
         browser::tests(),
         offline::tests(),
         react_example::tests(),

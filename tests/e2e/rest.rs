@@ -626,6 +626,7 @@ pub async fn openapi_matches_the_routes(ctx: &'static Ctx) {
         "GET /api/analytics",
         "GET /api/tasks/{id}/activity",
         "GET /ws/tasks/{id}",
+        "GET /ws/tasks/{id}/doc",
         "GET /ws/board",
         "GET /api/dev/config",
         "POST /api/dev/token",

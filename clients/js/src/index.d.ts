@@ -222,6 +222,14 @@ export declare const CLOSE: {
   readonly TASK_DELETED: 4004;
   /** Too many sockets or connects for this user in this room. */
   readonly TOO_MANY_FOR_USER: 4029;
+  /** Document socket: a text frame (it speaks binary y-protocols frames). */
+  readonly UNSUPPORTED: 1003;
+  /** Document socket: not a y-protocols message, or an update that does not decode. */
+  readonly INVALID_PAYLOAD: 1007;
+  /** Document socket: an update touching anything but the `description` text. */
+  readonly UPDATE_REFUSED: 4400;
+  /** Document socket: awareness for a client id another socket speaks for. */
+  readonly NOT_YOURS: 4403;
 };
 /** The durable event types: they carry `seq` and are replayed with `?since=`. */
 export declare const DURABLE_TYPES: readonly ["task_created", "task_updated", "task_status_changed", "task_deleted", "task_redacted"];

@@ -24,6 +24,11 @@ export const CLOSE = Object.freeze({
   TOKEN_MISMATCH: 4003,
   TASK_DELETED: 4004,
   TOO_MANY_FOR_USER: 4029,
+  // The shared description's document sockets only (docs/protocol.md).
+  UNSUPPORTED: 1003,
+  INVALID_PAYLOAD: 1007,
+  UPDATE_REFUSED: 4400,
+  NOT_YOURS: 4403,
 });
 
 /**

@@ -28,6 +28,8 @@ use crate::task::{Change, Task, TaskId};
 pub enum RoomCall {
     /// Any room: open a WebSocket. Answered with the 101 itself, so it has no JSON reply.
     Connect(Joining),
+    /// A task room: open a document socket (the shared description, y-websocket).
+    ConnectDoc(Joining),
     /// A task room: commit a write.
     Write(WriteRequest),
     /// A board: committed changes.
@@ -45,6 +47,7 @@ pub enum RoomCall {
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
     Connect,
+    ConnectDoc,
     Write,
     Notice,
     Viewers,
@@ -55,6 +58,7 @@ impl RoomCall {
     pub fn kind(&self) -> CallKind {
         match self {
             RoomCall::Connect(_) => CallKind::Connect,
+            RoomCall::ConnectDoc(_) => CallKind::ConnectDoc,
             RoomCall::Write(_) => CallKind::Write,
             RoomCall::Notice(_) => CallKind::Notice,
             RoomCall::Viewers(_) => CallKind::Viewers,
@@ -64,13 +68,13 @@ impl RoomCall {
 
     /// A connect is a WebSocket upgrade (a GET); every other call is a POST with a body.
     pub fn is_upgrade(&self) -> bool {
-        matches!(self, RoomCall::Connect(_))
+        matches!(self, RoomCall::Connect(_) | RoomCall::ConnectDoc(_))
     }
 
     /// The call's own JSON (its arguments).
     pub fn args_json(&self) -> serde_json::Result<String> {
         match self {
-            RoomCall::Connect(args) => serde_json::to_string(args),
+            RoomCall::Connect(args) | RoomCall::ConnectDoc(args) => serde_json::to_string(args),
             RoomCall::Write(args) => serde_json::to_string(args),
             RoomCall::Notice(args) => serde_json::to_string(args),
             RoomCall::Viewers(args) => serde_json::to_string(args),
@@ -82,6 +86,7 @@ impl RoomCall {
     pub fn parse(kind: CallKind, args: &str) -> serde_json::Result<RoomCall> {
         Ok(match kind {
             CallKind::Connect => RoomCall::Connect(serde_json::from_str(args)?),
+            CallKind::ConnectDoc => RoomCall::ConnectDoc(serde_json::from_str(args)?),
             CallKind::Write => RoomCall::Write(serde_json::from_str(args)?),
             CallKind::Notice => RoomCall::Notice(serde_json::from_str(args)?),
             CallKind::Viewers => RoomCall::Viewers(serde_json::from_str(args)?),
@@ -189,6 +194,9 @@ pub struct WriteRequest {
     /// The request's `Idempotency-Key` and fingerprint, when it has one.
     #[serde(default)]
     pub claim: Option<Claim>,
+    /// The room's own write of the shared description: everyone whose typing it carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub editors: Vec<crate::protocol::Actor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -257,6 +265,7 @@ mod tests {
                 patch: json!({"title": "B"}),
             },
             claim: None,
+            editors: Vec::new(),
         };
         let text = serde_json::to_string(&request).unwrap();
         assert!(text.contains(r#""op":"update""#), "{text}");

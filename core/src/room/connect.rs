@@ -123,8 +123,11 @@ pub struct ConnectSnapshot<'a> {
     pub joining: &'a Joining,
     /// A task room whose task is gone: deleted while this connect waited, or never here.
     pub task_gone: bool,
-    /// Sockets open now, counted by the runtime without reading any attachment.
+    /// Sockets open now, both kinds (the room's cap counts every one), counted by the runtime
+    /// without reading any attachment.
     pub open_sockets: usize,
+    /// Of those, the room's JSON sockets: what the presence list counts.
+    pub room_sockets: usize,
     /// The stored presence list.
     pub listed: Vec<PresenceEntry>,
     /// Every live connection, read only when the list counts more than are open.
@@ -199,7 +202,7 @@ pub fn on_connect(snapshot: ConnectSnapshot<'_>) -> Connected {
 /// A restart drops sockets without a close event: whoever the stored list still names
 /// without a socket leaves first (see [`reconcile`]). Returns the list as it stands.
 fn settle_ghosts(snapshot: &ConnectSnapshot<'_>) -> (Vec<PresenceEntry>, Effects) {
-    match reconcile(&snapshot.listed, snapshot.open_sockets, snapshot.live) {
+    match reconcile(&snapshot.listed, snapshot.room_sockets, snapshot.live) {
         None => (snapshot.listed.clone(), Effects::default()),
         Some((rebuilt, left)) => {
             let effects = Effects {

@@ -18,6 +18,7 @@ fn snapshot<'a>(
         joining,
         task_gone: false,
         open_sockets: 0,
+        room_sockets: 0,
         listed: Vec::new(),
         live,
         same_user: Vec::new(),
@@ -65,6 +66,7 @@ fn a_resumed_connection_gets_welcome_then_replay_then_the_others_hear() {
     let mut snapshot = snapshot(&ana, &limits, &no_live);
     snapshot.listed = presence(&[conn("b1", "bo")]);
     snapshot.open_sockets = 1;
+    snapshot.room_sockets = 1;
     snapshot.log = LogView {
         seq: 5,
         oldest_kept: Some(1),
@@ -197,6 +199,7 @@ fn a_list_that_adds_up_reads_no_attachment() {
     let mut snapshot = snapshot(&cy, &limits, &no_live);
     snapshot.listed = presence(&[conn("a1", "ana")]);
     snapshot.open_sockets = 1;
+    snapshot.room_sockets = 1;
     let (_, _, effects) = accepted(on_connect(snapshot));
     assert!(!effects
         .storage
@@ -231,12 +234,14 @@ fn each_cap_refuses_with_its_code_and_still_counts_the_connect() {
     // the room is full
     let mut full = snapshot(&ana, &limits, &no_live);
     full.open_sockets = 5;
+    full.room_sockets = 1;
     full.listed = presence(&[conn("b1", "bo")]);
     assert_eq!(refused(full), (close::TRY_AGAIN_LATER, "room is full"));
     // one user's share of sockets
     let mut share = snapshot(&ana, &limits, &no_live);
     share.same_user = vec![conn("a1", "ana"), conn("a2", "ana")];
     share.open_sockets = 2;
+    share.room_sockets = 2;
     share.listed = presence(&share.same_user);
     assert_eq!(refused(share).0, close::TOO_MANY_FOR_USER);
     // the fourth connect within a minute
@@ -304,6 +309,7 @@ fn a_second_tab_or_a_quick_return_is_a_diff_and_cancels_the_departure() {
     second_tab.same_user = vec![conn("a1", "ana")];
     second_tab.listed = presence(&second_tab.same_user);
     second_tab.open_sockets = 1;
+    second_tab.room_sockets = 1;
     let (_, _, effects) = accepted(on_connect(second_tab));
     match &effects.frames[..] {
         [Outbound::Reply(ServerMessage::Welcome { presence, .. }), Outbound::Others(ServerMessage::PresenceDiff { joins, .. })] =>

@@ -2,9 +2,12 @@
 //! entry point returns [`Effects`], and the glue's one `carry_out` applies them, in the
 //! order of the fields below. Nothing is left in a flag to be drained later.
 
-use super::{ConnectWindow, Connection, Departure, Outbound, ViewerChange};
+use super::{
+    AwarenessState, ConnectWindow, Connection, Departure, DocConnection, Outbound, ViewerChange,
+};
 use crate::analytics::{Bucket, TaskFacts};
-use crate::protocol::PresenceEntry;
+use crate::doc::flush::Unsaved;
+use crate::protocol::{Actor, PresenceEntry};
 use crate::task::TaskId;
 
 /// Everything one event makes the room do.
@@ -13,6 +16,8 @@ pub struct Effects {
     /// Connection states to store as their sockets' attachments. On a connect, the first
     /// is the new connection: its socket is accepted with it.
     pub attachments: Vec<Connection>,
+    /// The same for document sockets.
+    pub doc_attachments: Vec<DocConnection>,
     /// Writes to the room's own SQLite, in order.
     pub storage: Vec<StorageWrite>,
     /// Frames and closes, in the order they go out.
@@ -32,6 +37,11 @@ pub struct Effects {
     pub analytics: Option<Audience>,
     /// The presence diff a busy room held back is due: send it now.
     pub flush_held_presence: bool,
+    /// Write the shared description to D1 now, as the edit of these people.
+    pub flush: Option<Vec<Actor>>,
+    /// The room's copy of the document took an update it could not integrate: drop it, and
+    /// load it again from storage (where the update never went).
+    pub reload_doc: bool,
 }
 
 impl Effects {
@@ -56,6 +66,9 @@ impl Effects {
         self.viewers.extend(next.viewers);
         self.analytics = next.analytics.or(self.analytics);
         self.flush_held_presence |= next.flush_held_presence;
+        self.doc_attachments.extend(next.doc_attachments);
+        self.flush = next.flush.or(self.flush);
+        self.reload_doc |= next.reload_doc;
         self
     }
 
@@ -150,6 +163,18 @@ pub enum StorageWrite {
     /// Board: a deleted task's events stay in the log (their seqs stay contiguous) without
     /// its fields, and nobody is in its room any more.
     ForgetTask(TaskId),
+    /// One update to the shared document, kept until the next snapshot.
+    DocUpdate(Vec<u8>),
+    /// The whole document as one update, in place of everything stored before it.
+    DocSnapshot(Vec<u8>),
+    /// A deleted task's document goes with it.
+    ForgetDoc,
+    /// An awareness state (the latest for its client id).
+    Awareness(AwarenessState),
+    /// A document socket's awareness states, when it closes.
+    AwarenessGone { connection_id: String },
+    /// The edits D1 does not have yet (`None`: it has them all).
+    Unsaved(Option<Unsaved>),
 }
 
 /// An [`super::AppendPlan`] as the room's SQLite keeps it: the cursor is a number there, a change

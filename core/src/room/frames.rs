@@ -127,7 +127,7 @@ fn checked_message(
     }
     let size = match frame {
         Frame::Text(text) => text.len(),
-        Frame::Binary(len) => len,
+        Frame::Binary(bytes) => bytes.len(),
     };
     if size > limits.max_frame_bytes {
         return Err(vec![Outbound::Close {
@@ -420,7 +420,7 @@ mod tests {
                 ..
             }]
         ));
-        let out = handle(&mut a, Frame::Binary(3), 0, &l, RoomKind::Task);
+        let out = handle(&mut a, Frame::Binary(&[1, 2, 3]), 0, &l, RoomKind::Task);
         assert!(matches!(
             &out[..],
             [Outbound::Reply(ServerMessage::Error { .. })]

@@ -221,6 +221,10 @@ pub fn on_committed<C: LogCursor>(
         }
     }
     storage.push(StorageWrite::Append(StoredAppend::from(&plan)));
+    if plan.close_everyone {
+        // A deleted task's document goes with it.
+        storage.push(StorageWrite::ForgetDoc);
+    }
     if snapshot.kind == RoomKind::Board {
         storage.extend(
             changes
@@ -313,6 +317,7 @@ mod tests {
             actor_id: "ana".into(),
             actor_name: "Ana".into(),
             at: "2026-01-01T00:00:00.000Z".into(),
+            editors: Vec::new(),
         }
     }
 

@@ -14,12 +14,16 @@
 //! | a socket closes | [`on_close`] |
 //! | the alarm fires | [`on_alarm`] |
 //! | changes were committed | [`on_committed`] (and [`after_commit`] in a task room) |
+//! | a document socket connects, sends, closes | [`on_doc_connect`], [`admit_doc_frame`] then [`on_doc_sync`] / [`on_awareness`] / [`on_query_awareness`], [`on_doc_close`] |
+//! | a REST write of the description | [`on_description_written`] |
 //!
 //! - [`key`]: which room ([`RoomKey`]) and its Durable Object name;
 //! - [`calls`]: what the Worker and the rooms say to each other ([`RoomCall`]);
 //! - [`effects`]: what an event decides ([`Effects`]);
 //! - [`connect`]: a new connection: the caps, resume, and the order of the first frames;
 //! - [`frames`]: one client frame: size cap, rate limit, parse, typing and editing;
+//! - [`documents`], [`doc_frames`]: the shared description's sockets (y-websocket) in a
+//!   task room: connect and close, and each frame;
 //! - [`presence`]: joins, leaves, the presence list and a closing connection;
 //! - [`log`]: the event log: cursors, seq numbering, trimming, a board's counts;
 //! - [`timers`]: what the alarm does, and when it should next fire;
@@ -27,6 +31,8 @@
 
 mod calls;
 mod connect;
+mod doc_frames;
+mod documents;
 mod effects;
 mod frames;
 mod key;
@@ -42,6 +48,12 @@ pub use calls::{
 pub use connect::{
     admission, count_connect, on_connect, resume, ConnectSnapshot, ConnectWindow, Connected,
     Joining, LogView, Resume,
+};
+pub use doc_frames::{admit_doc_frame, on_awareness, on_doc_sync, on_query_awareness};
+pub use documents::{
+    doc_window_key, on_description_written, on_doc_close, on_doc_connect, AwarenessState,
+    DocCloseSnapshot, DocConnectSnapshot, DocConnected, DocConnection, Stored, AWARENESS_MAX_IDS,
+    AWARENESS_MAX_STATE_BYTES, COMPACT_AFTER_UPDATES,
 };
 pub use effects::{Alarm, Audience, Effects, StorageWrite, StoredAppend, TokenCheck};
 pub use frames::{on_frame, on_refresh, Admit, FrameSnapshot, RateWindow};
@@ -103,6 +115,11 @@ pub struct Limits {
     pub presence_batch_above: usize,
     /// `ROOM_PRESENCE_GAP_MS`: how often such a room sends presence at most.
     pub presence_gap_ms: i64,
+    /// `ROOM_DOC_MAX_FRAME_BYTES`: a larger document frame closes its socket with 1009.
+    pub doc_max_frame_bytes: usize,
+    /// `ROOM_DOC_MESSAGES_PER_SEC`: more document frames than this in a second on one
+    /// socket close it with 1008 (an edit is never dropped: the client resyncs).
+    pub doc_messages_per_sec: u32,
 }
 
 impl Default for Limits {
@@ -120,6 +137,8 @@ impl Default for Limits {
             log_size: 1000,
             presence_batch_above: SMALL_ROOM,
             presence_gap_ms: PRESENCE_GAP_MS,
+            doc_max_frame_bytes: 256 * 1024,
+            doc_messages_per_sec: 100,
         }
     }
 }
@@ -166,6 +185,12 @@ pub enum Outbound {
     Others(ServerMessage),
     /// To every connection.
     All(ServerMessage),
+    /// A document frame to the document socket the event came from.
+    DocReply(Vec<u8>),
+    /// A document frame to every other document socket of the task.
+    DocOthers(Vec<u8>),
+    /// A document frame to every document socket of the task.
+    DocAll(Vec<u8>),
     /// Close this connection; it then leaves as if its client had closed it.
     Close {
         connection_id: String,
@@ -174,11 +199,11 @@ pub enum Outbound {
     },
 }
 
-/// A frame as received: text, or the length of a binary frame.
+/// A frame as received.
 #[derive(Debug, Clone, Copy)]
 pub enum Frame<'a> {
     Text(&'a str),
-    Binary(usize),
+    Binary(&'a [u8]),
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 
 use super::effects::{Alarm, Audience, Effects, StorageWrite};
 use super::presence::{user_connection_count, viewer_changes};
-use super::{Connection, Departure, Outbound, RoomKind};
+use super::{Connection, Departure, DocConnection, Outbound, RoomKind};
+use crate::doc::flush::Unsaved;
 use crate::protocol::{close, ServerMessage};
 
 /// What the alarm needs to know.
@@ -19,6 +20,10 @@ pub struct AlarmSnapshot {
     pub held_presence_due: Option<i64>,
     /// A board that has counted its workspace: the UTC day of the figures it last sent.
     pub analytics_day: Option<i64>,
+    /// A task room: its document sockets.
+    pub doc_connections: Vec<DocConnection>,
+    /// A task room: the document's edits D1 does not have yet.
+    pub unsaved: Option<Unsaved>,
 }
 
 /// The alarm fired: everything due now is done, and the alarm is set to the next deadline
@@ -31,9 +36,23 @@ pub fn on_alarm(snapshot: AlarmSnapshot) -> Effects {
         mut departures,
         held_presence_due,
         analytics_day,
+        doc_connections,
+        unsaved,
     } = snapshot;
     let before = connections.clone();
-    let frames = expire(&mut connections, &mut departures, now_ms);
+    let mut frames = expire(&mut connections, &mut departures, now_ms);
+    let (expired_docs, open_docs): (Vec<_>, Vec<_>) = doc_connections
+        .into_iter()
+        .partition(|c| c.expires_at_ms <= now_ms);
+    frames.extend(expired_docs.into_iter().map(|c| Outbound::Close {
+        connection_id: c.id,
+        code: close::TOKEN_EXPIRED,
+        reason: "token expired".into(),
+    }));
+    let (flush, unsaved_left) = match unsaved {
+        Some(unsaved) if unsaved.is_due(now_ms) => (Some(unsaved.editors), None),
+        other => (None, other),
+    };
     let closed: Vec<&str> = frames
         .iter()
         .filter_map(|frame| match frame {
@@ -51,11 +70,18 @@ pub fn on_alarm(snapshot: AlarmSnapshot) -> Effects {
     let next = next_alarm(&staying, &departures, board_day_turn(now_ms, watched_board))
         .into_iter()
         .chain(held_presence_due.filter(|due| *due > now_ms))
+        .chain(open_docs.iter().map(|c| c.expires_at_ms))
+        .chain(unsaved_left.as_ref().map(Unsaved::due_ms))
         .min();
+    let mut storage = vec![StorageWrite::Departures(departures)];
+    if flush.is_some() {
+        storage.push(StorageWrite::Unsaved(None));
+    }
     let new_day = analytics_day.is_some_and(|day| day != day_number(now_ms));
     Effects {
         attachments: changed(&before, connections),
-        storage: vec![StorageWrite::Departures(departures)],
+        storage,
+        flush,
         viewers: match kind {
             RoomKind::Task => viewer_changes(&frames),
             RoomKind::Board => Vec::new(),
@@ -161,6 +187,8 @@ mod tests {
             departures: Vec::new(),
             held_presence_due: None,
             analytics_day: None,
+            doc_connections: Vec::new(),
+            unsaved: None,
         }
     }
 
@@ -200,6 +228,40 @@ mod tests {
         // bo's token (1_000_000) and the held diff (70) are what is left; ana is closed.
         assert_eq!(effects.alarm, Alarm::Set(Some(70)));
         assert!(!effects.flush_held_presence);
+    }
+
+    #[test]
+    fn document_sockets_expire_and_unsaved_edits_are_written_when_due() {
+        let ana = crate::protocol::Actor {
+            id: "ana".into(),
+            name: "Ana".into(),
+        };
+        let unsaved = crate::doc::flush::edited(None, &ana, 1_000);
+        let doc = |id: &str, expires_at_ms| DocConnection {
+            id: id.into(),
+            user: conn("x", "ana").user,
+            can_write: true,
+            expires_at_ms,
+            awareness: Vec::new(),
+            window_start_ms: 0,
+            frames: 0,
+        };
+        let mut early = snapshot(Vec::new(), 2_000);
+        early.unsaved = Some(unsaved.clone());
+        early.doc_connections = vec![doc("d1", 1_500), doc("d2", 9_000)];
+        let effects = on_alarm(early);
+        assert!(matches!(
+            &effects.frames[..],
+            [Outbound::Close { connection_id, code: close::TOKEN_EXPIRED, .. }] if connection_id == "d1"
+        ));
+        assert_eq!(effects.flush, None, "due at 3,000");
+        assert_eq!(effects.alarm, Alarm::Set(Some(3_000)));
+        let mut due = snapshot(Vec::new(), 3_000);
+        due.unsaved = Some(unsaved);
+        let effects = on_alarm(due);
+        assert_eq!(effects.flush, Some(vec![ana]));
+        assert!(effects.storage.contains(&StorageWrite::Unsaved(None)));
+        assert_eq!(effects.alarm, Alarm::Set(None));
     }
 
     #[test]

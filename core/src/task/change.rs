@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fields::{string_enum, Status};
 use super::model::Task;
+use crate::protocol::Actor;
 
 string_enum!(
     /// What kind of write a change record describes.
@@ -28,6 +29,10 @@ pub struct Change {
     pub actor_id: String,
     pub actor_name: String,
     pub at: String,
+    /// A write of the shared description made by the task's room: everyone whose typing it
+    /// carries (empty for every other write).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub editors: Vec<Actor>,
 }
 
 /// Formats a UTC instant the way every timestamp in the API looks:

@@ -47,6 +47,7 @@ fn record(
         actor_id: caller.user_id.clone(),
         actor_name: caller.name.clone(),
         at: at.to_owned(),
+        editors: Vec::new(),
     }
 }
 

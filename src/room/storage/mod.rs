@@ -6,6 +6,7 @@
 //! Everything a room must not forget lives here, so eviction or hibernation loses nothing.
 
 mod board;
+mod doc;
 mod log;
 mod people;
 mod task;
@@ -107,6 +108,30 @@ INSERT OR IGNORE INTO room_viewer_users (user_id, user)
     SELECT json_extract(viewer.value, '$.id'), viewer.value
     FROM room_viewers, json_each(room_viewers.users) AS viewer;
 DROP TABLE room_viewers;",
+    // 3: a task room's shared description (a Yjs document): a snapshot and the updates since,
+    // each editor's awareness state, the edits D1 does not have yet; and, for If-Match, the
+    // version of the task's last change that was not a write of the document.
+    "
+CREATE TABLE doc_snapshot (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    data BLOB    NOT NULL                       -- the whole document, one Yjs update (v1)
+);
+CREATE TABLE doc_updates (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    data BLOB    NOT NULL                       -- one update, stored before it was relayed
+);
+CREATE TABLE doc_awareness (
+    client_id     INTEGER PRIMARY KEY,          -- a Yjs client id (below 2^53)
+    connection_id TEXT    NOT NULL,             -- the document socket that speaks for it
+    clock         INTEGER NOT NULL,
+    state         TEXT    NOT NULL              -- its JSON state
+);
+CREATE INDEX doc_awareness_by_connection ON doc_awareness (connection_id);
+CREATE TABLE doc_unsaved (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    unsaved TEXT    NOT NULL                    -- Unsaved as JSON: since when, who
+);
+ALTER TABLE room_task ADD COLUMN field_version INTEGER;",
 ];
 
 /// The version a room's schema is at after [`MIGRATIONS`].
@@ -186,6 +211,14 @@ impl RoomStorage {
                 self.redact_task(task_id)?;
                 self.forget_task_viewers(task_id)
             }
+            StorageWrite::DocUpdate(update) => self.add_doc_update(update),
+            StorageWrite::DocSnapshot(snapshot) => self.replace_doc(snapshot),
+            StorageWrite::ForgetDoc => self.forget_doc(),
+            StorageWrite::Awareness(state) => self.set_awareness(state),
+            StorageWrite::AwarenessGone { connection_id } => {
+                self.forget_awareness_of(connection_id)
+            }
+            StorageWrite::Unsaved(unsaved) => self.set_unsaved(unsaved.as_ref()),
         }
     }
 

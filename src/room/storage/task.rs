@@ -54,6 +54,23 @@ impl RoomStorage {
         Ok(())
     }
 
+    /// The version of the task's last change that was not the room's own write of the shared
+    /// description (an `If-Match` naming it or later still holds for other fields; see
+    /// `hero_core::conditional::relaxed_for_document`). `None`: not known.
+    pub fn field_version(&self) -> RoomResult<Option<i64>> {
+        let row: Option<FieldVersionRow> =
+            self.first_row("SELECT field_version FROM room_task WHERE id = 1", None)?;
+        Ok(row.and_then(|row| row.field_version).map(|v| v as i64))
+    }
+
+    pub fn set_field_version(&self, version: i64) -> RoomResult<()> {
+        self.sql.exec(
+            "UPDATE room_task SET field_version = ? WHERE id = 1",
+            vec![SqlStorageValue::from(version)],
+        )?;
+        Ok(())
+    }
+
     /// Forgets the task, so the next write loads it from D1 again.
     pub fn forget_task(&self) -> RoomResult<()> {
         self.sql.exec(
@@ -62,6 +79,11 @@ impl RoomStorage {
         )?;
         Ok(())
     }
+}
+
+#[derive(Deserialize)]
+struct FieldVersionRow {
+    field_version: Option<f64>,
 }
 
 #[derive(Deserialize)]
