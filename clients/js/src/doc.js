@@ -40,7 +40,7 @@ import { timersOf } from "./timers.js";
 import { baseOf, resolveToken } from "./rest.js";
 import { openReconnectingSocket } from "./socket.js";
 import { diagnose, SUBPROTOCOL_SAFE } from "./room.js";
-import { BEARER_PREFIX, DOC_CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, RETRY_FLOOR_MS } from "./protocol.js";
+import { BEARER_PREFIX, CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, RETRY_FLOOR_MS } from "./protocol.js";
 import { decodeClaims, queueOwner, tokenExpiresAt } from "./state/claims.js";
 
 /** The y-websocket message types. */
@@ -89,7 +89,7 @@ const awarenessFrame = (awareness, clients) =>
  * `ask()` (a REST probe) finds. Returns a verdict for openReconnectingSocket, or its promise.
  */
 export function classifyDocClose({ code, opened }, { ask, renew }) {
-  if (code === DOC_CLOSE.TOKEN_EXPIRED) {
+  if (code === CLOSE.TOKEN_EXPIRED) {
     return renew().then((renewed) => (renewed ? { floorMs: 0 } : { terminal: { reason: "token expired", code } }));
   }
   const terminal = DOC_TERMINAL_CLOSE_CODES[code];
@@ -354,7 +354,7 @@ export function openTaskDoc(taskId, options = {}) {
   transport.on("closed", (detail) => {
     if (closed) return;
     closed = detail;
-    shutdown(detail.code === DOC_CLOSE.TASK_DELETED);
+    shutdown(detail.code === CLOSE.TASK_DELETED);
     emitter.emit("closed", detail);
   });
 

@@ -645,20 +645,6 @@ export declare function queueOwner(claims: Record<string, any> | null): { userId
 export declare const DOC_SUBPROTOCOL: "hero-tasks.doc.v1";
 /** "description": the document's one root type, a Y.Text. */
 export declare const DOC_ROOT: "description";
-/** The close codes of a document socket. */
-export declare const DOC_CLOSE: {
-  readonly TEXT_FRAME: 1003;
-  readonly MALFORMED: 1007;
-  readonly POLICY: 1008;
-  readonly TOO_BIG: 1009;
-  readonly TRY_AGAIN_LATER: 1013;
-  readonly TOKEN_EXPIRED: 4001;
-  readonly TOKEN_MISMATCH: 4003;
-  readonly TASK_DELETED: 4004;
-  readonly TOO_MANY_FOR_USER: 4029;
-  readonly UPDATE_REFUSED: 4400;
-  readonly AWARENESS_REFUSED: 4403;
-};
 /** Close codes after which a document socket stops for good (4001 is decided by getToken: see openTaskDoc). */
 export declare const DOC_TERMINAL_CLOSE_CODES: Readonly<Record<number, string>>;
 /** The y-websocket message types: sync 0, awareness 1, auth 2, query awareness 3. */

@@ -22,7 +22,7 @@
 // public/hero-client.js (scripts/client-build.mjs), and `make lint` fails if that copy
 // drifts from these sources.
 
-export { BEARER_PREFIX, CLOSE, DOC_CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, DURABLE_TYPES, PROTOCOL_VERSION, RETRY_FLOOR_MS, SUBPROTOCOL, TERMINAL_CLOSE_CODES, unpackFrame } from "./protocol.js";
+export { BEARER_PREFIX, CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, DURABLE_TYPES, PROTOCOL_VERSION, RETRY_FLOOR_MS, SUBPROTOCOL, TERMINAL_CLOSE_CODES, unpackFrame } from "./protocol.js";
 export { BACKOFF, backoffDelay, KEEPALIVE_MS, openReconnectingSocket, PONG_TIMEOUT_MS } from "./socket.js";
 export { REFRESH, refreshDelay } from "./token-refresh.js";
 export { connectBoard, connectTask } from "./room.js";

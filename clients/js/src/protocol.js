@@ -80,25 +80,10 @@ export function unpackFrame(message) {
 
 // ---- The shared document (/ws/tasks/{id}/doc): y-websocket framing, binary only --------
 
-/** The document socket's subprotocol; the token rides beside it as `bearer.<token>`. */
+/** The document socket's subprotocol (Rust `DOC_SUBPROTOCOL`); the token rides beside it as `bearer.<token>`. */
 export const DOC_SUBPROTOCOL = "hero-tasks.doc.v1";
 /** The document's one root type: a Y.Text of this name. */
 export const DOC_ROOT = "description";
-
-/** The close codes of a document socket, beside the room's (CLOSE). */
-export const DOC_CLOSE = Object.freeze({
-  TEXT_FRAME: 1003,
-  MALFORMED: 1007,
-  POLICY: 1008,
-  TOO_BIG: 1009,
-  TRY_AGAIN_LATER: 1013,
-  TOKEN_EXPIRED: 4001,
-  TOKEN_MISMATCH: 4003,
-  TASK_DELETED: 4004,
-  TOO_MANY_FOR_USER: 4029,
-  UPDATE_REFUSED: 4400,
-  AWARENESS_REFUSED: 4403,
-});
 
 /**
  * Close codes after which a document socket stops for good. 1003, 1007 and 1009 say this
@@ -108,11 +93,11 @@ export const DOC_CLOSE = Object.freeze({
  * (./doc.js). 1008, 1013 and 4029 back off as in RETRY_FLOOR_MS.
  */
 export const DOC_TERMINAL_CLOSE_CODES = Object.freeze({
-  [DOC_CLOSE.TEXT_FRAME]: "the document takes binary frames only",
-  [DOC_CLOSE.MALFORMED]: "the document refused a malformed message",
-  [DOC_CLOSE.TOO_BIG]: "the document refused a message too big",
-  [DOC_CLOSE.TOKEN_MISMATCH]: "token for another user or workspace",
-  [DOC_CLOSE.TASK_DELETED]: "task deleted",
-  [DOC_CLOSE.UPDATE_REFUSED]: "the document refused an update",
-  [DOC_CLOSE.AWARENESS_REFUSED]: "the document refused awareness for another client id",
+  [CLOSE.UNSUPPORTED]: "the document takes binary frames only",
+  [CLOSE.INVALID_PAYLOAD]: "the document refused a malformed message",
+  [CLOSE.TOO_BIG]: "the document refused a message too big",
+  [CLOSE.TOKEN_MISMATCH]: "token for another user or workspace",
+  [CLOSE.TASK_DELETED]: "task deleted",
+  [CLOSE.UPDATE_REFUSED]: "the document refused an update",
+  [CLOSE.NOT_YOURS]: "the document refused awareness for another client id",
 });
