@@ -173,6 +173,47 @@ impl Page {
         element.send_keys(text).await.expect("type");
     }
 
+    /// Waits until the description (`#f-description`) is bound to the live shared text.
+    pub(crate) async fn description_live(&self) {
+        self.wait_until(
+            "document.getElementById('f-description')?.dataset.shared === 'live' && !document.getElementById('f-description').readOnly",
+            "the description bound to the live shared text",
+        )
+        .await;
+    }
+
+    /// The description textarea's value.
+    pub(crate) async fn description(&self) -> String {
+        self.js(
+            "return document.getElementById('f-description').value;",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Focuses the description with the caret at `at` (UTF-16 units; -1 for the end).
+    pub(crate) async fn caret_at(&self, at: i64) {
+        self.js(
+            "const e = document.getElementById('f-description'); e.focus(); const n = arguments[0] < 0 ? e.value.length : arguments[0]; e.setSelectionRange(n, n);",
+            vec![json!(at)],
+        )
+        .await;
+    }
+
+    /// Types into whatever has focus, key by key, as a person does (the caret stays where it is).
+    pub(crate) async fn type_here(&self, text: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(text)
+            .await
+            .expect("type");
+    }
+
     /// Leaves the focused field, as a person moving on does: a text field saves on blur.
     pub(crate) async fn commit(&self) {
         self.js("document.activeElement?.blur();", vec![]).await;
@@ -311,8 +352,8 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
     bob.goto(&format!("/#/tasks/{id}")).await;
     ana.live().await;
     bob.live().await;
-    crate::shared_text::description_live(&ana).await;
-    crate::shared_text::description_live(&bob).await;
+    ana.description_live().await;
+    bob.description_live().await;
 
     // each sees the other's avatar, with initials
     ana.wait_until(
@@ -331,8 +372,8 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
     );
 
     // typing shows up
-    crate::shared_text::caret_at(&ana, -1).await;
-    crate::shared_text::type_here(&ana, " and more").await;
+    ana.caret_at(-1).await;
+    ana.type_here(" and more").await;
     bob.wait_until(
         "document.getElementById('typing').textContent.includes('Ana is typing')",
         "Ana is typing…",

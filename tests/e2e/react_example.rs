@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::browser::{member_api, Page};
 use crate::harness::unique_workspace;
-use crate::shared_text::{caret_at, rest_description_becomes, type_here};
+use crate::shared_text::rest_description_becomes;
 use crate::Ctx;
 
 register! {
@@ -129,8 +129,8 @@ pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
     );
 
     // "Is typing", and what she is editing.
-    caret_at(&ana, -1).await;
-    type_here(&ana, " and more").await;
+    ana.caret_at(-1).await;
+    ana.type_here(" and more").await;
     bob.wait_until(
         "document.getElementById('typing').textContent.includes('Ana is typing in description')",
         "Ana is typing in description…",
@@ -166,10 +166,10 @@ pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
 
     // Both type in the description at once, Ana at the start and Bob at the end: both end
     // with the same text holding every keystroke, each burst in one piece.
-    caret_at(&ana, 0).await;
-    caret_at(&bob, -1).await;
+    ana.caret_at(0).await;
+    bob.caret_at(-1).await;
     for (a, b) in [("Ana: ", " (Bob"), ("our ", " was"), ("plan. ", " here)")] {
-        tokio::join!(type_here(&ana, a), type_here(&bob, b));
+        tokio::join!(ana.type_here(a), bob.type_here(b));
     }
     let expected = "Ana: our plan. first draft and more (Bob was here)";
     let same = format!(

@@ -29,47 +29,6 @@ register! {
 /// How long REST may take to show the text: the room flushes at most 2 s after the last edit.
 const FLUSH_PATIENCE: Duration = Duration::from_secs(6);
 
-/// Waits until the description is bound to the live shared text.
-pub(crate) async fn description_live(page: &Page) {
-    page.wait_until(
-        "document.getElementById('f-description')?.dataset.shared === 'live' && !document.getElementById('f-description').readOnly",
-        "the description bound to the live shared text",
-    )
-    .await;
-}
-
-/// The description textarea's value.
-pub(crate) async fn description(page: &Page) -> String {
-    page.js(
-        "return document.getElementById('f-description').value;",
-        vec![],
-    )
-    .await
-    .as_str()
-    .unwrap_or_default()
-    .to_owned()
-}
-
-/// Puts the caret at `at` (UTF-16 units; -1 for the end) in the focused description.
-pub(crate) async fn caret_at(page: &Page, at: i64) {
-    page.js(
-        "const e = document.getElementById('f-description'); e.focus(); const n = arguments[0] < 0 ? e.value.length : arguments[0]; e.setSelectionRange(n, n);",
-        vec![json!(at)],
-    )
-    .await;
-}
-
-/// Types into whatever has focus, key by key, as a person does (the caret stays where it is).
-pub(crate) async fn type_here(page: &Page, text: &str) {
-    page.client
-        .active_element()
-        .await
-        .expect("a focused element")
-        .send_keys(text)
-        .await
-        .expect("type");
-}
-
 /// Polls REST until the task's description is `expected` (the room's flush to D1).
 pub(crate) async fn rest_description_becomes(api: &Api, id: &str, expected: &str) -> Value {
     let deadline = Instant::now() + FLUSH_PATIENCE;
@@ -91,16 +50,13 @@ async fn open_task(page: &Page, name: &str, workspace: &str, id: &str) {
     page.sign_in(name, "member", workspace).await;
     page.goto(&format!("/#/tasks/{id}")).await;
     page.live().await;
-    description_live(page).await;
+    page.description_live().await;
 }
 
 async fn no_conflict_prompt(page: &Page) {
     assert_eq!(
-        page.js(
-            "return document.getElementById('conflict').hidden;",
-            vec![]
-        )
-        .await,
+        page.js("return document.getElementById('conflict').hidden;", vec![])
+            .await,
         json!(true),
         "no conflict prompt"
     );
@@ -117,15 +73,15 @@ pub async fn two_people_type_in_the_description_at_once(ctx: &'static Ctx) {
     let bob = Page::open(&ctx.server.base, 1200, 900).await;
     open_task(&ana, "Ana", &workspace, id).await;
     open_task(&bob, "Bob", &workspace, id).await;
-    assert_eq!(description(&ana).await, "The middle stays.");
+    assert_eq!(ana.description().await, "The middle stays.");
 
     // Ana types at the start, Bob at the end, at the same time, in small bursts.
-    caret_at(&ana, 0).await;
-    caret_at(&bob, -1).await;
+    ana.caret_at(0).await;
+    bob.caret_at(-1).await;
     let theirs = ["Ana ", "was ", "here, ", "first. "];
     let his = [" Bob", " adds", " this", " last."];
     for (a, b) in theirs.iter().zip(his) {
-        tokio::join!(type_here(&ana, a), type_here(&bob, b));
+        tokio::join!(ana.type_here(a), bob.type_here(b));
     }
     bob.wait_until(
         "document.getElementById('typing').textContent.includes('Ana is typing in description')",
@@ -183,9 +139,9 @@ pub async fn typing_offline_survives_a_reload_and_merges(ctx: &'static Ctx) {
         "the description to say it is offline",
     )
     .await;
-    caret_at(&ana, -1).await;
-    type_here(&ana, ", stove").await;
-    assert_eq!(description(&ana).await, "tent, stove");
+    ana.caret_at(-1).await;
+    ana.type_here(", stove").await;
+    assert_eq!(ana.description().await, "tent, stove");
 
     // Reloaded while offline: the service worker serves the app, IndexedDB the text, and
     // she can go on typing.
@@ -200,12 +156,12 @@ pub async fn typing_offline_survives_a_reload_and_merges(ctx: &'static Ctx) {
         "the description editable offline",
     )
     .await;
-    caret_at(&ana, -1).await;
-    type_here(&ana, ", map").await;
+    ana.caret_at(-1).await;
+    ana.type_here(", map").await;
 
     // Meanwhile Bob, online, types at the start.
-    caret_at(&bob, 0).await;
-    type_here(&bob, "Bring: ").await;
+    bob.caret_at(0).await;
+    bob.type_here("Bring: ").await;
     bob.wait_until(
         "document.getElementById('f-description').value === 'Bring: tent'",
         "Bob's own edit",
@@ -258,7 +214,10 @@ impl NodePeer {
         let stdout = child.stdout.take().expect("its stdout");
         let (send, lines) = unbounded_channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if send.send(line).is_err() {
                     break;
                 }
@@ -307,14 +266,18 @@ pub async fn a_stock_y_websocket_provider_edits_with_a_browser(ctx: &'static Ctx
     let who = token("node", Role::Member, &workspace);
     let mut peer = NodePeer::start(ctx, id, &who, " [node]", "[browser] ");
     let synced = peer.next().await;
-    assert_eq!(synced, json!({"synced": "shared"}), "the provider got the text");
+    assert_eq!(
+        synced,
+        json!({"synced": "shared"}),
+        "the provider got the text"
+    );
     page.wait_until(
         "document.getElementById('f-description').value === 'shared [node]'",
         "the provider's edit in the browser",
     )
     .await;
-    caret_at(&page, 0).await;
-    type_here(&page, "[browser] ").await;
+    page.caret_at(0).await;
+    page.type_here("[browser] ").await;
     let last = peer.next().await;
     assert_eq!(
         last,
@@ -322,8 +285,7 @@ pub async fn a_stock_y_websocket_provider_edits_with_a_browser(ctx: &'static Ctx
         "the browser's edit reached the provider"
     );
     assert!(peer.succeeded().await, "the node peer exits 0");
-    assert_eq!(description(&page).await, "[browser] shared [node]");
+    assert_eq!(page.description().await, "[browser] shared [node]");
     rest_description_becomes(&api, id, "[browser] shared [node]").await;
     page.close().await;
 }
-
