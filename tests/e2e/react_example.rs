@@ -8,9 +8,8 @@
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::browser::{member_api, Page};
+use crate::browser::{description_becomes, member_api, Page};
 use crate::harness::unique_workspace;
-use crate::shared_text::rest_description_becomes;
 use crate::Ctx;
 
 register! {
@@ -178,7 +177,7 @@ pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
     );
     ana.wait_until(&same, "both edits in Ana's view").await;
     bob.wait_until(&same, "both edits in Bob's view").await;
-    let now = rest_description_becomes(&api, id, expected).await;
+    let now = description_becomes(&api, id, expected).await;
     assert_eq!(now["title"], "Launch plan, v2");
     assert_eq!(now["status"], "in_progress");
     assert!(

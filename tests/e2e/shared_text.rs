@@ -13,8 +13,8 @@ use hero_core::auth::Role;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-use crate::browser::{member_api, Page};
-use crate::harness::{token, unique_workspace, Api};
+use crate::browser::{description_becomes, member_api, Page};
+use crate::harness::{token, unique_workspace};
 use crate::Ctx;
 
 register! {
@@ -24,26 +24,6 @@ register! {
         typing_offline_survives_a_reload_and_merges,
         a_stock_y_websocket_provider_edits_with_a_browser,
     ],
-}
-
-/// How long REST may take to show the text: the room flushes at most 2 s after the last edit.
-const FLUSH_PATIENCE: Duration = Duration::from_secs(6);
-
-/// Polls REST until the task's description is `expected` (the room's flush to D1).
-pub(crate) async fn rest_description_becomes(api: &Api, id: &str, expected: &str) -> Value {
-    let deadline = Instant::now() + FLUSH_PATIENCE;
-    loop {
-        let task = api.get(&format!("/api/tasks/{id}")).await.expect(200).body;
-        if task["description"] == expected {
-            return task;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "REST still has {:?}, not {expected:?}",
-            task["description"]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn open_task(page: &Page, name: &str, workspace: &str, id: &str) {
@@ -100,7 +80,7 @@ pub async fn two_people_type_in_the_description_at_once(ctx: &'static Ctx) {
     bob.wait_until(&same, "Bob's text to hold both").await;
     ana.screenshot("shared-description.png").await;
 
-    let now = rest_description_becomes(&api, id, expected).await;
+    let now = description_becomes(&api, id, expected).await;
     assert!(now["version"].as_i64().unwrap() >= 2, "the flush wrote it");
     // Nobody was asked to pick a version, and the other fields still save as they change.
     no_conflict_prompt(&ana).await;
@@ -184,7 +164,7 @@ pub async fn typing_offline_survives_a_reload_and_merges(ctx: &'static Ctx) {
             .contains("needs your decision"),
         "nothing to decide"
     );
-    rest_description_becomes(&api, id, expected).await;
+    description_becomes(&api, id, expected).await;
     ana.close().await;
     bob.close().await;
 }
@@ -286,6 +266,6 @@ pub async fn a_stock_y_websocket_provider_edits_with_a_browser(ctx: &'static Ctx
     );
     assert!(peer.succeeded().await, "the node peer exits 0");
     assert_eq!(page.description().await, "[browser] shared [node]");
-    rest_description_becomes(&api, id, "[browser] shared [node]").await;
+    description_becomes(&api, id, "[browser] shared [node]").await;
     page.close().await;
 }
