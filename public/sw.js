@@ -14,7 +14,8 @@
 // worker script falls under `script-src`, so /sw.js is allowed as it is.
 
 // v2: the client module became one bundle (/hero-client.js, built from clients/js).
-const CACHE = "hero-shell-v2";
+// v3: the shared description (/ui/task-description.js, Yjs in /hero-client.js).
+const CACHE = "hero-shell-v3";
 
 /** The files the page needs to start (tests/js/service-worker.test.mjs checks this list against public/). */
 const SHELL = [
@@ -36,6 +37,7 @@ const SHELL = [
   "/ui/session.js",
   "/ui/signin-view.js",
   "/ui/sync-view.js",
+  "/ui/task-description.js",
   "/ui/task-form.js",
   "/ui/task-render.js",
   "/ui/task-view.js",

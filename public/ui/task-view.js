@@ -3,18 +3,22 @@
 // listeners are attached on show and removed on hide, and anything that finishes after
 // the view moved on (a slow REST answer) is dropped.
 //
-// Saves and deletes go through the edit queue (/ui/queue-slot.js): the form shows the task
-// with my pending changes applied, "Saved." once the change committed, and the conflict
-// prompt when a queued change met someone else's (a 412 the queue could not merge by
-// itself): both values of each field and who set theirs; the chosen ones commit. A task
-// created offline opens here under its temporary id and moves to its real id once it
-// commits.
+// The description is the task's shared text (/ui/task-description.js): live, keystroke by
+// keystroke, with no Save and no conflict to resolve. Every other field saves when it
+// changes (selects, dates and tags at once, text fields on blur or Enter) through the edit
+// queue (/ui/queue-slot.js): the form shows the task with my pending changes applied,
+// "Saved." once the change committed, and the conflict prompt when a queued change met
+// someone else's (a 412 the queue could not merge by itself): both values of each field and
+// who set theirs; the chosen ones commit. A task created offline opens here under its
+// temporary id, its description a plain field saved with it, and moves to its real id (and
+// the shared text) once it commits.
 
 import { connectTask } from "/hero-client.js";
 import { byId, createScope, h } from "/ui/dom.js";
 import { describeError, isUnreachable } from "/ui/errors.js";
 import { changesOf, fieldInput, fillForm } from "/ui/task-form.js";
 import { renderActivity, renderPresence, renderTyping } from "/ui/task-render.js";
+import { createSharedDescription } from "/ui/task-description.js";
 import { fieldLabel, TASK_FIELDS } from "/state/fields.js";
 import { activityFromRest, applyActivityEvent, emptyActivity } from "/state/activity.js";
 import { conflictText, fieldText } from "/state/conflict.js";
@@ -39,8 +43,13 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
   let choices = {};
   let resolving = null;
   let showingRefusal = false;
+  let shared = null; // the shared description (made on the first show, when the page is there)
 
   const queue = () => queues.current();
+  /** The description is the shared text (not a field the queue saves) on a task the server has. */
+  const isShared = (field) => field === "description" && Boolean(shared?.active);
+  const formFields = () => TASK_FIELDS.filter((field) => !isShared(field));
+  const role = () => session.claims?.app_metadata?.role || session.claims?.app_role || "member";
   const notice = (text) => (byId("task-notice").textContent = text);
   const showTyping = () => renderTyping(byId("typing"), typers, names);
   const showActivity = () => renderActivity(byId("activity"), activity.entries);
@@ -58,7 +67,8 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
     server = next;
     loaded = withPending(next);
     dirty.clear();
-    fillForm(loaded);
+    fillForm(loaded, formFields());
+    shared?.showFallback(loaded.description);
     byId("task-heading").textContent = loaded.title;
   }
 
@@ -81,19 +91,23 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
 
   // ---- Saving ------------------------------------------------------------------------
 
-  async function save() {
-    const changes = changesOf(dirty);
+  /** Saves the touched fields among `fields` that hold a valid value (a blank title waits). */
+  async function save(fields = [...dirty]) {
+    const valid = fields.filter((field) => dirty.has(field) && !isShared(field) && fieldInput(field).checkValidity());
+    const changes = changesOf(valid);
     if (Object.keys(changes).length === 0) return;
+    for (const field of valid) dirty.delete(field);
     byId("task-error").textContent = "";
     try {
       const { outcome } = await queue().update(loaded, changes);
-      dirty.clear();
-      loaded = withPending(server);
-      byId("task-heading").textContent = loaded.title;
+      // The base of the next edit moves on only once nothing else is mid-edit.
+      if (dirty.size === 0) loaded = withPending(server);
+      byId("task-heading").textContent = withPending(server).title;
       if (outcome === "unchanged") notice("Nothing to save: that is how it was.");
       else if (pendingCreate || !queue().reachable) notice("Saved on this device: it syncs when the server can be reached.");
       else notice("Saving…");
     } catch (error) {
+      for (const field of valid) dirty.add(field); // not saved: still mine to save
       byId("task-error").textContent = describeError(error);
     }
   }
@@ -243,8 +257,10 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
   // ---- Listening ---------------------------------------------------------------------
 
   function listenToForm() {
+    // Enter in a text field: save what was typed (an invalid value says why instead).
     scope.listen(byId("task-form"), "submit", (event) => {
       event.preventDefault();
+      if (!byId("task-form").reportValidity()) return;
       save();
     });
     scope.listen(byId("take-theirs"), "click", () => choose("theirs"));
@@ -257,7 +273,7 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
     for (const field of TASK_FIELDS) {
       const element = fieldInput(field);
       scope.listen(element, "input", () => {
-        dirty.add(field);
+        if (!isShared(field)) dirty.add(field);
         // Re-sent every couple of seconds while typing goes on: the room ends typing by itself.
         const now = Date.now();
         if (now - typingSentAt > TYPING_RESEND_MS) {
@@ -265,7 +281,12 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
           room?.sendTyping(field, true);
         }
       });
-      scope.listen(element, "change", () => dirty.add(field));
+      // Selects, dates and tags at once; text fields when they lose focus (or on Enter).
+      scope.listen(element, "change", () => {
+        if (isShared(field)) return;
+        dirty.add(field);
+        save([field]);
+      });
       scope.listen(element, "focus", () => room?.setEditing(field));
       scope.listen(element, "blur", () => {
         room?.sendTyping(field, false);
@@ -286,12 +307,14 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
     if (event.type === "task_updated") {
       if (event.task.version <= (server?.version ?? 0)) return;
       const mine = event.actor.id === session.userId;
+      // The shared text's flush to D1: already on screen, keystroke by keystroke.
+      const onlyShared = (event.changed ?? []).every((field) => isShared(field));
       if (dirty.size === 0) {
         loadIntoForm(event.task);
       } else {
         keepCopy(event.task);
         server = event.task;
-        if (!mine) notice(`${event.actor.name} changed this task while you were editing.`);
+        if (!mine && !onlyShared) notice(`${event.actor.name} changed this task while you were editing.`);
       }
     } else if (event.type === "task_status_changed") {
       notice(`${event.actor.name} moved it from ${event.from} to ${event.to}.`);
@@ -364,7 +387,12 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
     byId("typing").textContent = "";
     byId("presence").replaceChildren();
     showActivity();
+    shared ??= createSharedDescription({ textarea: byId("f-description"), hint: document.querySelector('[data-hint-for="description"]'), connectOptions });
+    shared.close();
   }
+
+  /** The shared description of a task the server has; `fallback` shows until it is ready. */
+  const openShared = (taskId, fallback) => shared.open(taskId, { fallback, viewer: role() === "viewer" });
 
   const view = {
     name: "task",
@@ -393,6 +421,7 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       try {
         const fetched = await rest.get(taskId);
         if (current.disposed) return;
+        openShared(taskId, fetched.description);
         loadIntoForm(fetched);
       } catch (error) {
         if (current.disposed) return;
@@ -407,6 +436,8 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
             view.show(taskId);
           });
           const copy = await queue()?.recallTask(taskId);
+          // The shared text kept on this device can be typed in offline; it merges when back.
+          if (!current.disposed && !server) openShared(taskId, copy?.description ?? "");
           if (copy && !current.disposed && !server) {
             loadIntoForm(copy);
             reflectQueue();
@@ -420,6 +451,7 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       join(current);
     },
     hide() {
+      shared?.close();
       scope?.dispose();
       slot.release(room);
       scope = null;

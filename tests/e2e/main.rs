@@ -45,6 +45,7 @@ mod rest;
 mod rooms;
 mod schema;
 mod search;
+mod shared_text;
 mod soak;
 mod writes;
 
@@ -127,6 +128,7 @@ fn main() {
         browser::tests(),
         offline::tests(),
         react_example::tests(),
+        shared_text::tests(),
         soak::tests(),
         writes::tests(),
     ]

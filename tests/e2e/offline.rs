@@ -108,7 +108,7 @@ pub async fn an_edit_made_offline_survives_a_reload_and_commits_once(ctx: &'stat
     page.set_offline(true).await;
     page.replace_text("#f-title", "Pack the tent and the stove")
         .await;
-    page.click("#save").await;
+    page.commit().await;
     wait_for_status(&page, "offline — 1 change pending").await;
     assert!(page
         .text(".sync-item[data-state='queued'] .sync-what")
@@ -166,7 +166,7 @@ pub async fn offline_edits_merge_with_another_users_change_to_another_field(ctx:
     page.set_offline(true).await;
     page.replace_text("#f-title", "Book the early ferry").await;
     page.replace_text("#f-tags", "trip, sea").await;
-    page.click("#save").await;
+    page.commit().await;
     wait_for_status(&page, "offline — 1 change pending").await;
 
     // Meanwhile Bob changes the description and the tags.
@@ -213,7 +213,7 @@ pub async fn a_conflict_shows_both_values_and_the_chosen_one_commits(ctx: &'stat
     page.replace_text("#f-title", "Pick the lake campsite")
         .await;
     page.select("#f-priority", "high").await;
-    page.click("#save").await;
+    page.commit().await;
     wait_for_status(&page, "offline — 1 change pending").await;
 
     let bob = member_api(ctx, "bob", &workspace);
@@ -386,7 +386,7 @@ pub async fn two_tabs_offline_each_edit_commits_once(ctx: &'static Ctx) {
     page.set_offline(true).await;
     page.replace_text("#f-title", "Charge the lamp overnight")
         .await;
-    page.click("#save").await;
+    page.commit().await;
     wait_for_status(&page, "offline — 1 change pending").await;
     page.client
         .switch_to_window(right.clone())
@@ -395,7 +395,7 @@ pub async fn two_tabs_offline_each_edit_commits_once(ctx: &'static Ctx) {
     wait_for_status(&page, "offline — 1 change pending").await;
     page.replace_text("#f-title", "Fill the bottles with water")
         .await;
-    page.click("#save").await;
+    page.commit().await;
     wait_for_status(&page, "offline — 2 changes pending").await;
     page.client
         .switch_to_window(left.clone())

@@ -1,14 +1,14 @@
 //! The React example (examples/react, built by `make example` into public/examples/react/ and
 //! served at /examples/react/) in real headless Chromium, two people on one task: each sees
-//! the other's avatar, "is typing" and what they are editing, and an edit saved on one side
-//! shows on the other. The example runs React's development build under StrictMode, and a
+//! the other's avatar, "is typing" and what they are editing, an edit saved on one side
+//! shows on the other, and two people typing in the shared description at once converge. The example runs React's development build under StrictMode, and a
 //! counter put in front of `WebSocket` before the page loads checks that each room still
 //! gets exactly one socket.
 
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::browser::{member_api, Page};
+use crate::browser::{description_becomes, member_api, Page};
 use crate::harness::unique_workspace;
 use crate::Ctx;
 
@@ -58,7 +58,8 @@ async fn example_page(ctx: &Ctx, name: &str, workspace: &str) -> Page {
     page
 }
 
-/// Opens a task in the example and waits until its room is live and its form is filled.
+/// Opens a task in the example and waits until its room is live, its form is filled and
+/// its description is bound to the live shared text.
 async fn open_task(page: &Page, id: &str, title: &str) {
     page.goto(&format!("{EXAMPLE}#/tasks/{id}")).await;
     page.wait_until(
@@ -67,6 +68,11 @@ async fn open_task(page: &Page, id: &str, title: &str) {
             json!(title)
         ),
         "the task, live",
+    )
+    .await;
+    page.wait_until(
+        "document.getElementById('f-description')?.dataset.shared === 'live' && !document.getElementById('f-description').readOnly",
+        "the shared description, live",
     )
     .await;
 }
@@ -122,7 +128,8 @@ pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
     );
 
     // "Is typing", and what she is editing.
-    ana.type_into("#f-description", " and more").await;
+    ana.caret_at(-1).await;
+    ana.type_here(" and more").await;
     bob.wait_until(
         "document.getElementById('typing').textContent.includes('Ana is typing in description')",
         "Ana is typing in description…",
@@ -149,20 +156,42 @@ pub async fn two_people_on_one_task_in_the_react_example(ctx: &'static Ctx) {
         "Bob's status in Ana's view",
     )
     .await;
-    // Ana's description was saved when she left the field (Enter in the title moved focus).
+    // Ana's description is shared: Bob has it as she typed it, with no Save.
     bob.wait_until(
         "document.getElementById('f-description').value === 'first draft and more'",
         "Ana's description in Bob's view",
     )
     .await;
-    let now = api.get(&format!("/api/tasks/{id}")).await.expect(200).body;
+
+    // Both type in the description at once, Ana at the start and Bob at the end: both end
+    // with the same text holding every keystroke, each burst in one piece.
+    ana.caret_at(0).await;
+    bob.caret_at(-1).await;
+    for (a, b) in [("Ana: ", " (Bob"), ("our ", " was"), ("plan. ", " here)")] {
+        tokio::join!(ana.type_here(a), bob.type_here(b));
+    }
+    let expected = "Ana: our plan. first draft and more (Bob was here)";
+    let same = format!(
+        "document.getElementById('f-description').value === {}",
+        json!(expected)
+    );
+    ana.wait_until(&same, "both edits in Ana's view").await;
+    bob.wait_until(&same, "both edits in Bob's view").await;
+    let now = description_becomes(&api, id, expected).await;
     assert_eq!(now["title"], "Launch plan, v2");
     assert_eq!(now["status"], "in_progress");
-    assert_eq!(now["description"], "first draft and more");
+    assert!(
+        ana.js("return !document.getElementById('conflict');", vec![])
+            .await
+            .as_bool()
+            .unwrap(),
+        "no conflict to settle"
+    );
 
     // Under StrictMode, in React's development build: one socket per room, never two.
     let sockets = ana.js("return window.__sockets;", vec![]).await;
     assert_eq!(sockets[format!("/ws/tasks/{id}")], 1, "{sockets}");
+    assert_eq!(sockets[format!("/ws/tasks/{id}/doc")], 1, "{sockets}");
     assert_eq!(sockets["/ws/board"], 1, "{sockets}");
 
     ana.close().await;

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { CLOSE, DURABLE_TYPES, PING_FRAME, PROTOCOL_VERSION, RETRY_FLOOR_MS, SUBPROTOCOL, TERMINAL_CLOSE_CODES } from "../../clients/js/src/protocol.js";
+import { CLOSE, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, DURABLE_TYPES, PING_FRAME, PROTOCOL_VERSION, RETRY_FLOOR_MS, SUBPROTOCOL, TERMINAL_CLOSE_CODES } from "../../clients/js/src/protocol.js";
 
 const RUST = readFileSync(new URL("../../core/src/protocol.rs", import.meta.url), "utf8");
 
@@ -32,6 +32,7 @@ test("the subprotocol, the bearer prefix and the protocol version are the core's
   assert.equal(PROTOCOL_VERSION, Number(rustConst("PROTOCOL_VERSION")));
   assert.equal("bearer.", JSON.parse(RUST.match(/const BEARER_SUBPROTOCOL_PREFIX: &str = (".+?");/)[1]));
   assert.equal(PING_FRAME, RUST.match(/pub const PING_FRAME: &str = r#"(.+?)"#;/)[1]);
+  assert.equal(DOC_SUBPROTOCOL, JSON.parse(rustConst("DOC_SUBPROTOCOL")));
 });
 
 test("every close code the core uses, and no other, by the same names", () => {
@@ -42,6 +43,11 @@ test("every close code the core uses, and no other, by the same names", () => {
   const known = new Set(Object.values(codes));
   for (const code of [...Object.keys(TERMINAL_CLOSE_CODES), ...Object.keys(RETRY_FLOOR_MS)].map(Number)) assert.ok(known.has(code), `${code} is a code the server uses`);
   assert.deepEqual(Object.keys(TERMINAL_CLOSE_CODES).map(Number).sort(), [codes.TOKEN_EXPIRED, codes.TOKEN_MISMATCH, codes.TASK_DELETED].sort());
+  // A document socket stops for good after what docs/protocol.md says not to reconnect
+  // after (4001 is decided by getToken in doc.js), and only after codes the server sends.
+  for (const code of Object.keys(DOC_TERMINAL_CLOSE_CODES).map(Number)) assert.ok(known.has(code), `${code} is a code the server uses`);
+  const noReconnect = [codes.UNSUPPORTED, codes.INVALID_PAYLOAD, codes.TOO_BIG, codes.TOKEN_MISMATCH, codes.TASK_DELETED, codes.UPDATE_REFUSED, codes.NOT_YOURS];
+  assert.deepEqual(Object.keys(DOC_TERMINAL_CLOSE_CODES).map(Number).sort(), noReconnect.sort());
 });
 
 test("the durable event types are the server messages that carry a seq", () => {

@@ -11,9 +11,12 @@ import {
   useFieldEditing,
   usePresence,
   useTaskEvents,
+  useSharedText,
   useTaskRoom,
+  useTextareaBinding,
   useTyping,
   type RoomStatus,
+  type SharedTextState,
   type TaskRoomState,
 } from "@hero-tasks/client/react";
 import type { Task, TaskEvent } from "@hero-tasks/client";
@@ -45,7 +48,20 @@ function TaskView({ taskId, initialTask }: { taskId: string; initialTask?: Task 
       <p>{typing.map((t) => `${t.name} is typing in ${t.field}`).join(", ")}</p>
       <p>{editors.map((user) => user.name).join(", ")}</p>
       <input onFocus={start} onBlur={stop} onInput={() => setTyping("title", true)} />
+      <Description taskId={taskId} />
     </section>
+  );
+}
+
+function Description({ taskId }: { taskId: string }) {
+  const shared: SharedTextState = useSharedText(taskId, "description");
+  const ref = useTextareaBinding(shared, { onLocalEdit: ({ insert }) => insert.length });
+  const length: number | undefined = shared.text?.length;
+  return (
+    <label>
+      Description ({shared.status}, {shared.ready ? "ready" : "loading"}, {length})
+      <textarea ref={ref} readOnly={!shared.ready} />
+    </label>
   );
 }
 

@@ -12,7 +12,12 @@ import {
   restClient,
   SUBPROTOCOL,
   TERMINAL_CLOSE_CODES,
+  bindTextarea,
+  diffText,
+  DOC_SUBPROTOCOL,
+  openTaskDoc,
   type ConnectionStatus,
+  type TaskDoc,
   type Task,
   type TaskEvent,
 } from "@hero-tasks/client";
@@ -59,3 +64,15 @@ const terminal: string | undefined = TERMINAL_CLOSE_CODES[4001];
 const durable: readonly string[] = DURABLE_TYPES;
 
 export { save, sent, version, protocol, deleted, terminal, durable };
+
+const shared: TaskDoc = openTaskDoc("t1", { getToken, persist: false });
+shared.on("synced", (yes: boolean) => !yes);
+shared.on("closed", ({ code }) => code === 4004);
+shared.text.insert(0, "hello");
+const length: number = shared.text.length;
+const unbind: () => void = bindTextarea(document.createElement("textarea"), shared.text, { onLocalEdit: ({ index }) => index });
+unbind();
+shared.close();
+const edit: { index: number; remove: number; insert: string } = diffText("a", "ab", 2);
+const docProtocol: "hero-tasks.doc.v1" = DOC_SUBPROTOCOL;
+void length, edit, docProtocol;

@@ -1,6 +1,9 @@
-// Types for @hero-tasks/client (index.js): rooms, the REST client, the edit queue and the
-// pure helpers. The React hooks are typed in react.d.ts. The wire protocol is described in
-// docs/protocol.md.
+// Types for @hero-tasks/client (index.js): rooms, the REST client, the edit queue, the
+// shared description and the pure helpers. The React hooks are typed in react.d.ts. The wire
+// protocol is described in docs/protocol.md.
+
+import type * as Y from "yjs";
+import type { Awareness } from "y-protocols/awareness";
 
 export type TaskStatus = "todo" | "in_progress" | "blocked" | "in_review" | "done";
 export type TaskPriority = "low" | "medium" | "high" | "critical";
@@ -309,8 +312,8 @@ export interface ReconnectingSocketOptions {
     | { terminal: { reason: string; code: number } }
     | { floorMs?: number }
     | Promise<{ terminal: { reason: string; code: number } } | { floorMs?: number }>;
-  /** The keep-alive frame, sent every KEEPALIVE_MS while open (none: no keep-alive). */
-  pingFrame?: string | null;
+  /** The keep-alive frame (or a function that makes it at each ping), sent every KEEPALIVE_MS while open (none: no keep-alive). */
+  pingFrame?: string | Uint8Array | (() => string | Uint8Array) | null;
   /** Set on every socket: "arraybuffer" for a protocol of binary frames. */
   binaryType?: BinaryType;
   WebSocket?: WebSocketClass;
@@ -635,3 +638,102 @@ export declare function tokenExpiresAt(token: string | null | undefined): number
 export declare function displayName(claims: Record<string, any> | null): string | null;
 /** Whose edit queue a token's claims open: `{userId, workspaceId}`, or null. */
 export declare function queueOwner(claims: Record<string, any> | null): { userId: string; workspaceId: string } | null;
+
+// ---- The shared description (doc.js, textarea.js) --------------------------------------
+
+/** "hero-tasks.doc.v1": the document socket's subprotocol (the token rides beside it as `bearer.<token>`). */
+export declare const DOC_SUBPROTOCOL: "hero-tasks.doc.v1";
+/** "description": the document's one root type, a Y.Text. */
+export declare const DOC_ROOT: "description";
+/** Close codes after which a document socket stops for good (4001 is decided by getToken: see openTaskDoc). */
+export declare const DOC_TERMINAL_CLOSE_CODES: Readonly<Record<number, string>>;
+/** The y-websocket message types: sync 0, awareness 1, auth 2, query awareness 3. */
+export declare const DOC_MESSAGE: { readonly SYNC: 0; readonly AWARENESS: 1; readonly AUTH: 2; readonly QUERY_AWARENESS: 3 };
+/** Local updates are merged and sent at most this often (ms). */
+export declare const SEND_INTERVAL_MS: number;
+
+export interface TaskDocOptions extends Pick<ConnectOptions, "token" | "getToken" | "baseUrl" | "timers" | "random" | "WebSocket" | "fetch"> {
+  /** A Y.Doc of your own (default: a new one). */
+  doc?: Y.Doc;
+  /** Keep a copy in IndexedDB, so typing offline survives a reload (default: where IndexedDB exists). */
+  persist?: boolean;
+  /** The IndexedDB database of that copy (default: per user, workspace and task, from the token: docStoreName). */
+  persistName?: string;
+}
+
+export type Closed = { reason: string; code: number };
+
+export interface TaskDocEvents {
+  status: ConnectionStatus;
+  /** The server's copy is merged into this one (true), or the socket went (false). */
+  synced: boolean;
+  /** The copy kept on this device has been read. */
+  loaded: true;
+  /** The text holds the server's (synced now, or a kept copy that was synced once): show it, edit it. Once. */
+  ready: true;
+  /** Stopped for good: 4001 with no newer token, 4003, 4004, 4400, 4403, 1003, 1007, 1009, 401/403/404 before the upgrade, or 1000 (close()). */
+  closed: Closed;
+  /** The server refused an update (a viewer's); the socket stays open. */
+  denied: { reason: string };
+}
+
+/** A task's shared document (openTaskDoc). */
+export interface TaskDoc {
+  readonly doc: Y.Doc;
+  /** The Y.Text "description". */
+  readonly text: Y.Text;
+  /** y-protocols Awareness; its local state is null until set with `setLocalState`. */
+  readonly awareness: Awareness;
+  readonly status: ConnectionStatus;
+  readonly synced: boolean;
+  /** The text holds the server's: synced now, or a kept copy that was synced once (offline editing is safe). */
+  readonly ready: boolean;
+  readonly loaded: boolean;
+  readonly closed: Closed | null;
+  /** Resolves once the local copy has been read (or there is none). */
+  readonly whenLoaded: Promise<void>;
+  on<K extends keyof TaskDocEvents>(type: K, handler: (value: TaskDocEvents[K]) => void): () => void;
+  /** Closes the socket for good; the Y.Doc and the local copy stay. */
+  close(): void;
+}
+
+/**
+ * Opens a task's shared document over the y-websocket protocol (`/ws/tasks/{id}/doc`):
+ * getToken() before every connect (in the subprotocol, never the URL), reconnect with
+ * backoff, a copy in IndexedDB. Opens on the next microtask.
+ */
+export declare function openTaskDoc(taskId: string, options?: TaskDocOptions): TaskDoc;
+/** What a close the client did not ask for means for a document socket. */
+export declare function classifyDocClose(
+  close: { code: number; opened: boolean },
+  how: { ask(): Promise<Closed | null>; renew(): Promise<boolean> },
+): { terminal: Closed } | { floorMs: number } | Promise<{ terminal: Closed } | { floorMs: number }>;
+/** The IndexedDB database name of one user's copy of a task's document. */
+export declare function docStoreName(owner: { userId: string; workspaceId: string }, taskId: string): string;
+
+/** A minimal edit: delete `remove` UTF-16 units at `index`, then insert `insert` there. */
+export interface TextEdit {
+  index: number;
+  remove: number;
+  insert: string;
+}
+/** A Yjs text delta, in the old text's positions. */
+export type TextDelta = Array<{ retain?: number; insert?: string | object; delete?: number }>;
+
+export interface BindTextareaOptions {
+  /** Show remote edits, undo local input (a viewer). */
+  readOnly?: boolean;
+  /** Told after each local edit went into the Y.Text. */
+  onLocalEdit?: (edit: TextEdit) => void;
+}
+/**
+ * Binds a textarea (or input) to a Y.Text both ways: local input as minimal edits, remote
+ * edits with the caret and selection kept. Returns the function that unbinds.
+ */
+export declare function bindTextarea(textarea: HTMLTextAreaElement | HTMLInputElement, text: Y.Text, options?: BindTextareaOptions): () => void;
+/** The minimal edit from `before` to `after` (common prefix and suffix), placed at `caret` among equal characters. */
+export declare function diffText(before: string, after: string, caret?: number): TextEdit;
+/** Where `pos` of the old text is after `delta`; an insert exactly at `pos` moves it when `stickRight` (default). */
+export declare function mapPosition(pos: number, delta: TextDelta, stickRight?: boolean): number;
+/** A selection after `delta`: a caret sticks right; a range keeps inserts at its ends outside. */
+export declare function mapSelection(selection: { start: number; end: number }, delta: TextDelta): { start: number; end: number };

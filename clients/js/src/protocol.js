@@ -77,3 +77,27 @@ export function unpackFrame(message) {
   if (message?.type === "batch") return Array.isArray(message.events) ? message.events : [];
   return [message];
 }
+
+// ---- The shared document (/ws/tasks/{id}/doc): y-websocket framing, binary only --------
+
+/** The document socket's subprotocol (Rust `DOC_SUBPROTOCOL`); the token rides beside it as `bearer.<token>`. */
+export const DOC_SUBPROTOCOL = "hero-tasks.doc.v1";
+/** The document's one root type: a Y.Text of this name. */
+export const DOC_ROOT = "description";
+
+/**
+ * Close codes after which a document socket stops for good. 1003, 1007 and 1009 say this
+ * client sent something the server will refuse again (reconnecting would resend it); 4400
+ * an update it cannot take (another root type, missing history), 4403 awareness for a
+ * client id that is not ours. 4001 is not here: with getToken a new token reconnects
+ * (./doc.js). 1008, 1013 and 4029 back off as in RETRY_FLOOR_MS.
+ */
+export const DOC_TERMINAL_CLOSE_CODES = Object.freeze({
+  [CLOSE.UNSUPPORTED]: "the document takes binary frames only",
+  [CLOSE.INVALID_PAYLOAD]: "the document refused a malformed message",
+  [CLOSE.TOO_BIG]: "the document refused a message too big",
+  [CLOSE.TOKEN_MISMATCH]: "token for another user or workspace",
+  [CLOSE.TASK_DELETED]: "task deleted",
+  [CLOSE.UPDATE_REFUSED]: "the document refused an update",
+  [CLOSE.NOT_YOURS]: "the document refused awareness for another client id",
+});

@@ -1,7 +1,9 @@
 // Types for @hero-tasks/client/react (react.js): the client the hooks share, the provider,
 // and the hooks. React 18 or newer.
 
-import type { ReactElement, ReactNode } from "react";
+import type { ReactElement, ReactNode, RefCallback } from "react";
+import type * as Y from "yjs";
+import type { Awareness } from "y-protocols/awareness";
 import type {
   Acked,
   Analytics,
@@ -16,6 +18,8 @@ import type {
   TaskEvent,
   TaskField,
   TaskPresence,
+  TaskDocOptions,
+  TextEdit,
   Timers,
   UserInfo,
   WebSocketClass,
@@ -85,6 +89,8 @@ export interface HeroClientOptions {
   graceMs?: number;
   /** Passed on to openEditQueue (store, locks, channel, newId, now, onLine, limit…). */
   queue?: Partial<Omit<EditQueueOptions, "owner" | "user" | "getToken" | "token" | "baseUrl">>;
+  /** Passed on to openTaskDoc for every shared text (persist, persistName). */
+  doc?: Pick<TaskDocOptions, "persist" | "persistName">;
 }
 
 /**
@@ -173,3 +179,34 @@ export declare function useEditQueue(owner: {
   name?: string;
   onAcked?: (message: Acked) => void;
 }): EditQueueState;
+
+/** A task's shared text in a hook (useSharedText). */
+export interface SharedTextState {
+  /** The Y.Text "description": null on the server and until the component has mounted; then the same object while the task is. */
+  readonly text: Y.Text | null;
+  readonly doc: Y.Doc | null;
+  /** y-protocols Awareness of the document (local state null until set). */
+  readonly awareness: Awareness | null;
+  readonly status: RoomStatus;
+  /** The server's copy is merged in (since the last connect). */
+  readonly synced: boolean;
+  /** The text holds the server's (synced now, or a copy kept on this device that was): show it, edit it. */
+  readonly ready: boolean;
+  /** Why it stopped for good (4001 with no newer token, 4003, 4004, 4400, 4403, 401/403/404), or null. */
+  readonly closed: Closed | null;
+}
+
+/**
+ * A task's shared text (only "description" exists), over one document socket per task and
+ * client. The snapshot changes with the connection, not with each keystroke.
+ */
+export declare function useSharedText(taskId: string | null | undefined, field?: "description"): SharedTextState;
+
+/**
+ * A ref callback that binds the element to the shared text once it is ready: local input
+ * as minimal edits, remote edits with the caret and selection kept.
+ */
+export declare function useTextareaBinding(
+  shared: Pick<SharedTextState, "text" | "ready"> | null | undefined,
+  options?: { readOnly?: boolean; onLocalEdit?: (edit: TextEdit) => void },
+): RefCallback<HTMLTextAreaElement | HTMLInputElement>;

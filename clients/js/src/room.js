@@ -25,11 +25,11 @@ import { applyPresence } from "./state/presence.js";
 import { applyTaskPresence, emptyTaskPresence } from "./state/task-presence.js";
 
 // What a subprotocol may contain (an RFC 7230 token): a JWT's base64url parts and dots fit.
-const SUBPROTOCOL_SAFE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const SUBPROTOCOL_SAFE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PRESENCE_DELTAS = new Set(["user_joined", "user_left", "presence_diff", "editing"]);
 
 /** Why the REST API refuses us, when a socket failed before it opened; null if it does not. */
-async function diagnose(options, base) {
+export async function diagnose(options, base) {
   try {
     const token = await resolveToken(options);
     const response = await fetchOf(options)(base + (options.probePath ?? "/api/analytics"), { headers: { Authorization: `Bearer ${token}` } });

@@ -38,7 +38,8 @@ export function backoffDelay(attempt, random = Math.random, floorMs = 0) {
  * - `classifyClose({code, opened})`: after a close the client did not ask for,
  *   `{terminal: {reason, code}}` or `{floorMs}` (the least wait before the next attempt),
  *   or a promise of one;
- * - `pingFrame`: what a keep-alive sends (none: no keep-alive);
+ * - `pingFrame`: what a keep-alive sends, or a function that makes it at each ping (none:
+ *   no keep-alive);
  * - `binaryType`: set on every socket ("arraybuffer" for a protocol of binary frames);
  * - `WebSocket`, `timers`, `random`: the class, the clock and the jitter (tests pass fakes).
  *
@@ -102,7 +103,7 @@ export function openReconnectingSocket(options) {
     if (!pingFrame) return;
     timer.keepalive = timers.setInterval(() => {
       if (ws.readyState !== OPEN) return;
-      ws.send(pingFrame);
+      ws.send(typeof pingFrame === "function" ? pingFrame() : pingFrame);
       timers.clearTimeout(timer.pong);
       timer.pong = timers.setTimeout(() => ws.close(4000, "keep-alive timed out"), PONG_TIMEOUT_MS);
     }, KEEPALIVE_MS);
@@ -146,6 +147,8 @@ export function openReconnectingSocket(options) {
       timers.clearTimeout(timer.pong); // anything heard proves the connection alive
       emitter.emit("message", event.data);
     };
+    // A close always follows an error; Node's `ws` throws an error nobody listens to.
+    ws.onerror = () => {};
     ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = null;

@@ -1,9 +1,10 @@
-// One task, live: who is here (avatars, "N tabs", what they edit), who is typing, and the
-// fields, each saved through the edit queue when it changes (selects at once, text on blur
-// or Enter). Someone else's saved edit shows at once unless I am editing that field; a
-// clash on the same field comes back as a conflict to settle.
+// One task, live: who is here (avatars, "N tabs", what they edit), who is typing, the
+// description as the task's shared text (everyone's keystrokes as they happen, no Save),
+// and the other fields, each saved through the edit queue when it changes (selects at
+// once, text on blur or Enter). Someone else's saved edit shows at once unless I am
+// editing that field; a clash on the same field comes back as a conflict to settle.
 import { useState } from "react";
-import { useEditQueue, useFieldEditing, useTaskEvents, useTaskRoom, useTyping } from "@hero-tasks/client/react";
+import { useEditQueue, useFieldEditing, useSharedText, useTaskEvents, useTaskRoom, useTextareaBinding, useTyping } from "@hero-tasks/client/react";
 import { Presence } from "./People.jsx";
 
 const STATUSES = ["todo", "in_progress", "blocked", "in_review", "done"];
@@ -40,6 +41,39 @@ function Field({ taskId, field, label, value, onSave, children }) {
       {control}
       <p className="field-hint" data-hint-for={field}>
         {editors.length > 0 && `${editors.map((user) => user.name).join(", ")} ${editors.length === 1 ? "is" : "are"} editing this`}
+      </p>
+    </div>
+  );
+}
+
+/** The description: the task's shared text, bound to the textarea; read-only until it is ready (and for a viewer). */
+function SharedDescription({ taskId, fallback, viewer }) {
+  const shared = useSharedText(taskId, "description");
+  const ref = useTextareaBinding(shared, { readOnly: viewer });
+  const { editors, start, stop } = useFieldEditing(taskId, "description");
+  const { setTyping } = useTyping(taskId);
+  const state = shared.closed ? "closed" : !shared.ready ? "loading" : shared.status === "open" ? "live" : "offline";
+  return (
+    <div className="field">
+      <label htmlFor="f-description">Description</label>
+      <textarea
+        id="f-description"
+        ref={ref}
+        rows={6}
+        maxLength={10000}
+        defaultValue={fallback}
+        readOnly={!shared.ready || viewer}
+        data-shared={state}
+        onFocus={start}
+        onBlur={() => {
+          stop();
+          setTyping("description", false);
+        }}
+        onInput={() => setTyping("description", true)}
+      />
+      <p className="field-hint" data-hint-for="description">
+        {editors.length > 0 && `${editors.map((user) => user.name).join(", ")} ${editors.length === 1 ? "is" : "are"} editing this`}
+        {state === "offline" && " Offline: what you type is kept here and merges when you are back."}
       </p>
     </div>
   );
@@ -90,7 +124,9 @@ export function TaskView({ taskId, me }) {
   const queue = useEditQueue(me);
   const [notice, setNotice] = useState("");
   useTaskEvents(taskId, (event) => {
-    if (event.type === "task_updated" && event.actor.id !== me.userId) setNotice(`${event.actor.name} changed ${event.changed.join(", ")}.`);
+    // The description's flushes to the server are already on screen, keystroke by keystroke.
+    const fields = event.type === "task_updated" ? event.changed.filter((field) => field !== "description") : [];
+    if (fields.length && event.actor.id !== me.userId) setNotice(`${event.actor.name} changed ${fields.join(", ")}.`);
   });
   const shown = task ? queue.overlay(task) : null;
   const conflict = queue.entries.find((e) => e.taskId === taskId && e.state === "conflict");
@@ -125,10 +161,7 @@ export function TaskView({ taskId, me }) {
         <Field taskId={taskId} field="title" label="Title" value={shown.title} onSave={save("title")}>
           {(props) => <input {...props} required maxLength={200} />}
         </Field>
-        {/* The description is a plain field for now; with the shared text (issue 20) it becomes useSharedText(taskId, "description"). */}
-        <Field taskId={taskId} field="description" label="Description" value={shown.description} onSave={save("description")}>
-          {(props) => <textarea {...props} rows={6} maxLength={10000} />}
-        </Field>
+        <SharedDescription taskId={taskId} fallback={task.description} viewer={me.role === "viewer"} />
         <div className="row">
           <Choice taskId={taskId} field="status" label="Status" value={shown.status} options={STATUSES} onSave={save("status")} />
           <Choice taskId={taskId} field="priority" label="Priority" value={shown.priority} options={PRIORITIES} onSave={save("priority")} />

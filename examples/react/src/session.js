@@ -8,9 +8,10 @@ export const readToken = () => sessionStorage.getItem(KEY);
 export const saveToken = (token) => sessionStorage.setItem(KEY, token);
 export const clearToken = () => sessionStorage.removeItem(KEY);
 
-/** {userId, workspaceId, name} for the signed-in token, or null. */
+/** {userId, workspaceId, name, role} for the signed-in token, or null. */
 export function whoIs(token) {
   const claims = decodeClaims(token);
   const owner = queueOwner(claims);
-  return owner ? { ...owner, name: displayName(claims) } : null;
+  const role = claims?.app_metadata?.role || claims?.app_role || "member";
+  return owner ? { ...owner, name: displayName(claims), role } : null;
 }

@@ -1,7 +1,8 @@
 // createHeroClient: what the hooks share. It owns every live resource (one room per task,
-// one board, one edit queue per user and workspace), counts who uses each, and closes one a
-// grace period after its last user leaves, so StrictMode's mount → unmount → mount and a
-// quick route change reuse the socket instead of opening another. Nothing opens until a
+// one board, one edit queue per user and workspace, one shared document per task), counts
+// who uses each, and closes one a grace period after its last user leaves, so StrictMode's
+// mount → unmount → mount and a quick route change reuse the socket instead of opening
+// another. Nothing opens until a
 // component subscribes (an effect, never a render), and creating the client opens nothing:
 // it runs at module scope. No React here; ../react.js has the hooks.
 //
@@ -11,8 +12,9 @@
 import { restClient } from "../rest.js";
 import { timersOf } from "../timers.js";
 import { createBoardResource } from "./board-resource.js";
+import { createDocResource } from "./doc-resource.js";
 import { createQueueResource } from "./queue-resource.js";
-import { IDLE_BOARD, IDLE_QUEUE, IDLE_TASK } from "./store.js";
+import { IDLE_BOARD, IDLE_DOC, IDLE_QUEUE, IDLE_TASK } from "./store.js";
 import { createTaskResource } from "./task-resource.js";
 
 /** How long a resource nobody uses stays open, in case someone comes back (ms). */
@@ -22,13 +24,15 @@ export const GRACE_MS = 2000;
 export const BOARD = "board";
 
 export const taskKey = (taskId) => `task:${taskId}`;
+export const docKey = (taskId) => `doc:${taskId}`;
 export const queueKey = (owner) => `queue:${encodeURIComponent(owner.workspaceId)}/${encodeURIComponent(owner.userId)}`;
 
 /**
  * Options: `baseUrl` (the page's origin by default), `getToken` (asked before every
  * connect, refresh and REST call), and for tests or special hosts `WebSocket`, `timers`,
- * `fetch`, `random`, `graceMs`, and `queue` (options passed on to openEditQueue: store,
- * locks, channel, newId, now, onLine…).
+ * `fetch`, `random`, `graceMs`, `queue` (options passed on to openEditQueue: store,
+ * locks, channel, newId, now, onLine…) and `doc` (options passed on to openTaskDoc:
+ * persist, persistName).
  */
 export function createHeroClient(options = {}) {
   let getToken = options.getToken ?? null;
@@ -46,15 +50,15 @@ export function createHeroClient(options = {}) {
     random: options.random,
   };
   const rest = restClient(connectOptions);
-  const shared = { connectOptions, rest, timers, queueOptions: options.queue ?? {} };
+  const shared = { connectOptions, rest, timers, queueOptions: options.queue ?? {}, docOptions: options.doc ?? {} };
   // key → {resource, users, closing}
   const held = new Map();
 
   // One kind of resource per key prefix; each is {start, stop, getSnapshot, subscribe, …}.
-  // Another kind (a task's shared document) is one more prefix here and one more file.
   function create(key, extra) {
     if (key === BOARD) return createBoardResource(shared);
     if (key.startsWith("queue:")) return createQueueResource(extra, shared);
+    if (key.startsWith("doc:")) return createDocResource(key.slice("doc:".length), shared);
     return createTaskResource(key.slice("task:".length), shared);
   }
 
@@ -83,7 +87,8 @@ export function createHeroClient(options = {}) {
     };
   }
 
-  const idleFor = (key) => (key === BOARD ? IDLE_BOARD : key.startsWith("queue:") ? IDLE_QUEUE : IDLE_TASK);
+  const IDLE = { queue: IDLE_QUEUE, doc: IDLE_DOC };
+  const idleFor = (key) => (key === BOARD ? IDLE_BOARD : IDLE[key.slice(0, key.indexOf(":"))] ?? IDLE_TASK);
 
   return {
     rest,

@@ -4,8 +4,10 @@
 // React does in an effect, is what holds a resource open. Selector hooks take `isEqual`.
 // Handlers sit behind refs: a new function never resubscribes, only a new task id or client.
 
-import { createContext, createElement, useCallback, useContext, useEffect, useInsertionEffect, useMemo, useRef, useSyncExternalStore } from "react";
-import { BOARD, queueKey, taskKey } from "./client.js";
+import { createContext, createElement, useCallback, useContext, useEffect, useInsertionEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { bindTextarea } from "../textarea.js";
+import { DOC_ROOT } from "../protocol.js";
+import { BOARD, docKey, queueKey, taskKey } from "./client.js";
 
 const HeroContext = createContext(null);
 
@@ -194,4 +196,36 @@ export function useEditQueue({ userId, workspaceId, name, onAcked } = {}) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, key, hasAcked, latest]);
   return useMemo(() => queueView(snapshot), [snapshot]);
+}
+
+/**
+ * A task's shared text (the description): `{text, doc, awareness, status, synced, ready,
+ * closed}`. `text` is the Y.Text (null on the server and until the component has mounted);
+ * it and `doc` keep their identity while the task does, and the snapshot changes with the
+ * connection, not with each keystroke. `ready`: the text holds the server's (synced now,
+ * or a copy kept on this device that was), so it can be shown and edited. One document
+ * socket per task and client, shared by every component that asks for it.
+ */
+export function useSharedText(taskId, field = DOC_ROOT) {
+  if (field !== DOC_ROOT) throw new Error(`@hero-tasks/client/react: the shared text of a task is "${DOC_ROOT}", not "${field}"`);
+  return useResource(docKey(taskId), { enabled: Boolean(taskId) });
+}
+
+/**
+ * Binds a <textarea> (or <input>) to a shared text, both ways, with the caret and selection
+ * kept under remote edits (bindTextarea). Pass what useSharedText returned: it binds once
+ * the text is `ready` (until then the element shows what you rendered into it), and again
+ * for another text. Returns a ref callback: `<textarea ref={useTextareaBinding(shared)} />`.
+ * `readOnly` (a viewer) shows remote edits and undoes local input; `onLocalEdit(edit)` hears
+ * each local edit (the latest function is called, with no rebinding).
+ */
+export function useTextareaBinding(shared, { readOnly = false, onLocalEdit } = {}) {
+  const [element, setElement] = useState(null);
+  const latest = useLatest(onLocalEdit);
+  const text = shared?.ready ? shared.text : null;
+  useEffect(() => {
+    if (!element || !text) return undefined;
+    return bindTextarea(element, text, { readOnly, onLocalEdit: (edit) => latest.current?.(edit) });
+  }, [element, text, readOnly, latest]);
+  return setElement;
 }

@@ -1,4 +1,5 @@
-// The snapshot store every resource (a task room, the board, an edit queue) keeps for the
+// The snapshot store every resource (a task room, the board, an edit queue, a shared
+// document) keeps for the
 // hooks: one frozen object, replaced only when something in it changed, so
 // useSyncExternalStore sees the same object on every read until there is news.
 
@@ -19,6 +20,16 @@ export const IDLE_BOARD = Object.freeze({
   taskPresence: Object.freeze({}),
   presence: Object.freeze([]),
   status: "idle",
+  closed: null,
+});
+
+export const IDLE_DOC = Object.freeze({
+  doc: null,
+  text: null,
+  awareness: null,
+  status: "idle",
+  synced: false,
+  ready: false,
   closed: null,
 });
 
