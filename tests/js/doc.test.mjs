@@ -229,3 +229,35 @@ test("awareness: a state set by one doc reaches the other, and goes with its con
   ana.close();
   await eventually(() => !bob.awareness.getStates().has(ana.doc.clientID), "Ana's state gone at Bob's");
 });
+
+test("the keep-alive is the room's text ping, which the runtime answers without waking the room", async () => {
+  const { fakeTimers, settle } = await import("./support/fakes.mjs");
+  const { KEEPALIVE_MS } = await import("../../clients/js/src/index.js");
+  const PING_FRAME = '{"type":"ping"}';
+  const timers = fakeTimers();
+  const sent = [];
+  let socket = null;
+  class Socket {
+    static OPEN = 1;
+    constructor() {
+      this.readyState = 0;
+      socket = this;
+    }
+    send(data) {
+      sent.push(data);
+    }
+    close() {
+      this.readyState = 3;
+    }
+  }
+  const shared = openTaskDoc("t1", { baseUrl: "http://127.0.0.1:1", getToken: () => token(), WebSocket: Socket, timers, persist: false, random: () => 0 });
+  for (let i = 0; i < 5 && !socket; i += 1) await timers.advance(10);
+  assert.ok(socket, "a socket was opened");
+  socket.readyState = 1;
+  socket.onopen?.();
+  await settle();
+  await timers.advance(KEEPALIVE_MS + 1);
+  assert.ok(sent.includes(PING_FRAME), `the keep-alive went out as the text ping: ${sent.filter((f) => typeof f === "string")}`);
+  assert.ok(sent.filter((f) => typeof f !== "string").length > 0, "the sync itself is binary");
+  shared.close();
+});

@@ -20,8 +20,9 @@
 // our step 2 went out on that socket (an update sent before it could depend on history the
 // server lacks, which it refuses with 4400); edits made before that ride in the step 2.
 // Updates are merged and sent at most every SEND_INTERVAL_MS, so fast typing stays far
-// under the server's frame rate limit. The keep-alive is a sync step 1 (the server answers
-// every step 1), which doubles as a periodic resync.
+// under the server's frame rate limit. The keep-alive is the room's text ping
+// (`{"type":"ping"}`), which the runtime answers with a pong without waking the room; the
+// pong proves the socket alive and is otherwise ignored (the protocol is binary).
 //
 // Offline: the document is kept in IndexedDB (y-indexeddb), one database per user,
 // workspace and task, read before the first connect. Typing offline survives a reload and
@@ -40,7 +41,7 @@ import { timersOf } from "./timers.js";
 import { baseOf, resolveToken } from "./rest.js";
 import { openReconnectingSocket } from "./socket.js";
 import { diagnose, SUBPROTOCOL_SAFE } from "./room.js";
-import { BEARER_PREFIX, CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, RETRY_FLOOR_MS } from "./protocol.js";
+import { BEARER_PREFIX, CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, PING_FRAME, RETRY_FLOOR_MS } from "./protocol.js";
 import { decodeClaims, queueOwner, tokenExpiresAt } from "./state/claims.js";
 
 /** The y-websocket message types. */
@@ -239,7 +240,7 @@ export function openTaskDoc(taskId, options = {}) {
   const transport = openReconnectingSocket({
     connect,
     classifyClose: (close) => classifyDocClose(close, { ask: () => diagnose({ ...options, probePath: `/api/tasks/${id}` }, base), renew }),
-    pingFrame: () => syncStep1(doc),
+    pingFrame: PING_FRAME,
     binaryType: "arraybuffer",
     WebSocket: options.WebSocket,
     timers,

@@ -14,7 +14,7 @@ use super::{Frame, Limits, Outbound};
 use crate::doc::flush::{edited, Unsaved};
 use crate::doc::wire::{self, Awareness, DocMessage};
 use crate::doc::{DocError, SharedDoc};
-use crate::protocol::{close, Actor};
+use crate::protocol::{close, Actor, ServerMessage, PING_FRAME};
 
 /// The first look at a document frame: expiry, size and form (the user's frame budget was
 /// checked before: see [`super::budget`]). The message, or what to do instead (a close).
@@ -29,6 +29,11 @@ pub fn admit_doc_frame<'f>(
         return close(close::TOKEN_EXPIRED, "token expired".into());
     }
     match frame {
+        // The keep-alive every socket of the room may send (the runtime answers it without
+        // waking the room; should one get through, the room answers it the same).
+        Frame::Text(PING_FRAME) => Err(Box::new(Effects::frames(vec![Outbound::Reply(
+            ServerMessage::Pong { id: None },
+        )]))),
         Frame::Text(_) => close(close::UNSUPPORTED, "send binary y-protocols frames".into()),
         Frame::Binary(bytes) if bytes.len() > limits.doc_max_frame_bytes => close(
             close::TOO_BIG,

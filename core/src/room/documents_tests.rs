@@ -278,6 +278,12 @@ fn refusals_close_with_their_codes() {
         code(admit_doc_frame(&ana, Frame::Text("{}"), 0, &limits)),
         Some(close::UNSUPPORTED)
     );
+    // The room's keep-alive is answered, as on every socket.
+    let pong = admit_doc_frame(&ana, Frame::Text(crate::protocol::PING_FRAME), 0, &limits);
+    assert!(matches!(
+        pong.unwrap_err().frames.as_slice(),
+        [Outbound::Reply(crate::protocol::ServerMessage::Pong { id: None })]
+    ));
     assert_eq!(
         code(admit_doc_frame(&ana, Frame::Binary(&[9, 9]), 0, &limits)),
         Some(close::INVALID_PAYLOAD)
