@@ -41,6 +41,7 @@ mod offline;
 mod plans;
 mod react_example;
 mod rest;
+mod rest_abuse;
 mod rooms;
 mod schema;
 mod search;
@@ -113,6 +114,7 @@ fn main() {
     let mut tests: Vec<Test> = [
         rest::tests(),
         auth::tests(),
+        rest_abuse::tests(),
         logs::tests(),
         plans::tests(),
         hardening::tests(),
