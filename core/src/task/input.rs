@@ -7,6 +7,8 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use crate::error::echo;
+
 use super::fields::{
     check_no_controls, multi_line_pattern, one_line_pattern, parse_date, parse_user_id, FieldError,
     Priority, Status, Tags, Title, DATE_PATTERN, DESCRIPTION_MAX_CHARS,
@@ -95,7 +97,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
     let mut errors = Vec::new();
     for key in object.keys() {
         if !WRITABLE_FIELDS.contains(&key.as_str()) {
-            errors.push(FieldError::new(key.as_str(), "unknown field"));
+            errors.push(FieldError::new(echo(key), "unknown field"));
         }
     }
     let mut changes = TaskChanges::default();
@@ -286,6 +288,14 @@ mod tests {
         assert_eq!(ok.due_date, Some(None));
         let errors = TaskChanges::for_patch(&json!({"title": null, "tags": null})).unwrap_err();
         assert_eq!(fields(&errors), ["title", "tags"]);
+    }
+
+    #[test]
+    fn unknown_names_are_echoed_cut() {
+        let long = "n".repeat(10_000);
+        let errors = TaskChanges::for_patch(&json!({ long.clone(): 1 })).unwrap_err();
+        assert_eq!(errors[0].field, crate::error::echo(&long));
+        assert!(errors[0].field.len() < 100);
     }
 
     #[test]
