@@ -119,6 +119,10 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
         if let Some(selected) = offered_subprotocol.filter(|_| status == 101) {
             let _ = headers.set("Sec-WebSocket-Protocol", selected);
         }
+        // HEAD: what GET answers, status and headers, without the body (RFC 9110 §9.3.2).
+        if method == "HEAD" {
+            return response::without_body(response);
+        }
         response
     }
     .instrument(span)

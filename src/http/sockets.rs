@@ -10,7 +10,7 @@
 //! 5. in the task's room, the task itself (404: the room is named after the caller's
 //!    workspace, so a task of another workspace is not found there).
 
-use worker::{Request, Response};
+use worker::{Method, Request, Response};
 
 use super::request::{header, parse_task_id, query_pairs};
 use super::RequestContext;
@@ -38,10 +38,7 @@ pub async fn open(
         },
         None => RoomKey::Board { workspace_id },
     };
-    let upgrade = header(req, "Upgrade").unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::UpgradeRequired);
-    }
+    require_upgrade(req)?;
     let joining = Joining {
         principal: ctx.caller.clone(),
         since,
@@ -64,10 +61,7 @@ pub async fn open_doc(
         workspace_id: ctx.caller.workspace_id.clone(),
         task_id: parse_task_id(task)?,
     };
-    let upgrade = header(req, "Upgrade").unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::UpgradeRequired);
-    }
+    require_upgrade(req)?;
     let joining = Joining {
         principal: ctx.caller.clone(),
         since: None,
@@ -76,6 +70,17 @@ pub async fn open_doc(
     let (upgraded, cost) = stub::connect_doc(ctx.env, &key, joining, ctx.request_id).await?;
     ctx.record_room_call(cost);
     Ok(upgraded)
+}
+
+/// A WebSocket handshake: a GET with `Upgrade: websocket` (426 otherwise; a HEAD, which
+/// is routed as a GET, never upgrades).
+fn require_upgrade(req: &Request) -> Result<(), ApiError> {
+    let upgrade = header(req, "Upgrade").unwrap_or_default();
+    if req.method() == Method::Get && upgrade.eq_ignore_ascii_case("websocket") {
+        Ok(())
+    } else {
+        Err(ApiError::UpgradeRequired)
+    }
 }
 
 /// `since`: a non-negative integer in ASCII digits, up to `u64::MAX` (a `since` past the
