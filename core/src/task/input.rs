@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 use crate::error::echo;
 
 use super::fields::{
-    check_no_controls, multi_line_pattern, one_line_pattern, parse_date, parse_user_id, FieldError,
-    Priority, Status, Tags, Title, DATE_PATTERN, DESCRIPTION_MAX_CHARS,
+    parse_date, parse_user_id, FieldError, Priority, Status, Tags, Title, DATE_PATTERN,
+    DESCRIPTION_MAX_CHARS,
 };
+use super::text::{check_no_controls, multi_line_pattern, one_line_pattern, Line};
 
 /// A validated set of field changes: a JSON merge patch, or the optional fields of a create.
 ///
@@ -57,7 +58,7 @@ impl TaskChanges {
     /// The JSON Schema `pattern` of `assignee_id` (when it is not null): a one-line text,
     /// like a title.
     pub fn assignee_pattern() -> String {
-        one_line_pattern()
+        one_line_pattern(Line::Plain)
     }
 
     /// The JSON Schema `pattern` of `due_date` (with `format: date`: a real day).
