@@ -2,7 +2,9 @@
 //! (`/ws/board`). Every check that can fail happens before the upgrade, so each gets a plain
 //! HTTP error, in this order (the OpenAPI document and docs/protocol.md say the same):
 //!
-//! 1. the token (401/403, in [`super::dispatch`], as on every authenticated route);
+//! 1. the token (401/403, in [`super::dispatch`], as on every authenticated route; and here
+//!    a 401 for one that has run out but is still within the clock-skew leeway, which a
+//!    request may use but a socket may not: it would be closed with 4001 at once);
 //! 2. `since` (400): the URL is checked before the headers, so a malformed `since` is a 400
 //!    whether or not the request is an upgrade;
 //! 3. the task id's form (404, as for a task that does not exist);
@@ -15,6 +17,7 @@ use worker::{Method, Request, Response};
 use super::request::{header, parse_task_id, query_pairs};
 use super::RequestContext;
 use crate::room::stub;
+use crate::runtime::now_ms;
 use hero_core::error::ApiError;
 use hero_core::room::{Joining, RoomKey};
 
@@ -23,6 +26,7 @@ pub async fn open(
     ctx: &RequestContext<'_>,
     task: Option<&str>,
 ) -> Result<Response, ApiError> {
+    ctx.caller.require_unexpired(now_ms())?;
     let since = match query_pairs(req)?
         .into_iter()
         .find(|(name, _)| name == "since")
@@ -57,6 +61,7 @@ pub async fn open_doc(
     ctx: &RequestContext<'_>,
     task: &str,
 ) -> Result<Response, ApiError> {
+    ctx.caller.require_unexpired(now_ms())?;
     let key = RoomKey::Task {
         workspace_id: ctx.caller.workspace_id.clone(),
         task_id: parse_task_id(task)?,

@@ -22,6 +22,7 @@
 //! - [`effects`]: what an event decides ([`Effects`]);
 //! - [`connect`]: a new connection: the caps, resume, and the order of the first frames;
 //! - [`frames`]: one client frame: size cap, rate limit, parse, typing and editing;
+//! - [`refresh`]: a token refresh's expiry rule (none that has run out, never a shorter life);
 //! - [`documents`], [`doc_frames`]: the shared description's sockets (y-websocket) in a
 //!   task room: connect and close, and each frame;
 //! - [`presence`]: joins, leaves, the presence list and a closing connection;
@@ -39,6 +40,7 @@ mod key;
 mod log;
 mod pacing;
 mod presence;
+mod refresh;
 mod timers;
 
 pub use calls::{
