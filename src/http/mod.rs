@@ -7,12 +7,14 @@
 //! - [`sockets`]: WebSocket upgrades into a task's room or the board;
 //! - [`dev`]: the local development sign-in.
 //!
-//! [`request`] and [`response`] hold the plumbing they share.
+//! [`request`] and [`response`] hold the plumbing they share; [`idempotency`] claims and
+//! releases a write's `Idempotency-Key`.
 
 mod activity;
 #[cfg(test)]
 mod contract;
 mod dev;
+mod idempotency;
 pub(crate) mod request;
 mod response;
 mod sockets;

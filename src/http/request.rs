@@ -115,7 +115,7 @@ pub fn idempotency_claim(req: &Request, body: Option<&Value>) -> Result<Option<C
     let method = req.method().to_string();
     let if_match = header(req, "If-Match");
     let fingerprint = fingerprint(&method, &req.path(), if_match.as_deref(), &body);
-    Ok(Some(Claim { key, fingerprint }))
+    Ok(Some(Claim::new(key, fingerprint)))
 }
 
 /// Reads a JSON body: content type, size and syntax are checked in that order; an object
