@@ -1,5 +1,12 @@
 //! A task's history as the API serves it (`GET /api/tasks/{id}/activity`): the query, and
 //! one entry per committed change, newest first.
+//!
+//! An entry's `id`, which is also the cursor that pages past it, is the change's number in
+//! its workspace (`task_changes.ws_seq`: 1, 2, 3… without gaps), never the global change
+//! id, whose gaps would tell anyone how much every other workspace writes. A cursor from
+//! before this numbering (a global id) is still a number, read as one of these: as a global
+//! id is never below the same change's workspace number, such a page starts at or after the
+//! one it meant, and may repeat entries but never skips one.
 
 use serde::Serialize;
 
@@ -10,7 +17,7 @@ use crate::task::{Change, ChangeKind, FieldError, Status, Task};
 /// Entries per page when the client does not say.
 pub const DEFAULT_LIMIT: u32 = 50;
 
-/// The JSON Schema `pattern` of an activity `cursor`: the id of a change, a positive
+/// The JSON Schema `pattern` of an activity `cursor`: an entry's id, a positive
 /// integer of at most 15 digits (below 2^53, so exact as a JSON number and as a D1
 /// binding) without leading zeros, or empty (the first page). Exactly what
 /// [`ActivityQuery::parse`] accepts.
@@ -29,7 +36,7 @@ fn parse_cursor(value: &str) -> Option<i64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActivityQuery {
     pub limit: u32,
-    /// Entries strictly older than this change id.
+    /// Entries strictly older than this one (an entry's id: its number in the workspace).
     pub before: Option<i64>,
 }
 
@@ -68,7 +75,8 @@ impl ActivityQuery {
 /// One change as the activity log shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActivityEntry {
-    /// The change's id: also the cursor that pages past it.
+    /// The change's number in its workspace (`ws_seq`): also the cursor that pages past
+    /// it. A burst of typing merged into one entry has its oldest change's number.
     pub id: i64,
     pub kind: ChangeKind,
     /// The task's version after the change.

@@ -8,6 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::task::{FieldError, Task};
 
+/// The most field errors a 422 lists; the detail says how many more there were.
+pub const LISTED_ERRORS_MAX: usize = 20;
+
+/// The most characters of a client's own text (an unknown field's name, a repeated key)
+/// an error echoes; longer ones are cut and end in `…`.
+pub const ECHO_MAX_CHARS: usize = 64;
+
+/// `text` as an error may echo it: at most [`ECHO_MAX_CHARS`] characters, then `…`.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(ECHO_MAX_CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
 /// Every way a request can fail, with the status code it maps to.
 ///
 /// It crosses from a room to the Worker as JSON (a room refuses a write with it), so it is
@@ -189,6 +204,11 @@ impl ApiError {
             ApiError::Validation(errors) => match errors.as_slice() {
                 [one] if one.field.is_empty() => one.message.clone(),
                 [one] => format!("{}: {}", one.field, one.message),
+                many if many.len() > LISTED_ERRORS_MAX => format!(
+                    "{} fields are invalid: the first {LISTED_ERRORS_MAX} are listed, and {} more",
+                    many.len(),
+                    many.len() - LISTED_ERRORS_MAX
+                ),
                 many => format!("{} fields are invalid", many.len()),
             },
             ApiError::Internal(_) => "something went wrong on our side".into(),
@@ -199,7 +219,9 @@ impl ApiError {
             status: self.status_code(),
             detail,
             errors: match self {
-                ApiError::Validation(errors) => Some(errors.clone()),
+                ApiError::Validation(errors) => {
+                    Some(errors.iter().take(LISTED_ERRORS_MAX).cloned().collect())
+                }
                 _ => None,
             },
             current: match self {
@@ -247,6 +269,38 @@ mod tests {
             body["type"],
             "https://hero-tasks.dev/problems/validation-error"
         );
+    }
+
+    #[test]
+    fn a_422_lists_twenty_errors_and_counts_the_rest() {
+        let errors: Vec<FieldError> = (0..27_001)
+            .map(|n| FieldError::new(format!("u{n}"), "unknown field"))
+            .collect();
+        let problem = ApiError::Validation(errors).problem();
+        assert_eq!(
+            problem.errors.as_ref().map(Vec::len),
+            Some(LISTED_ERRORS_MAX)
+        );
+        assert_eq!(problem.errors.unwrap()[19].field, "u19");
+        assert_eq!(
+            problem.detail,
+            "27001 fields are invalid: the first 20 are listed, and 26981 more"
+        );
+        let twenty = vec![FieldError::new("a", "b"); 20];
+        let problem = ApiError::Validation(twenty).problem();
+        assert_eq!(problem.detail, "20 fields are invalid");
+        assert_eq!(problem.errors.map(|e| e.len()), Some(20));
+    }
+
+    #[test]
+    fn echoes_are_cut_on_a_character_boundary() {
+        assert_eq!(echo("short"), "short");
+        let exact = "é".repeat(ECHO_MAX_CHARS);
+        assert_eq!(echo(&exact), exact);
+        let long = "é".repeat(ECHO_MAX_CHARS + 1);
+        let cut = echo(&long);
+        assert_eq!(cut.chars().count(), ECHO_MAX_CHARS + 1);
+        assert!(cut.ends_with("é…"));
     }
 
     #[test]

@@ -1,29 +1,38 @@
 //! Idempotency keys: a write retried with the same `Idempotency-Key` gets the first answer
 //! again and commits nothing new (in the spirit of the IETF httpapi idempotency-key draft).
 //!
-//! A key belongs to one user in one workspace. What a keyed request *is* goes into its
-//! [`fingerprint`] (method, path, `If-Match` and body); the response of a committed keyed
-//! write is stored with the key, in the same D1 batch as the write itself, so there is no
-//! moment at which the write is committed and the key is not (or the other way round).
+//! A key belongs to one user in one workspace, across every target: the same key on a PATCH
+//! of one task, a PATCH of another and a create is one key. What a keyed request *is* goes
+//! into its [`fingerprint`] (method, path, `If-Match` and body).
 //!
-//! - Same key, same fingerprint, committed: the stored response, marked replayed.
-//! - Same key, another fingerprint: 422 ([`ApiError::IdempotencyKeyReused`]).
-//! - Same key while the first is still being made: 409 with `Retry-After`
-//!   ([`ApiError::IdempotencyKeyInUse`]). PATCH and DELETE are made by the task's room, which
-//!   sees both; a keyed create gets its task id from the key ([`task_id_for_create`]), so two
-//!   racing creates insert the same row, one of them fails on it, and that one answers with
-//!   the first one's response.
-//! - A refused request (412, 422, …) stores nothing: it can be retried with the same key and
-//!   is decided afresh.
+//! The key is **claimed before the write**: a row in D1's `idempotency_keys` that names this
+//! request's [`Claim::id`] (migration 0007), taken in one statement that only one request
+//! can win. The write completes the claim in its own D1 batch, storing its response, so
+//! there is no moment at which the write is committed and the key is not (or the other way
+//! round). A write that does not commit (refused, unchanged, failed) releases the claim.
+//! Then, for the next request under the key ([`recall`]):
 //!
-//! Keys are kept at least [`KEEP_HOURS_AT_LEAST`]; the board removes older ones once a day.
+//! - claimed by it: make the request ([`Recall::Fresh`]);
+//! - held by another request still being made: 409 with `Retry-After`
+//!   ([`ApiError::IdempotencyKeyInUse`]), whatever the request;
+//! - committed, same fingerprint: the stored response, marked replayed;
+//! - committed, another fingerprint: 422 ([`ApiError::IdempotencyKeyReused`]);
+//! - released (the first was refused: 412, 422, …): nothing stored, decided afresh.
+//!
+//! A claim whose writer died (it neither completed nor released it) holds its key for
+//! [`CLAIM_LIFETIME_SECS`]; after that, the next request under the key takes it over. A
+//! keyed create also gets its task id from its key ([`task_id_for_create`]), so even then
+//! two creates cannot both insert.
+//!
+//! Keys are kept at least [`KEEP_HOURS_AT_LEAST`]; each keyed write removes its user's keys
+//! past [`PURGE_AFTER_HOURS`].
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::conditional::etag;
 use crate::error::ApiError;
-use crate::task::{Change, ChangeKind, TaskId};
+use crate::task::{format_timestamp, Change, ChangeKind, TaskId};
 
 /// The request header.
 pub const KEY_HEADER: &str = "Idempotency-Key";
@@ -33,9 +42,13 @@ pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 pub const KEY_MAX_CHARS: usize = 255;
 /// How long a key is kept, at least.
 pub const KEEP_HOURS_AT_LEAST: i64 = 24;
-/// Keys older than this go (twice the promise, so a key is never removed early by a board
-/// whose clock or alarm runs late).
+/// Keys older than this go (twice the promise, so a key is never removed early by a
+/// clock that runs late).
 pub const PURGE_AFTER_HOURS: i64 = 48;
+/// How long a claim holds its key when its writer neither completes nor releases it (the
+/// Worker or the room died mid-write). A write takes milliseconds and D1 gives up on a
+/// query long before this, so a live writer never loses its claim.
+pub const CLAIM_LIFETIME_SECS: i64 = 60;
 
 /// A valid `Idempotency-Key`: 1 to [`KEY_MAX_CHARS`] printable ASCII characters, with no
 /// space at either end (a UUID is what clients should send).
@@ -64,11 +77,32 @@ impl IdempotencyKey {
     pub const PATTERN: &'static str = "^[!-~]([ -~]*[!-~])?$";
 }
 
-/// A keyed request: its key and what it asked for.
+/// A keyed request's claim on its key: the key, what the request asked for, and the
+/// claim's own random id, so a write completes and a refusal releases only its own claim
+/// (never one that took over the key after this one's lifetime).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub key: IdempotencyKey,
     pub fingerprint: String,
+    pub id: String,
+}
+
+impl Claim {
+    /// A new claim for a request with `fingerprint`, with a fresh random id.
+    pub fn new(key: IdempotencyKey, fingerprint: String) -> Self {
+        Claim {
+            key,
+            fingerprint,
+            id: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+}
+
+/// When a claim made at `now` began (RFC 3339, its row's `created_at`), and before when a
+/// claim counts as abandoned (`now` less [`CLAIM_LIFETIME_SECS`]).
+pub fn claim_times(now: chrono::DateTime<chrono::Utc>) -> (String, String) {
+    let abandoned = now - chrono::Duration::seconds(CLAIM_LIFETIME_SECS);
+    (format_timestamp(now), format_timestamp(abandoned))
 }
 
 /// What a request is, for telling its retry from a different request under the same key:
@@ -127,24 +161,38 @@ impl StoredResponse {
     }
 }
 
-/// What to do with a keyed request, given what is stored under its key.
+/// What is under a key once a request has tried to claim it (the claim and this read are
+/// one D1 batch, so there is always a row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub fingerprint: String,
+    /// The claim holding the key while its write is made; `None` once it committed.
+    pub claim: Option<String>,
+    /// What the committed write answered (meaningless while claimed).
+    pub response: StoredResponse,
+}
+
+/// What to do with a keyed request, given what its claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recall {
-    /// Nothing stored: make the request (and store its response with the write).
+    /// The key is this request's: make it (its write completes the claim, or releases it).
     Fresh,
     /// Its retry: answer with this, commit nothing.
     Replay(StoredResponse),
 }
 
-/// Decides from the stored `(fingerprint, response)` under the key, if any.
-pub fn recall(
-    stored: Option<(String, StoredResponse)>,
-    fingerprint: &str,
-) -> Result<Recall, ApiError> {
+/// Decides from what is stored under the key after `claim` tried to take it.
+pub fn recall(stored: Option<StoredKey>, claim: &Claim) -> Result<Recall, ApiError> {
     match stored {
-        None => Ok(Recall::Fresh),
-        Some((stored_fingerprint, response)) if stored_fingerprint == fingerprint => {
-            Ok(Recall::Replay(response))
+        Some(StoredKey {
+            claim: Some(holder),
+            ..
+        }) if holder == claim.id => Ok(Recall::Fresh),
+        // Another request's write is being made under the key (or the row went between
+        // the claim and the read, which one batch rules out): try again shortly.
+        Some(StoredKey { claim: Some(_), .. }) | None => Err(ApiError::IdempotencyKeyInUse),
+        Some(committed) if committed.fingerprint == claim.fingerprint => {
+            Ok(Recall::Replay(committed.response))
         }
         Some(_) => Err(ApiError::IdempotencyKeyReused),
     }
@@ -225,23 +273,67 @@ mod tests {
         }
     }
 
+    fn claim(id: &str, fingerprint: &str) -> Claim {
+        Claim {
+            key: IdempotencyKey::parse("k").unwrap(),
+            fingerprint: fingerprint.into(),
+            id: id.into(),
+        }
+    }
+
+    fn stored(holder: Option<&str>, fingerprint: &str) -> Option<StoredKey> {
+        Some(StoredKey {
+            fingerprint: fingerprint.into(),
+            claim: holder.map(str::to_owned),
+            response: StoredResponse {
+                status: 201,
+                body: Some("{}".into()),
+                etag: Some("\"1\"".into()),
+                location: Some("/api/tasks/x".into()),
+            },
+        })
+    }
+
     #[test]
-    fn recall_replays_a_retry_and_refuses_a_different_request() {
-        let response = StoredResponse {
-            status: 201,
-            body: Some("{}".into()),
-            etag: Some("\"1\"".into()),
-            location: Some("/api/tasks/x".into()),
-        };
-        assert_eq!(recall(None, "f").unwrap(), Recall::Fresh);
+    fn a_claim_is_made_once_replayed_once_committed_and_reused_never() {
+        let mine = claim("c1", "f");
+        assert_eq!(recall(stored(Some("c1"), "f"), &mine), Ok(Recall::Fresh));
+        // another request holds it: in use, whether it asks for the same or not
+        for fingerprint in ["f", "g"] {
+            assert_eq!(
+                recall(stored(Some("c0"), fingerprint), &mine),
+                Err(ApiError::IdempotencyKeyInUse)
+            );
+        }
+        assert_eq!(recall(None, &mine), Err(ApiError::IdempotencyKeyInUse));
+        let committed = stored(None, "f").unwrap();
         assert_eq!(
-            recall(Some(("f".into(), response.clone())), "f").unwrap(),
-            Recall::Replay(response.clone())
+            recall(Some(committed.clone()), &mine),
+            Ok(Recall::Replay(committed.response))
         );
         assert_eq!(
-            recall(Some(("f".into(), response)), "g").unwrap_err(),
-            ApiError::IdempotencyKeyReused
+            recall(stored(None, "f"), &claim("c2", "g")),
+            Err(ApiError::IdempotencyKeyReused)
         );
+    }
+
+    #[test]
+    fn claims_have_their_own_ids_and_a_bounded_life() {
+        let key = IdempotencyKey::parse("k").unwrap();
+        let (a, b) = (
+            Claim::new(key.clone(), "f".into()),
+            Claim::new(key, "f".into()),
+        );
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.id.len(), 32);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:01:00Z")
+            .unwrap()
+            .to_utc();
+        let (at, abandoned) = claim_times(now);
+        assert_eq!(at, "2026-01-01T00:01:00.000Z");
+        assert_eq!(abandoned, "2026-01-01T00:00:00.000Z");
+        // stored as text, compared as text: the format sorts as time does
+        assert!(abandoned < at);
     }
 
     #[test]

@@ -22,7 +22,9 @@
 //! - [`conditional`]: `ETag` and `If-Match`.
 //! - [`cost`]: what a request costs in D1 calls, rows and room calls, counted.
 //! - [`routes`]: method and path → route (404 versus 405 is decided here).
-//! - [`error`]: the one error type, and its problem+json body.
+//! - [`error`]: the one error type, and its problem+json body (bounded: at most 20 field
+//!   errors listed, echoed names cut).
+//! - [`json`]: JSON as the API reads it from clients: a repeated key is refused.
 //! - [`config`]: typed settings from vars and secrets.
 //!
 //! Live rooms:
@@ -46,6 +48,7 @@ pub mod doc;
 pub mod error;
 pub mod fuzzing;
 pub mod idempotency;
+pub mod json;
 pub mod list_plan;
 pub mod listing;
 pub mod logging;

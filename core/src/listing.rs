@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-use crate::task::{FieldError, Status, Task};
+use crate::task::{nfc, FieldError, Status, Task};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -108,7 +108,8 @@ impl ListQuery {
                     None => errors.push(FieldError::new("status", "is not a known status")),
                 },
                 "assignee" => query.assignee = Some(value.to_owned()).filter(|v| !v.is_empty()),
-                "tag" => query.tag = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
+                // Tags are stored in NFC: a filter typed in another form finds them too.
+                "tag" => query.tag = Some(nfc(value.trim()).into_owned()).filter(|v| !v.is_empty()),
                 "q" => {
                     if value.chars().count() > SEARCH_MAX_CHARS {
                         errors.push(FieldError::new(
@@ -258,6 +259,8 @@ mod tests {
         assert_eq!(query.status, Some(Status::Done));
         assert_eq!(query.assignee.as_deref(), Some("ana"));
         assert_eq!(query.tag.as_deref(), Some("ui"));
+        let nfd = ListQuery::parse([("tag", "cafe\u{301}")]).unwrap();
+        assert_eq!(nfd.tag.as_deref(), Some("caf\u{e9}"), "tags are in NFC");
         let errors = ListQuery::parse([("status", "nope"), ("cursor", "z")]).unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(ListQuery::parse([("cursor", "")]).unwrap().after, None);

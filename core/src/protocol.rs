@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::analytics::Analytics;
+use crate::json::{parse_strict, JsonError};
 use crate::task::{Status, Task, WRITABLE_FIELDS};
 
 /// Who a presence entry or an event is about.
@@ -377,9 +378,12 @@ fn valid_id(id: &Value) -> bool {
 
 /// Parses one client text frame. The error keeps the frame's `id` when it had a usable one.
 pub fn parse_client_message(text: &str) -> Result<ClientMessage, Rejection> {
-    let value: Value = serde_json::from_str(text).map_err(|error| Rejection {
-        code: codes::BAD_JSON,
-        message: format!("the frame is not JSON: {error}"),
+    let value: Value = parse_strict(text.as_bytes()).map_err(|error| Rejection {
+        code: match error {
+            JsonError::Syntax(_) => codes::BAD_JSON,
+            JsonError::DuplicateKey(_) => codes::BAD_MESSAGE,
+        },
+        message: error.message("the frame"),
         id: None,
     })?;
     let id = value.get("id").filter(|id| valid_id(id)).cloned();
@@ -573,6 +577,23 @@ mod tests {
                 .unwrap_err()
                 .code,
             codes::BAD_MESSAGE
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_is_a_bad_message() {
+        for frame in [
+            r#"{"type":"ping","id":1,"id":2}"#,
+            r#"{"type":"typing","type":"ping"}"#,
+            r#"{"type":"typing","field":"title","active":true,"active":false}"#,
+        ] {
+            let rejection = parse_client_message(frame).unwrap_err();
+            assert_eq!(rejection.code, codes::BAD_MESSAGE, "{frame}");
+            assert!(rejection.message.contains("more than once"), "{frame}");
+        }
+        assert_eq!(
+            parse_client_message(r#"{"type":"ping","id":1}"#),
+            Ok(ClientMessage::Ping { id: Some(json!(1)) })
         );
     }
 

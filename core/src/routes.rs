@@ -51,20 +51,24 @@ impl Route {
     }
 }
 
-/// Resolves a request line. HEAD is served as GET by the runtime, so only GET is listed.
+/// Resolves a request line. HEAD is routed as GET wherever GET is (RFC 9110 §9.3.2): the
+/// Worker answers it with the GET's status and headers and no body. Every `Allow` lists
+/// HEAD beside GET.
 pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let method = if method == "HEAD" { "GET" } else { method };
     let not_allowed = |allowed: &'static [&'static str]| ApiError::MethodNotAllowed { allowed };
+    const GET: &[&str] = &["GET", "HEAD"];
     match (segments.as_slice(), method) {
         (["healthz"], "GET") => Ok(Route::Health),
-        (["healthz"], _) => Err(not_allowed(&["GET"])),
+        (["healthz"], _) => Err(not_allowed(GET)),
         (["api", "openapi.json"], "GET") => Ok(Route::OpenApi),
-        (["api", "openapi.json"], _) => Err(not_allowed(&["GET"])),
+        (["api", "openapi.json"], _) => Err(not_allowed(GET)),
         (["api", "analytics"], "GET") => Ok(Route::Analytics),
-        (["api", "analytics"], _) => Err(not_allowed(&["GET"])),
+        (["api", "analytics"], _) => Err(not_allowed(GET)),
         (["api", "tasks"], "GET") => Ok(Route::ListTasks),
         (["api", "tasks"], "POST") => Ok(Route::CreateTask),
-        (["api", "tasks"], _) => Err(not_allowed(&["GET", "POST"])),
+        (["api", "tasks"], _) => Err(not_allowed(&["GET", "HEAD", "POST"])),
         (["api", "tasks", id], "GET") if !id.is_empty() => Ok(Route::GetTask((*id).to_owned())),
         (["api", "tasks", id], "PATCH") if !id.is_empty() => {
             Ok(Route::UpdateTask((*id).to_owned()))
@@ -73,23 +77,23 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             Ok(Route::DeleteTask((*id).to_owned()))
         }
         (["api", "tasks", id], _) if !id.is_empty() => {
-            Err(not_allowed(&["GET", "PATCH", "DELETE"]))
+            Err(not_allowed(&["GET", "HEAD", "PATCH", "DELETE"]))
         }
         (["api", "tasks", id, "activity"], "GET") if !id.is_empty() => {
             Ok(Route::TaskActivity((*id).to_owned()))
         }
-        (["api", "tasks", id, "activity"], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
+        (["api", "tasks", id, "activity"], _) if !id.is_empty() => Err(not_allowed(GET)),
         (["ws", "tasks", id], "GET") if !id.is_empty() => Ok(Route::TaskSocket((*id).to_owned())),
         (["ws", "tasks", id, "doc"], "GET") if !id.is_empty() => {
             Ok(Route::TaskDocSocket((*id).to_owned()))
         }
-        (["ws", "tasks", id, "doc"], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
+        (["ws", "tasks", id, "doc"], _) if !id.is_empty() => Err(not_allowed(GET)),
         (["ws", "board"], "GET") => Ok(Route::BoardSocket),
-        (["ws", "tasks", id], _) if !id.is_empty() => Err(not_allowed(&["GET"])),
-        (["ws", "board"], _) => Err(not_allowed(&["GET"])),
+        (["ws", "tasks", id], _) if !id.is_empty() => Err(not_allowed(GET)),
+        (["ws", "board"], _) => Err(not_allowed(GET)),
         (["api", "dev", "config"], "GET") => Ok(Route::DevConfig),
         (["api", "dev", "token"], "POST") => Ok(Route::DevToken),
-        (["api", "dev", "config"], _) => Err(not_allowed(&["GET"])),
+        (["api", "dev", "config"], _) => Err(not_allowed(GET)),
         (["api", "dev", "token"], _) => Err(not_allowed(&["POST"])),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
@@ -131,10 +135,38 @@ mod tests {
     }
 
     #[test]
+    fn head_is_routed_wherever_get_is() {
+        for path in [
+            "/healthz",
+            "/api/openapi.json",
+            "/api/analytics",
+            "/api/tasks",
+            "/api/tasks/x",
+            "/api/tasks/x/activity",
+            "/ws/tasks/x",
+            "/ws/tasks/x/doc",
+            "/ws/board",
+            "/api/dev/config",
+        ] {
+            assert_eq!(route("HEAD", path).ok(), route("GET", path).ok(), "{path}");
+            let allowed = route("PUT", path).unwrap_err().headers()[0].1.clone();
+            assert!(allowed.starts_with("GET, HEAD"), "{path}: {allowed}");
+        }
+        // Not where GET is not: a 405 (with Allow), or the same 404.
+        assert_eq!(
+            route("HEAD", "/api/dev/token").unwrap_err().status_code(),
+            405
+        );
+        assert_eq!(route("HEAD", "/nope").unwrap_err().status_code(), 404);
+        // Methods are case-sensitive (RFC 9110 §9.1): `head` is not HEAD.
+        assert_eq!(route("head", "/healthz").unwrap_err().status_code(), 405);
+    }
+
+    #[test]
     fn wrong_method_is_405_with_allow_and_unknown_path_is_404() {
         let error = route("PUT", "/api/tasks/x").unwrap_err();
         assert_eq!(error.status_code(), 405);
-        assert_eq!(error.headers()[0].1, "GET, PATCH, DELETE");
+        assert_eq!(error.headers()[0].1, "GET, HEAD, PATCH, DELETE");
         assert_eq!(
             route("DELETE", "/api/tasks").unwrap_err().status_code(),
             405

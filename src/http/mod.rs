@@ -7,12 +7,14 @@
 //! - [`sockets`]: WebSocket upgrades into a task's room or the board;
 //! - [`dev`]: the local development sign-in.
 //!
-//! [`request`] and [`response`] hold the plumbing they share.
+//! [`request`] and [`response`] hold the plumbing they share; [`idempotency`] claims and
+//! releases a write's `Idempotency-Key`.
 
 mod activity;
 #[cfg(test)]
 mod contract;
 mod dev;
+mod idempotency;
 pub(crate) mod request;
 mod response;
 mod sockets;
@@ -118,6 +120,10 @@ pub async fn respond(req: Request, env: &Env, worker: &Context) -> Response {
         let _ = headers.set("X-Content-Type-Options", "nosniff");
         if let Some(selected) = offered_subprotocol.filter(|_| status == 101) {
             let _ = headers.set("Sec-WebSocket-Protocol", selected);
+        }
+        // HEAD: what GET answers, status and headers, without the body (RFC 9110 §9.3.2).
+        if method == "HEAD" {
+            return response::without_body(response);
         }
         response
     }

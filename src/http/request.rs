@@ -9,6 +9,7 @@ use hero_core::conditional::IfMatch;
 use hero_core::config::Config;
 use hero_core::error::ApiError;
 use hero_core::idempotency::{fingerprint, Claim, IdempotencyKey, KEY_HEADER};
+use hero_core::json::parse_strict;
 use hero_core::protocol::token_from_subprotocols;
 use hero_core::task::TaskId;
 
@@ -114,10 +115,11 @@ pub fn idempotency_claim(req: &Request, body: Option<&Value>) -> Result<Option<C
     let method = req.method().to_string();
     let if_match = header(req, "If-Match");
     let fingerprint = fingerprint(&method, &req.path(), if_match.as_deref(), &body);
-    Ok(Some(Claim { key, fingerprint }))
+    Ok(Some(Claim::new(key, fingerprint)))
 }
 
-/// Reads a JSON body: content type, size and syntax are checked in that order.
+/// Reads a JSON body: content type, size and syntax are checked in that order; an object
+/// that names a key twice is a syntax error here.
 pub async fn read_json(req: &mut Request, accepted_types: &[&str]) -> Result<Value, ApiError> {
     let content_type = header(req, "Content-Type").unwrap_or_default();
     let media_type = content_type
@@ -154,6 +156,6 @@ pub async fn read_json(req: &mut Request, accepted_types: &[&str]) -> Result<Val
             bytes.extend_from_slice(&chunk);
         }
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))
+    // A repeated key is refused: a proxy in front of us could read the other one.
+    parse_strict(&bytes).map_err(|error| ApiError::BadRequest(error.message("the body")))
 }

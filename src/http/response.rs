@@ -51,6 +51,15 @@ pub fn replayed(stored: &StoredResponse) -> Result<Response, ApiError> {
     Ok(response)
 }
 
+/// The answer to a HEAD: `response`'s status and headers, and no body.
+pub fn without_body(response: Response) -> Response {
+    let status = response.status_code();
+    let headers = response.headers().clone();
+    Response::empty()
+        .map(|r| r.with_status(status).with_headers(headers))
+        .unwrap_or(response)
+}
+
 pub fn no_content() -> Result<Response, ApiError> {
     Response::empty()
         .map(|r| r.with_status(204))

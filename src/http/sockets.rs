@@ -2,7 +2,9 @@
 //! (`/ws/board`). Every check that can fail happens before the upgrade, so each gets a plain
 //! HTTP error, in this order (the OpenAPI document and docs/protocol.md say the same):
 //!
-//! 1. the token (401/403, in [`super::dispatch`], as on every authenticated route);
+//! 1. the token (401/403, in [`super::dispatch`], as on every authenticated route; and here
+//!    a 401 for one that has run out but is still within the clock-skew leeway, which a
+//!    request may use but a socket may not: it would be closed with 4001 at once);
 //! 2. `since` (400): the URL is checked before the headers, so a malformed `since` is a 400
 //!    whether or not the request is an upgrade;
 //! 3. the task id's form (404, as for a task that does not exist);
@@ -10,11 +12,12 @@
 //! 5. in the task's room, the task itself (404: the room is named after the caller's
 //!    workspace, so a task of another workspace is not found there).
 
-use worker::{Request, Response};
+use worker::{Method, Request, Response};
 
 use super::request::{header, parse_task_id, query_pairs};
 use super::RequestContext;
 use crate::room::stub;
+use crate::runtime::now_ms;
 use hero_core::error::ApiError;
 use hero_core::room::{Joining, RoomKey};
 
@@ -23,6 +26,7 @@ pub async fn open(
     ctx: &RequestContext<'_>,
     task: Option<&str>,
 ) -> Result<Response, ApiError> {
+    ctx.caller.require_unexpired(now_ms())?;
     let since = match query_pairs(req)?
         .into_iter()
         .find(|(name, _)| name == "since")
@@ -38,10 +42,7 @@ pub async fn open(
         },
         None => RoomKey::Board { workspace_id },
     };
-    let upgrade = header(req, "Upgrade").unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::UpgradeRequired);
-    }
+    require_upgrade(req)?;
     let joining = Joining {
         principal: ctx.caller.clone(),
         since,
@@ -60,14 +61,12 @@ pub async fn open_doc(
     ctx: &RequestContext<'_>,
     task: &str,
 ) -> Result<Response, ApiError> {
+    ctx.caller.require_unexpired(now_ms())?;
     let key = RoomKey::Task {
         workspace_id: ctx.caller.workspace_id.clone(),
         task_id: parse_task_id(task)?,
     };
-    let upgrade = header(req, "Upgrade").unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::UpgradeRequired);
-    }
+    require_upgrade(req)?;
     let joining = Joining {
         principal: ctx.caller.clone(),
         since: None,
@@ -76,6 +75,17 @@ pub async fn open_doc(
     let (upgraded, cost) = stub::connect_doc(ctx.env, &key, joining, ctx.request_id).await?;
     ctx.record_room_call(cost);
     Ok(upgraded)
+}
+
+/// A WebSocket handshake: a GET with `Upgrade: websocket` (426 otherwise; a HEAD, which
+/// is routed as a GET, never upgrades).
+fn require_upgrade(req: &Request) -> Result<(), ApiError> {
+    let upgrade = header(req, "Upgrade").unwrap_or_default();
+    if req.method() == Method::Get && upgrade.eq_ignore_ascii_case("websocket") {
+        Ok(())
+    } else {
+        Err(ApiError::UpgradeRequired)
+    }
 }
 
 /// `since`: a non-negative integer in ASCII digits, up to `u64::MAX` (a `since` past the

@@ -6,12 +6,15 @@
 //! room does the rest (see `room::write`). Either way the response waits only for the
 //! commit.
 //!
-//! Each write may carry an `Idempotency-Key` (see `hero_core::idempotency`): a create checks
-//! it here and takes its task id from it; an update or a delete hands it to the room, which
-//! checks it where both tries of a write meet.
+//! Each write may carry an `Idempotency-Key` (see `hero_core::idempotency`): it is claimed
+//! here, in D1, before the write is made ([`super::idempotency`]), so one key is one
+//! request across every target; the write completes the claim in its own batch (a create
+//! here, an update or a delete in the room), and a write that does not commit releases it.
+//! A keyed create also takes its task id from its key.
 
 use worker::{Request, Response};
 
+use super::idempotency;
 use super::request::{idempotency_claim, if_match, parse_task_id, query_pairs, read_json};
 use super::response::{json_response, no_content, replayed, task_response};
 use super::RequestContext;
@@ -20,7 +23,7 @@ use crate::runtime::now;
 use crate::store::{KeyRecord, StoreError};
 use hero_core::conditional::IfMatch;
 use hero_core::error::ApiError;
-use hero_core::idempotency::{recall, task_id_for_create, Claim, Recall, StoredResponse};
+use hero_core::idempotency::{task_id_for_create, Claim, StoredResponse};
 use hero_core::listing::{ListQuery, TaskPage};
 use hero_core::room::{ChangeNotice, RoomKey, WriteOp, WriteReply, WriteRequest};
 use hero_core::task::{format_timestamp, Change, ChangeKind, Stamp, Task, TaskChanges, TaskId};
@@ -45,7 +48,7 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
     // A keyed create's task id comes from its key, so its retry names the same row.
     let id = match &claim {
         Some(claim) => {
-            if let Some(replay) = recall_response(ctx, claim).await? {
+            if let Some(replay) = idempotency::claim(ctx, claim).await? {
                 return replayed(&replay);
             }
             task_id_for_create(&caller.workspace_id, &caller.user_id, &claim.key)
@@ -75,17 +78,19 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
         response: StoredResponse::of(&created),
         at,
     });
-    let ids = match (ctx.store.insert_task(&created, key.as_ref()).await, &claim) {
-        (Ok(ids), _) => ids,
-        // The same keyed create, made at the same time, committed first: answer as it did.
-        (Err(StoreError::Duplicate(_)), Some(claim)) => {
-            return match recall_response(ctx, claim).await? {
-                Some(replay) => replayed(&replay),
-                // The row is there but its key is not: kept past its time, then reused.
-                None => Err(ApiError::IdempotencyKeyReused),
+    let ids = match ctx.store.insert_task(&created, key.as_ref()).await {
+        Ok(ids) => ids,
+        Err(error) => {
+            let Some(claim) = &claim else {
+                return Err(error.into());
             };
+            idempotency::release(ctx, claim).await;
+            return Err(match error {
+                // The key's task is there but the key was free: it was used past its time.
+                StoreError::Duplicate(_) => ApiError::IdempotencyKeyReused,
+                other => other.into(),
+            });
         }
-        (Err(error), _) => return Err(error.into()),
     };
     let response = task_response(201, &created.task)?;
     response
@@ -101,23 +106,6 @@ pub async fn create(mut req: Request, ctx: &RequestContext<'_>) -> Result<Respon
     ctx.worker
         .wait_until(async move { stub::tell_board(&env, notice, &request_id).await });
     Ok(response)
-}
-
-/// The first response of a keyed request already committed, if it was; a different request
-/// under the same key is refused (422).
-async fn recall_response(
-    ctx: &RequestContext<'_>,
-    claim: &Claim,
-) -> Result<Option<StoredResponse>, ApiError> {
-    let caller = ctx.caller;
-    let stored = ctx
-        .store
-        .stored_response(&caller.workspace_id, &caller.user_id, claim)
-        .await?;
-    Ok(match recall(stored, &claim.fingerprint)? {
-        Recall::Fresh => None,
-        Recall::Replay(response) => Some(response),
-    })
 }
 
 pub async fn get(ctx: &RequestContext<'_>, raw_id: &str) -> Result<Response, ApiError> {
@@ -146,19 +134,12 @@ pub async fn update(
     // Validated here, so a bad body never reaches the room.
     TaskChanges::for_patch(&body).map_err(ApiError::Validation)?;
     let claim = idempotency_claim(&req, Some(&body))?;
-    match write_in_room(
-        ctx,
-        id,
-        precondition,
-        WriteOp::Update { patch: body },
-        claim,
-    )
-    .await?
-    {
-        WriteReply::Committed { change, .. } => task_response(200, &change.task),
-        WriteReply::Unchanged { task } => task_response(200, &task),
-        WriteReply::Replayed { response } => replayed(&response),
-        WriteReply::Refused { error } => Err(error),
+    let op = WriteOp::Update { patch: body };
+    match keyed_write_in_room(ctx, id, precondition, op, claim).await? {
+        Keyed::Replay(response) => replayed(&response),
+        Keyed::Reply(WriteReply::Committed { change, .. }) => task_response(200, &change.task),
+        Keyed::Reply(WriteReply::Unchanged { task }) => task_response(200, &task),
+        Keyed::Reply(WriteReply::Refused { error }) => Err(error),
     }
 }
 
@@ -170,10 +151,10 @@ pub async fn delete(
     let id = parse_task_id(raw_id)?;
     let precondition = precondition(req)?;
     let claim = idempotency_claim(req, None)?;
-    match write_in_room(ctx, id, precondition, WriteOp::Delete, claim).await? {
-        WriteReply::Refused { error } => Err(error),
-        WriteReply::Replayed { response } => replayed(&response),
-        WriteReply::Committed { .. } | WriteReply::Unchanged { .. } => no_content(),
+    match keyed_write_in_room(ctx, id, precondition, WriteOp::Delete, claim).await? {
+        Keyed::Replay(response) => replayed(&response),
+        Keyed::Reply(WriteReply::Refused { error }) => Err(error),
+        Keyed::Reply(WriteReply::Committed { .. } | WriteReply::Unchanged { .. }) => no_content(),
     }
 }
 
@@ -198,6 +179,35 @@ pub(super) fn check_versions(parsed: Option<IfMatch>) -> Result<Option<IfMatch>,
         }
     }
     Ok(parsed)
+}
+
+/// What a keyed write in a room came to: the first response of the write its key already
+/// committed, or the room's reply.
+enum Keyed {
+    Replay(StoredResponse),
+    Reply(WriteReply),
+}
+
+/// A write in the task's room under the request's key, if it has one: claimed first, and
+/// released unless the room committed it (the room's commit completes the claim).
+async fn keyed_write_in_room(
+    ctx: &RequestContext<'_>,
+    task_id: TaskId,
+    precondition: Option<IfMatch>,
+    op: WriteOp,
+    claim: Option<Claim>,
+) -> Result<Keyed, ApiError> {
+    if let Some(claim) = &claim {
+        if let Some(response) = idempotency::claim(ctx, claim).await? {
+            return Ok(Keyed::Replay(response));
+        }
+    }
+    let held = claim.clone();
+    let reply = write_in_room(ctx, task_id, precondition, op, claim).await;
+    if let Some(claim) = held.filter(|_| !matches!(reply, Ok(WriteReply::Committed { .. }))) {
+        idempotency::release(ctx, &claim).await;
+    }
+    reply.map(Keyed::Reply)
 }
 
 /// Hands a write to the task's room: the room named after the caller's workspace and the

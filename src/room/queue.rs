@@ -1,16 +1,14 @@
 //! A task room's write queue, in memory: writes wait here while a commit is in flight, and
-//! the next commit takes them together (see `super::write`). With it, the idempotency keys
-//! of the keyed writes being made right now, so a second request with the same key is told
-//! it is in use. Both in memory on purpose: a write in progress keeps the room awake, and an
-//! evicted room has none.
+//! the next commit takes them together (see `super::write`). In memory on purpose: a write
+//! in progress keeps the room awake, and an evicted room has none. (Idempotency keys are
+//! claimed in D1 by the Worker before a write comes here, across every task.)
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use futures::channel::oneshot;
 
 use crate::runtime::Stages;
-use hero_core::idempotency::Claim;
 use hero_core::room::{WriteReply, WriteRequest};
 use hero_core::task::TaskChanges;
 
@@ -47,7 +45,6 @@ pub struct WriteQueue {
     waiting: RefCell<VecDeque<QueuedWrite>>,
     /// Whether a writer is committing for everyone queued.
     committing: Cell<bool>,
-    keys_in_flight: RefCell<HashSet<String>>,
 }
 
 impl WriteQueue {
@@ -83,32 +80,5 @@ impl WriteQueue {
 
     pub fn done_committing(&self) {
         self.committing.set(false);
-    }
-
-    /// A hold on `user_id`'s key while their write is made, or `None` when it is in use.
-    pub fn hold_key(&self, user_id: &str, claim: &Claim) -> Option<KeyHold<'_>> {
-        // A key holds no newline, so the last one parts user from key: no two pairs meet.
-        let entry = format!("{user_id}\n{}", claim.key.as_str());
-        // A hold is made only when the key was free: one made and dropped for a key in use
-        // would let go of the first request's hold.
-        // (Lazily: `then_some` would build one, and drop it, when the key is in use.)
-        let inserted = self.keys_in_flight.borrow_mut().insert(entry.clone());
-        inserted.then(|| KeyHold {
-            set: &self.keys_in_flight,
-            entry,
-        })
-    }
-}
-
-/// A keyed write's hold on its key while it is being made; let go when dropped, however
-/// the write ends.
-pub struct KeyHold<'a> {
-    set: &'a RefCell<HashSet<String>>,
-    entry: String,
-}
-
-impl Drop for KeyHold<'_> {
-    fn drop(&mut self) {
-        self.set.borrow_mut().remove(&self.entry);
     }
 }

@@ -8,10 +8,9 @@
 //! one before it left, but they travel to D1 in one batch, each write conditional on its
 //! predecessor's version. So a hot task costs one D1 round trip per group, not per write.
 //!
-//! A keyed write (`Idempotency-Key`) is checked here first: the room is the one place both
-//! tries of the same write arrive, so it can say "in use" (409) while the first is being
-//! made; after that, the key is in D1, committed in the write's own batch, and its retry
-//! gets the first response back.
+//! A keyed write (`Idempotency-Key`) arrives with its key already claimed in D1 by the
+//! Worker (`http::idempotency`), which also answers its retries; the room only completes
+//! the claim, in the write's own batch, with the response the write gives.
 //!
 //! If D1 says the row moved (someone wrote D1 without going through this room), the room
 //! reads the log and the row again and decides once more: events are never lost or doubled,
@@ -29,7 +28,7 @@ use crate::runtime::{now, now_ms, Stages};
 use crate::store::{KeyRecord, Store};
 use hero_core::conditional::relaxed_for_document;
 use hero_core::error::ApiError;
-use hero_core::idempotency::{recall, Recall, StoredResponse};
+use hero_core::idempotency::StoredResponse;
 use hero_core::room::{
     after_commit, AfterCommit, ChangeNotice, LogIds, RoomKey, WriteOp, WriteReply, WriteRequest,
 };
@@ -60,26 +59,6 @@ impl Room {
                 Err(errors) => return refused(ApiError::Validation(errors)),
             },
             WriteOp::Delete => None,
-        };
-        // A keyed write: in use (409), its retry (the first answer), or reused (422)?
-        let _held = match &request.claim {
-            Some(claim) => {
-                let user = &request.caller.user_id;
-                let Some(hold) = self.writes.hold_key(user, claim) else {
-                    return refused(ApiError::IdempotencyKeyInUse);
-                };
-                let stored = store
-                    .stored_response(key.workspace_id(), user, claim)
-                    .await?;
-                match recall(stored, &claim.fingerprint) {
-                    Ok(Recall::Fresh) => Some(hold),
-                    Ok(Recall::Replay(response)) => {
-                        return Ok((WriteReply::Replayed { response }, Stages::default()))
-                    }
-                    Err(error) => return refused(error),
-                }
-            }
-            None => None,
         };
         let (answer, answered) = oneshot::channel();
         self.writes.push(QueuedWrite {

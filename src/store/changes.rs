@@ -1,5 +1,7 @@
 //! The change log (`task_changes`): one row per committed write, in commit order. A task
-//! room catches up by `id`, the board by `ws_seq`; the activity history pages by `id`.
+//! room catches up by `id`, the board by `ws_seq`; the activity history is numbered and
+//! paged by `ws_seq`, which counts one workspace's changes only (the global `id` would let
+//! anyone measure every other workspace's write rate from the gaps in their own).
 
 use wasm_bindgen::JsValue;
 
@@ -20,10 +22,19 @@ const CHANGES_OF_WORKSPACE_AFTER: &str = concat!(
     " FROM task_changes WHERE workspace_id = ?1 AND ws_seq > ?2 ORDER BY ws_seq LIMIT ?3"
 );
 
+/// A page of a task's history, newest first, before the workspace's change number `?3`
+/// (`ws_seq`; NULL: the first page). Within one workspace `id` and `ws_seq` grow together
+/// (each record takes both in its own transaction), so "before `ws_seq` ?3" is "before the
+/// `id` of the first record at or past it", found on the workspace's unique `ws_seq` index:
+/// the page is read from the task's `(task_id, id)` index as it always was, and a cursor
+/// that names no record (every record is before it) bounds nothing.
 const ACTIVITY_OF_TASK: &str = concat!(
     "SELECT ",
     change_columns!(),
-    " FROM task_changes WHERE workspace_id = ?1 AND task_id = ?2 AND (?3 IS NULL OR id < ?3) \
+    " FROM task_changes WHERE workspace_id = ?1 AND task_id = ?2 \
+     AND (?3 IS NULL OR id < COALESCE((SELECT bound.id FROM task_changes AS bound \
+        WHERE bound.workspace_id = ?1 AND bound.ws_seq >= ?3 ORDER BY bound.ws_seq LIMIT 1), \
+        9007199254740991)) \
      ORDER BY id DESC LIMIT ?4"
 );
 
@@ -77,13 +88,14 @@ impl Store {
         .await
     }
 
-    /// Up to `limit + 1` changes of a task, newest first, older than `before_id` when given
+    /// Up to `limit + 1` changes of a task, newest first, each with its number in the
+    /// workspace (`ws_seq`), older than `before` (such a number) when given
     /// ([`hero_core::activity::ActivityPage`] makes the page of them).
     pub async fn activity(
         &self,
         workspace_id: &str,
         task_id: &TaskId,
-        before_id: Option<i64>,
+        before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<(i64, Change)>> {
         let rows = self
@@ -92,14 +104,14 @@ impl Store {
                 &[
                     text(workspace_id),
                     text(task_id.as_str()),
-                    before_id.map_or(JsValue::NULL, number),
+                    before.map_or(JsValue::NULL, number),
                     number(i64::from(limit) + 1),
                 ],
             )
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(ids, change)| (ids.change_id.0, change))
+            .map(|(ids, change)| (ids.ws_seq.0, change))
             .collect())
     }
 }

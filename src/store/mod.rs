@@ -11,7 +11,7 @@
 //!   tags through the FTS5 index and `task_tags` of migration 0004);
 //! - [`changes`]: the change log, for the rooms' catch-up and the activity history;
 //! - [`board`]: what a new board reads to count the workspace;
-//! - [`keys`]: idempotency keys, stored in the batch of the write they belong to;
+//! - [`keys`]: idempotency keys, claimed before a write and completed in its batch;
 //! - [`rows`]: the column lists and how a row becomes a core type.
 //!
 //! Everything goes through a [`Store`], which counts what it costs ([`Cost`]: calls, queries,
@@ -174,7 +174,7 @@ mod tests {
         for sql in &all {
             assert!(sql.contains("workspace_id = ?1"), "{sql}");
         }
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 14);
         // …and every list shape (they are built per filter combination).
         for query in hero_core::list_plan::every_shape() {
             let statement =

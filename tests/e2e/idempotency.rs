@@ -19,7 +19,10 @@ register! {
         a_refused_request_is_not_remembered,
         keys_belong_to_one_user_in_one_workspace,
         a_malformed_key_is_a_400,
+        one_key_is_one_request_across_every_target,
     ],
+    // It writes claims into the dev server's D1 from outside (wrangler d1 execute).
+    Exclusive: [a_claim_whose_writer_died_is_released_in_time],
 }
 
 const REPLAYED: &str = "idempotent-replayed";
@@ -336,4 +339,123 @@ pub async fn a_malformed_key_is_a_400(ctx: &'static Ctx) {
         listed.body["tasks"].as_array().unwrap().is_empty(),
         "nothing created"
     );
+}
+
+/// What one use of a key did: committed fresh, or was refused as in use (409) or reused
+/// for another request (422). Anything else fails the test.
+fn outcome(reply: &Reply) -> &'static str {
+    let problem = reply.body["type"].as_str().unwrap_or_default();
+    match reply.status.as_u16() {
+        200 | 201 if reply.header(REPLAYED).is_none() => "committed",
+        409 if problem.ends_with("/idempotency-key-in-use") => {
+            assert_eq!(reply.header("retry-after"), Some("1"));
+            "in use"
+        }
+        422 if problem.ends_with("/idempotency-key-reused") => "reused",
+        other => panic!("unexpected {other}: {}", reply.text),
+    }
+}
+
+/// One key, sent at once to PATCH task X, PATCH task Y and a create: exactly one of the
+/// three commits, in every trial; the others are told the key is in use (409) or, once the
+/// first committed, that it was used for another request (422). Then the committed one's
+/// retry gets its replay, and the others, sent again, are 422s. Several trials, since it
+/// is a race.
+pub async fn one_key_is_one_request_across_every_target(ctx: &'static Ctx) {
+    let api = user(ctx, "ana", &unique_workspace());
+    for trial in 0..8 {
+        let x = api.create(json!({"title": format!("x{trial}")})).await;
+        let y = api.create(json!({"title": format!("y{trial}")})).await;
+        let targets = [
+            (
+                Method::PATCH,
+                format!("/api/tasks/{}", x["id"].as_str().unwrap()),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/tasks/{}", y["id"].as_str().unwrap()),
+            ),
+            (Method::POST, "/api/tasks".to_owned()),
+        ];
+        let bodies = [
+            json!({"title": format!("x{trial} keyed")}),
+            json!({"title": format!("y{trial} keyed")}),
+            json!({"title": format!("new{trial} keyed")}),
+        ];
+        let key = new_key();
+        let replies = join_all(targets.iter().zip(&bodies).map(|((method, path), body)| {
+            keyed(&api, method.clone(), path, &key, Some(body), None)
+        }))
+        .await;
+        let outcomes: Vec<&str> = replies.iter().map(outcome).collect();
+        let winners: Vec<usize> = (0..3).filter(|i| outcomes[*i] == "committed").collect();
+        assert_eq!(winners.len(), 1, "trial {trial}: {outcomes:?}");
+
+        // What D1 holds agrees: one write, the winner's.
+        let x_now = api.get(&targets[0].1).await.expect(200).body;
+        let y_now = api.get(&targets[1].1).await.expect(200).body;
+        let created = api.get("/api/tasks?limit=200").await.expect(200).body["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["title"] == bodies[2]["title"])
+            .count();
+        let written = [x_now["version"] == 2, y_now["version"] == 2, created == 1];
+        assert_eq!(
+            written.iter().filter(|w| **w).count(),
+            1,
+            "trial {trial}: {written:?}"
+        );
+        assert!(written[winners[0]], "trial {trial}: the winner's write");
+
+        // Later: the winner's retry is its replay, the others are 422s.
+        for (index, ((method, path), body)) in targets.iter().zip(&bodies).enumerate() {
+            let again = keyed(&api, method.clone(), path, &key, Some(body), None).await;
+            if index == winners[0] {
+                assert_eq!(again.status, replies[index].status, "trial {trial}");
+                assert_eq!(again.header(REPLAYED), Some("true"), "trial {trial}");
+                assert_eq!(again.body, replies[index].body, "trial {trial}");
+            } else {
+                assert_eq!(outcome(&again), "reused", "trial {trial}: {}", again.text);
+            }
+        }
+    }
+}
+
+/// A claim whose writer died (it never committed and never let go) holds its key for a
+/// bounded time: a claim made just now is a 409, one ten minutes old (well past the
+/// lifetime) is taken over by the next request, which commits. Written into D1 from outside, as a writer that
+/// died would have left it.
+pub async fn a_claim_whose_writer_died_is_released_in_time(ctx: &'static Ctx) {
+    let workspace = unique_workspace();
+    let api = user(ctx, "ana", &workspace);
+    let stamp = |ago: i64| {
+        let at = chrono::Utc::now() - chrono::Duration::seconds(ago);
+        hero_core::task::format_timestamp(at)
+    };
+    let (fresh, stale) = (new_key(), new_key());
+    let claim = |key: &str, at: String| {
+        format!(
+            "INSERT INTO idempotency_keys (workspace_id, user_id, key, fingerprint, status, \
+             created_at, claim) VALUES ('{workspace}', 'ana', '{key}', 'dead-writer', 0, \
+             '{at}', 'dead-claim');"
+        )
+    };
+    ctx.server.d1_execute(&format!(
+        "{} {}",
+        claim(&fresh, stamp(1)),
+        claim(&stale, stamp(600))
+    ));
+    let body = json!({"title": "after a crash"});
+    let held = keyed(&api, Method::POST, "/api/tasks", &fresh, Some(&body), None).await;
+    assert_eq!(outcome(&held), "in use");
+    let taken = keyed(&api, Method::POST, "/api/tasks", &stale, Some(&body), None)
+        .await
+        .expect(201);
+    assert_eq!(taken.header(REPLAYED), None);
+    let again = keyed(&api, Method::POST, "/api/tasks", &stale, Some(&body), None)
+        .await
+        .expect(201);
+    assert_eq!(again.header(REPLAYED), Some("true"));
+    assert_eq!(again.body["id"], taken.body["id"]);
 }

@@ -42,6 +42,7 @@ mod offline;
 mod plans;
 mod react_example;
 mod rest;
+mod rest_abuse;
 mod rooms;
 mod schema;
 mod search;
@@ -115,6 +116,7 @@ fn main() {
     let mut tests: Vec<Test> = [
         rest::tests(),
         auth::tests(),
+        rest_abuse::tests(),
         logs::tests(),
         plans::tests(),
         hardening::tests(),

@@ -198,18 +198,18 @@ pub async fn unknown_routes_and_methods(ctx: &'static Ctx) {
         .send(api.request(Method::PUT, "/api/tasks"))
         .await
         .expect_problem(405);
-    assert_eq!(reply.header("allow"), Some("GET, POST"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, POST"));
     let reply = api
         .send(api.request(Method::POST, "/api/analytics"))
         .await
         .expect_problem(405);
-    assert_eq!(reply.header("allow"), Some("GET"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     let task = api.create(json!({"title": "t"})).await;
     let reply = api
         .send(api.request(Method::PUT, &task_path(&task)))
         .await
         .expect_problem(405);
-    assert_eq!(reply.header("allow"), Some("GET, PATCH, DELETE"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
 }
 
 pub async fn unknown_and_malformed_ids_are_404(ctx: &'static Ctx) {

@@ -59,6 +59,25 @@ impl Principal {
         self.role != Role::Viewer
     }
 
+    /// Whether the token has run out at `now_ms`: its `exp` is now or past. Verification
+    /// forgives `exp` by the clock-skew leeway (`JWT_LEEWAY_SECS`), which is right for one
+    /// request; a socket, though, lives by its token's `exp` exactly (a room closes it with
+    /// 4001 then), so one opened or refreshed with a token that has run out would only be
+    /// closed at once.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_at.saturating_mul(1000) <= now_ms
+    }
+
+    /// 401 for a token that has run out (see [`Principal::expired`]): a socket's upgrade
+    /// asks this beyond verification.
+    pub fn require_unexpired(&self, now_ms: i64) -> Result<(), ApiError> {
+        if self.expired(now_ms) {
+            Err(ApiError::Unauthorized(EXPIRED.into()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// 403 for viewers, who read but never write.
     pub fn require_write(&self) -> Result<(), ApiError> {
         if self.can_write() {
@@ -79,6 +98,9 @@ impl Principal {
         }
     }
 }
+
+/// What a token that has run out is told, on an upgrade and on a refresh.
+pub const EXPIRED: &str = "the token has expired";
 
 /// Why a token was refused. The message never includes the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +159,21 @@ mod tests {
         assert!(bearer_token(None).is_err());
         assert!(bearer_token(Some("Basic abc")).is_err());
         assert!(bearer_token(Some("Bearer ")).is_err());
+    }
+
+    #[test]
+    fn a_token_is_expired_from_its_exp_on_without_leeway() {
+        let mut principal = principal(Role::Member);
+        principal.expires_at = 100;
+        assert!(!principal.expired(99_999));
+        assert!(principal.expired(100_000), "exp itself is expired");
+        assert!(principal.expired(100_001));
+        assert!(principal.require_unexpired(99_999).is_ok());
+        let refused = principal.require_unexpired(100_000).unwrap_err();
+        assert_eq!(refused.status_code(), 401);
+        assert_eq!(refused.problem().detail, EXPIRED);
+        principal.expires_at = i64::MAX;
+        assert!(!principal.expired(i64::MAX - 1), "no overflow");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::analytics::Analytics;
 use crate::auth::Principal;
 use crate::conditional::IfMatch;
 use crate::error::ApiError;
-use crate::idempotency::{Claim, StoredResponse};
+use crate::idempotency::Claim;
 use crate::protocol::UserInfo;
 use crate::task::{Change, Task, TaskId};
 
@@ -191,7 +191,8 @@ pub struct WriteRequest {
     pub caller: Principal,
     pub precondition: Option<IfMatch>,
     pub op: WriteOp,
-    /// The request's `Idempotency-Key` and fingerprint, when it has one.
+    /// The request's claim on its `Idempotency-Key`, when it has one: the Worker took it
+    /// in D1 before the call, and the commit completes it.
     #[serde(default)]
     pub claim: Option<Claim>,
     /// The room's own write of the shared description: everyone whose typing it carries.
@@ -221,8 +222,6 @@ pub enum WriteReply {
     Unchanged { task: Box<Task> },
     /// Refused; nothing was written.
     Refused { error: ApiError },
-    /// A retry of a committed keyed write: its first response, nothing written now.
-    Replayed { response: StoredResponse },
 }
 
 /// Committed changes of one workspace, in commit order, told to its board off the

@@ -125,6 +125,8 @@ pub struct TokenCheck {
     pub id: Option<serde_json::Value>,
     /// The connection as the frame left it.
     pub connection: Connection,
+    /// When the frame came: a token that has run out by then is refused.
+    pub now_ms: i64,
 }
 
 /// One write to the room's own SQLite.

@@ -132,6 +132,7 @@ fn handle_message(
                 token,
                 id,
                 connection: connection.clone(),
+                now_ms,
             }),
             ..Effects::default()
         },
@@ -221,7 +222,8 @@ pub fn on_refresh(
     verified: Result<&crate::auth::Principal, String>,
     workspace_id: &str,
 ) -> Effects {
-    let TokenCheck { id, connection, .. } = check;
+    let (id, connection, now_ms) = (check.id, check.connection, check.now_ms);
+    let verified = super::refresh::unexpired(verified, now_ms);
     let mut refreshed_connection = connection.clone();
     let frames = refreshed(&mut refreshed_connection, verified, workspace_id, id);
     let attachments = if refreshed_connection != connection {
@@ -266,7 +268,8 @@ fn refreshed(
             ]
         }
         Ok(principal) => {
-            connection.expires_at_ms = principal.expires_at.saturating_mul(1000);
+            connection.expires_at_ms =
+                super::refresh::later_expiry(connection.expires_at_ms, principal);
             connection.can_write = principal.can_write();
             ack(id).into_iter().collect()
         }

@@ -23,6 +23,7 @@
 //! - [`connect`]: a new connection: the caps, resume, and the order of the first frames;
 //! - [`budget`]: what one user may cost a room: frames per second, and a cool-down;
 //! - [`frames`]: one client frame: expiry, size cap, parse, typing and editing;
+//! - [`refresh`]: a token refresh's expiry rule (none that has run out, never a shorter life);
 //! - [`documents`], [`doc_frames`]: the shared description's sockets (y-websocket) in a
 //!   task room: connect and close, and each frame;
 //! - [`presence`]: joins, leaves, the presence list and a closing connection;
@@ -43,6 +44,7 @@ mod key;
 mod log;
 mod pacing;
 mod presence;
+mod refresh;
 mod timers;
 
 pub use budget::{cooldown_ms, cooling_reason, over_budget, Spend, UserBudget};

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::text::{nfc, one_line, one_line_pattern, Line};
+
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
 pub const TAGS_MAX: usize = 20;
@@ -60,135 +62,25 @@ impl std::fmt::Display for TaskId {
     }
 }
 
-/// Control characters (NUL and friends) have no place in task text and confuse SQLite's
-/// string functions; `allow_newlines` keeps `\n`, `\r` and `\t` for multi-line fields.
-pub(crate) fn check_no_controls(text: &str, allow_newlines: bool) -> Result<(), String> {
-    let bad = text
-        .chars()
-        .any(|c| c.is_control() && !(allow_newlines && NEWLINES.contains(&c)));
-    if bad {
-        Err(if allow_newlines {
-            "must not contain control characters other than newlines and tabs".into()
-        } else {
-            "must not contain control characters".into()
-        })
-    } else {
-        Ok(())
-    }
-}
-
-/// The control characters a multi-line field (a description) keeps.
-const NEWLINES: [char; 3] = ['\t', '\n', '\r'];
-
-/// The control characters, exactly as `char::is_control` has them (Unicode `Cc`).
-const CONTROLS: [(char, char); 2] = [('\u{0}', '\u{1f}'), ('\u{7f}', '\u{9f}')];
-
-/// The whitespace that is not a control character: with the controls, what `str::trim`
-/// strips (Unicode `White_Space`).
-const SPACES: [(char, char); 8] = [
-    (' ', ' '),
-    ('\u{a0}', '\u{a0}'),
-    ('\u{1680}', '\u{1680}'),
-    ('\u{2000}', '\u{200a}'),
-    ('\u{2028}', '\u{2029}'),
-    ('\u{202f}', '\u{202f}'),
-    ('\u{205f}', '\u{205f}'),
-    ('\u{3000}', '\u{3000}'),
-];
-
-/// A negated character class over `ranges` (sorted), in the ECMA-262 syntax of JSON
-/// Schema's `pattern`: `\uXXXX` escapes, which Python's and Rust's regex engines read the
-/// same way. Adjacent ranges are written as one.
-fn class_without(ranges: &[(char, char)]) -> String {
-    let mut merged: Vec<(u32, u32)> = Vec::new();
-    for &(from, to) in ranges {
-        let (from, to) = (u32::from(from), u32::from(to));
-        match merged.last_mut() {
-            Some(last) if from <= last.1 + 1 => last.1 = last.1.max(to),
-            _ => merged.push((from, to)),
-        }
-    }
-    let mut class = String::from("[^");
-    for (from, to) in merged {
-        class.push_str(&format!("\\u{from:04X}"));
-        if to != from {
-            class.push_str(&format!("-\\u{to:04X}"));
-        }
-    }
-    class.push(']');
-    class
-}
-
-/// The `pattern` of a one-line text field (a title, a tag, a user id): no control
-/// character at all, and at least one character that is not whitespace, so it is not blank
-/// once trimmed. Built from the same character sets the validation uses.
-pub(crate) fn one_line_pattern() -> String {
-    let text = class_without(&CONTROLS);
-    let mut controls_and_spaces = CONTROLS.to_vec();
-    controls_and_spaces.extend(SPACES);
-    controls_and_spaces.sort_unstable();
-    let visible = class_without(&controls_and_spaces);
-    format!("^{text}*{visible}{text}*$")
-}
-
-/// The `pattern` of a multi-line text field (a description): no control character other
-/// than tab, line feed and carriage return.
-pub(crate) fn multi_line_pattern() -> String {
-    let mut controls = Vec::new();
-    for (from, to) in CONTROLS {
-        let mut start = u32::from(from);
-        for kept in NEWLINES.map(u32::from) {
-            if (start..=u32::from(to)).contains(&kept) {
-                if kept > start {
-                    controls.push((char_at(start), char_at(kept - 1)));
-                }
-                start = kept + 1;
-            }
-        }
-        if start <= u32::from(to) {
-            controls.push((char_at(start), to));
-        }
-    }
-    format!("^{}*$", class_without(&controls))
-}
-
-fn char_at(code: u32) -> char {
-    char::from_u32(code).expect("a control character's neighbour is a character")
-}
-
-/// A one-line text field as sent: at most `max_chars` characters and no control character;
-/// it is trimmed, and must not be blank. The length is counted as sent, before trimming,
-/// which is what a JSON Schema `maxLength` says.
-fn one_line(raw: &str, max_chars: usize) -> Result<&str, String> {
-    check_no_controls(raw, false)?;
-    if raw.chars().count() > max_chars {
-        return Err(format!("must be at most {max_chars} characters"));
-    }
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err("must not be blank".into());
-    }
-    Ok(trimmed)
-}
-
-/// A title: 1–200 characters as sent, no control characters, not blank. Stored trimmed.
+/// A title: 1–200 characters as sent, no control or bidi control characters, with a
+/// visible character (see [`super::text`]). Stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        one_line(raw, TITLE_MAX_CHARS).map(|title| Self(title.to_owned()))
+        one_line(raw, TITLE_MAX_CHARS, Line::Plain).map(|title| Self(title.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The JSON Schema `pattern` of a title (and of every one-line text field: a tag, a
-    /// user id): what [`Title::parse`] accepts, apart from the length.
+    /// The JSON Schema `pattern` of a title (and of a user id): what [`Title::parse`]
+    /// accepts, apart from the length.
     pub fn pattern() -> String {
-        one_line_pattern()
+        one_line_pattern(Line::Plain)
     }
 }
 
@@ -278,8 +170,9 @@ impl Status {
     }
 }
 
-/// Up to 20 tags, each 1–32 characters as sent, without control characters and not blank.
-/// Each is stored trimmed; duplicates are dropped and the order is kept.
+/// Up to 20 tags, each 1–32 characters as sent, with the rules of a title and no
+/// zero-width characters (see [`super::text`]). Each is stored trimmed and in NFC;
+/// duplicates (in NFC) are dropped and the order is kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Tags(Vec<String>);
@@ -294,9 +187,11 @@ impl Tags {
             let Some(text) = item.as_str() else {
                 return Err(format!("tag {index} must be a string"));
             };
-            let tag = one_line(text, TAG_MAX_CHARS).map_err(|m| format!("tag {index} {m}"))?;
-            if !tags.iter().any(|existing| existing == tag) {
-                tags.push(tag.to_owned());
+            let tag =
+                one_line(text, TAG_MAX_CHARS, Line::Tag).map_err(|m| format!("tag {index} {m}"))?;
+            let tag = nfc(tag);
+            if !tags.iter().any(|existing| *existing == tag) {
+                tags.push(tag.into_owned());
             }
         }
         Ok(Self(tags))
@@ -306,17 +201,17 @@ impl Tags {
         &self.0
     }
 
-    /// The JSON Schema `pattern` of one tag (the same as a title's).
+    /// The JSON Schema `pattern` of one tag: a title's, and no zero-width characters.
     pub fn item_pattern() -> String {
-        one_line_pattern()
+        one_line_pattern(Line::Tag)
     }
 }
 
-/// An assignee: a user id of 1–128 characters as sent, without control characters and not
-/// blank. Stored trimmed.
+/// An assignee: a user id of 1–128 characters as sent, with the rules of a title.
+/// Stored trimmed.
 pub(crate) fn parse_user_id(value: &Value) -> Result<String, String> {
     let text = value.as_str().ok_or("must be a string or null")?;
-    one_line(text, USER_ID_MAX_CHARS).map(str::to_owned)
+    one_line(text, USER_ID_MAX_CHARS, Line::Plain).map(str::to_owned)
 }
 
 /// The JSON Schema `pattern` of a due date; `format: date` adds that it is a real day.
@@ -354,63 +249,59 @@ mod tests {
         assert!(Title::parse("\u{3000}x\u{a0}").unwrap().as_str() == "x");
     }
 
-    /// The character sets the patterns are built from are the ones the validation uses:
-    /// `char::is_control` and `str::trim`'s whitespace, over every character there is.
-    #[test]
-    fn the_pattern_character_sets_are_the_validators() {
-        let within =
-            |c: char, ranges: &[(char, char)]| ranges.iter().any(|r| (r.0..=r.1).contains(&c));
-        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
-            assert_eq!(within(c, &CONTROLS), c.is_control(), "{c:?}");
-            assert_eq!(
-                within(c, &SPACES),
-                c.is_whitespace() && !c.is_control(),
-                "{c:?}"
-            );
-        }
-    }
-
-    /// What the validators do with each character, against the sets the patterns name.
+    /// What the validators do with each character alone and beside a letter, against the
+    /// sets the patterns name (see `super::super::text`).
     #[test]
     fn each_character_is_judged_as_the_patterns_say() {
+        use super::super::text::ZERO_WIDTH;
+        use super::super::text::{check_no_controls, BIDI, CONTROLS, INVISIBLE, NEWLINES, SPACES};
         let within =
             |c: char, ranges: &[(char, char)]| ranges.iter().any(|r| (r.0..=r.1).contains(&c));
         let mut text = String::new();
-        for c in (0..=0x3100)
-            .chain([0xfeff, 0xfffd, 0x1f600])
+        for c in (0..=0x3200)
+            .chain(0xfe00..=0xffff)
+            .chain([0x1f600])
             .filter_map(char::from_u32)
         {
-            let control = within(c, &CONTROLS);
-            let blank = control || within(c, &SPACES);
+            let refused = within(c, CONTROLS) || within(c, BIDI);
+            let hidden = refused || within(c, SPACES) || within(c, INVISIBLE);
+            let tag_refused = refused || within(c, ZERO_WIDTH);
             text.clear();
             text.push(c);
-            assert_eq!(Title::parse(&text).is_ok(), !blank, "title {c:?}");
+            assert_eq!(Title::parse(&text).is_ok(), !hidden, "title {c:?}");
             assert_eq!(
                 parse_user_id(&json!(text)).is_ok(),
-                !blank,
+                !hidden,
                 "assignee {c:?}"
             );
-            assert_eq!(Tags::parse(&[json!(text)]).is_ok(), !blank, "tag {c:?}");
+            assert_eq!(Tags::parse(&[json!(text)]).is_ok(), !hidden, "tag {c:?}");
             text.push('x');
-            assert_eq!(Title::parse(&text).is_ok(), !control, "title {c:?}x");
+            assert_eq!(Title::parse(&text).is_ok(), !refused, "title {c:?}x");
+            assert_eq!(
+                Tags::parse(&[json!(text)]).is_ok(),
+                !tag_refused,
+                "tag {c:?}x"
+            );
+            let control = within(c, CONTROLS);
             let multi_line = !control || NEWLINES.contains(&c);
             assert_eq!(check_no_controls(&text, true).is_ok(), multi_line, "{c:?}");
         }
     }
 
     #[test]
-    fn patterns_read_as_written() {
+    fn one_line_fields_share_a_pattern_and_tags_refuse_more() {
         assert_eq!(
             Title::pattern(),
-            "^[^\\u0000-\\u001F\\u007F-\\u009F]*\
-             [^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028-\\u2029\\u202F\\u205F\\u3000]\
-             [^\\u0000-\\u001F\\u007F-\\u009F]*$"
+            crate::task::TaskChanges::assignee_pattern()
         );
-        assert_eq!(Tags::item_pattern(), Title::pattern());
-        assert_eq!(
-            multi_line_pattern(),
-            "^[^\\u0000-\\u0008\\u000B-\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-        );
+        assert_ne!(Tags::item_pattern(), Title::pattern());
+    }
+
+    #[test]
+    fn tags_are_compared_and_stored_in_nfc() {
+        let tags = Tags::parse(&[json!("cafe\u{301}"), json!("caf\u{e9}"), json!("x")]).unwrap();
+        assert_eq!(tags.as_slice(), ["caf\u{e9}", "x"]);
+        assert!(Tags::parse(&[json!("urgent"), json!("urgent\u{200b}")]).is_err());
     }
 
     #[test]

@@ -7,10 +7,13 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use crate::error::echo;
+
 use super::fields::{
-    check_no_controls, multi_line_pattern, one_line_pattern, parse_date, parse_user_id, FieldError,
-    Priority, Status, Tags, Title, DATE_PATTERN, DESCRIPTION_MAX_CHARS,
+    parse_date, parse_user_id, FieldError, Priority, Status, Tags, Title, DATE_PATTERN,
+    DESCRIPTION_MAX_CHARS,
 };
+use super::text::{check_no_controls, multi_line_pattern, one_line_pattern, Line};
 
 /// A validated set of field changes: a JSON merge patch, or the optional fields of a create.
 ///
@@ -55,7 +58,7 @@ impl TaskChanges {
     /// The JSON Schema `pattern` of `assignee_id` (when it is not null): a one-line text,
     /// like a title.
     pub fn assignee_pattern() -> String {
-        one_line_pattern()
+        one_line_pattern(Line::Plain)
     }
 
     /// The JSON Schema `pattern` of `due_date` (with `format: date`: a real day).
@@ -95,7 +98,7 @@ fn parse_fields(body: &Value) -> Result<(TaskChanges, Vec<FieldError>), Vec<Fiel
     let mut errors = Vec::new();
     for key in object.keys() {
         if !WRITABLE_FIELDS.contains(&key.as_str()) {
-            errors.push(FieldError::new(key.as_str(), "unknown field"));
+            errors.push(FieldError::new(echo(key), "unknown field"));
         }
     }
     let mut changes = TaskChanges::default();
@@ -286,6 +289,14 @@ mod tests {
         assert_eq!(ok.due_date, Some(None));
         let errors = TaskChanges::for_patch(&json!({"title": null, "tags": null})).unwrap_err();
         assert_eq!(fields(&errors), ["title", "tags"]);
+    }
+
+    #[test]
+    fn unknown_names_are_echoed_cut() {
+        let long = "n".repeat(10_000);
+        let errors = TaskChanges::for_patch(&json!({ long.clone(): 1 })).unwrap_err();
+        assert_eq!(errors[0].field, crate::error::echo(&long));
+        assert!(errors[0].field.len() < 100);
     }
 
     #[test]

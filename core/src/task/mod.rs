@@ -5,6 +5,7 @@ mod change;
 mod fields;
 mod input;
 mod model;
+mod text;
 mod write;
 
 pub use change::{format_timestamp, Change, ChangeKind};
@@ -15,6 +16,7 @@ pub use fields::{
 };
 pub use input::{NewTask, TaskChanges, WRITABLE_FIELDS};
 pub use model::{Stamp, Task};
+pub(crate) use text::nfc;
 pub use write::{decide_delete, decide_update, UpdateOutcome};
 
 #[cfg(test)]

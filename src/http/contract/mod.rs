@@ -57,6 +57,17 @@ fn task_fields_have_the_validators_limits_and_patterns() {
         tags.get("uniqueItems").is_none(),
         "duplicates are dropped, not refused"
     );
+    // A served tag is in NFC, which may change its length: the pattern, not the maxLength.
+    let stored = schema(&doc, "StoredTags");
+    assert_eq!(usize_of(&stored, "maxItems"), TAGS_MAX);
+    assert_eq!(stored["items"]["$ref"], "#/components/schemas/StoredTag");
+    let stored_tag = schema(&doc, "StoredTag");
+    assert_eq!(pattern_of(&stored_tag), Tags::item_pattern());
+    assert!(stored_tag.get("maxLength").is_none());
+    assert_eq!(
+        schema(&doc, "Task")["properties"]["tags"]["$ref"],
+        "#/components/schemas/StoredTags"
+    );
 
     let user_id = schema(&doc, "UserId");
     assert_eq!(usize_of(&user_id, "maxLength"), USER_ID_MAX_CHARS);
@@ -358,14 +369,50 @@ fn the_text_fields_are_what_the_validators_take() {
         ("Description", Box::new(|text| patch("description", text))),
     ];
     let mut corpus: Vec<String> = [
-        "", " ", "a", " a ", "\u{3000}", "\u{a0}x", "\u{feff}", "a\tb", "a\nb", "\r", "\0x",
-        "x\u{7f}", "\u{85}", "\u{9f}x", "\u{a0}", "\u{200b}", "\u{2029}", "é", "😀",
+        "",
+        " ",
+        "a",
+        " a ",
+        "\u{3000}",
+        "\u{a0}x",
+        "\u{feff}",
+        "a\tb",
+        "a\nb",
+        "\r",
+        "\0x",
+        "x\u{7f}",
+        "\u{85}",
+        "\u{9f}x",
+        "\u{a0}",
+        "\u{200b}",
+        "\u{2029}",
+        "é",
+        "😀",
+        "a\u{202e}b",
+        "\u{2066}",
+        "\u{61c}x",
+        "x\u{200e}",
+        "\u{200b} \u{200d}",
+        "a\u{200d}b",
+        "\u{ad}",
+        "❤\u{fe0f}",
+        "\u{fe0f}",
+        "\u{3164}",
+        "\u{ffa0}x",
+        "\u{2060}",
+        "cafe\u{301}",
     ]
     .map(str::to_owned)
     .to_vec();
     corpus.extend(Corpus::new(11).strings(
         "ab \t\n\r\u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{1680}\u{2007}\u{200b}\u{2028}\u{3000}é😀",
         6,
+        4000,
+    ));
+    // Bidi controls, invisible characters, and the variation selectors a tag keeps.
+    corpus.extend(Corpus::new(12).strings(
+        "a \u{ad}\u{61c}\u{200c}\u{200d}\u{200f}\u{202a}\u{202e}\u{2060}\u{2066}\u{2069}\u{3164}\u{fe0f}\u{feff}\u{fff8}\u{301}",
+        5,
         4000,
     ));
     for (name, accepts) in &fields {
