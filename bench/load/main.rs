@@ -67,6 +67,8 @@ pub struct Plan {
     pub doc_editors: Vec<usize>,
     pub doc_rate_per_sec: f64,
     pub doc_seconds: f64,
+    /// How long the servers' idle CPU is measured for, before each keystroke run.
+    pub doc_idle_seconds: f64,
     pub doc_typing_people: Vec<usize>,
     pub doc_typing_interval_ms: u64,
     pub doc_typing_seconds: f64,
@@ -102,6 +104,7 @@ impl Plan {
             doc_editors: vec![2, 10, 100],
             doc_rate_per_sec: 20.0,
             doc_seconds: 15.0,
+            doc_idle_seconds: 2.0,
             doc_typing_people: vec![1, 5],
             doc_typing_interval_ms: 200,
             doc_typing_seconds: 60.0,
@@ -136,6 +139,7 @@ impl Plan {
             doc_editors: vec![2, 10],
             doc_rate_per_sec: 20.0,
             doc_seconds: 2.0,
+            doc_idle_seconds: 0.5,
             doc_typing_people: vec![1, 5],
             doc_typing_interval_ms: 200,
             doc_typing_seconds: 12.0,
@@ -160,7 +164,9 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let mut plan = if quick { Plan::quick() } else { Plan::full() };
     // `--only <text>`: just the systems whose name contains it, case-sensitively (for
-    // profiling one system; `--only Postgres` is the old design's two rows);
+    // profiling one system; `--only Postgres` is the old design's two rows), or the
+    // scenarios whose name it is part of (`costs`, `scale`, `bundle`, `doc-keystrokes`,
+    // `doc-writes`, `doc-storage`; `doc` is all three);
     // such a partial run writes `partial.{json,md}`.
     let only = args
         .iter()

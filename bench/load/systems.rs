@@ -448,6 +448,7 @@ impl System {
         let base = &self.ws[0];
         match self.kind {
             Kind::Hero => format!("{base}/ws/tasks/{room}/doc?token={token}"),
+            Kind::JsRelay => format!("{base}/doc/{room}"),
             _ => format!("{base}/{room}"),
         }
     }

@@ -33,11 +33,19 @@ pub struct KeystrokeRun {
     /// CPU seconds of the server's processes while typing, by command name.
     pub server_cpu_seconds: CpuByCommand,
     pub server_cpu_ms_per_update: f64,
+    /// What the server's processes spent a second with the editors connected and nobody
+    /// typing (measured for a second before), and the CPU per keystroke above that.
+    pub server_idle_cpu_ms_per_sec: f64,
+    pub server_cpu_ms_per_update_above_idle: f64,
     /// The load generator's own, for scale (the same client for every server).
     pub client_cpu_ms_per_update: f64,
     /// Every editor ended with the same text, holding every keystroke.
     pub converged: bool,
     pub failures: Vec<String>,
+}
+
+fn total(cpu: &CpuByCommand) -> f64 {
+    cpu.values().sum()
 }
 
 /// The client id of editor `index`: Yjs ids are random 32-bit numbers; these are fixed so
@@ -70,16 +78,24 @@ async fn open_room(driver: &Driver<'_>, editors: usize) -> Result<Room, String> 
 }
 
 /// Types `rate × seconds` keystrokes into a fresh room of `editors` and measures them.
-pub async fn run(
-    system: &System,
-    editors: usize,
-    rate: f64,
-    seconds: f64,
-) -> Result<KeystrokeRun, String> {
+/// How fast and how long the editors type, and how long the server's idle CPU is
+/// measured for first.
+pub struct Shape {
+    pub rate: f64,
+    pub seconds: f64,
+    pub idle_seconds: f64,
+}
+
+pub async fn run(system: &System, editors: usize, shape: &Shape) -> Result<KeystrokeRun, String> {
+    let (rate, seconds) = (shape.rate, shape.seconds);
     let driver = Driver::new(system);
     let (mut room, tracker) = open_room(&driver, editors).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_before = (Instant::now(), system.cpu());
+    tokio::time::sleep(Duration::from_secs_f64(shape.idle_seconds)).await;
     let (server_before, client_before) = (system.cpu(), cpu::own());
+    let idle =
+        total(&cpu::used(&idle_before.1, &server_before)) / idle_before.0.elapsed().as_secs_f64();
     let count = ((rate * seconds).round() as usize).max(editors);
     let mut rng = Rng::new(20);
     let started = Instant::now();
@@ -97,6 +113,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let server = cpu::used(&server_before, &system.cpu());
+    let window = started.elapsed().as_secs_f64();
     let client = cpu::own() - client_before;
     let tracked = tracker.results();
     let texts: Vec<String> = room.iter().map(Editor::text).collect();
@@ -114,7 +131,9 @@ pub async fn run(
         missing: expected.saturating_sub(tracked.deliveries),
         everyone: tracked.everyone,
         each: tracked.each,
-        server_cpu_ms_per_update: per_update(server.values().sum()),
+        server_cpu_ms_per_update: per_update(total(&server)),
+        server_idle_cpu_ms_per_sec: (idle * 1000.0 * 10.0).round() / 10.0,
+        server_cpu_ms_per_update_above_idle: per_update((total(&server) - idle * window).max(0.0)),
         server_cpu_seconds: server,
         client_cpu_ms_per_update: per_update(client),
         converged,

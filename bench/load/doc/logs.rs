@@ -1,6 +1,10 @@
 //! What a task's room logged about its document (at info level): each D1 write of the
 //! description (`document_written`, with `rows_written`) and each compaction of its stored
 //! updates into one snapshot (`document_compacted`, with `bytes_before` and `bytes_after`).
+//!
+//! Lines logged while the room handles a document socket (a frame, a close) carry no `room`
+//! field (the room's span is not around them), so they are found by event and timing: the
+//! scenarios make sure only one room can log such a line while they wait for it.
 
 use std::time::{Duration, Instant};
 
@@ -8,29 +12,52 @@ use serde_json::Value;
 
 use crate::systems::System;
 
-/// The room's log lines with `"event": event`, oldest first, as JSON.
-pub fn events(system: &System, task_id: &str, event: &str) -> Vec<Value> {
+/// Which of a room's lines to take.
+#[derive(Clone, Copy)]
+pub enum Room<'a> {
+    /// Lines naming this task's room.
+    Task(&'a str),
+    /// Lines that name no room (document socket events).
+    Unnamed,
+    /// Both.
+    TaskOrUnnamed(&'a str),
+}
+
+impl Room<'_> {
+    fn takes(self, line: &Value) -> bool {
+        let room = line["room"].as_str();
+        let named = |task: &str| room.is_some_and(|r| r.ends_with(task));
+        match self {
+            Room::Task(task) => named(task),
+            Room::Unnamed => room.is_none(),
+            Room::TaskOrUnnamed(task) => named(task) || room.is_none(),
+        }
+    }
+}
+
+/// The lines with `"event": event` that `room` takes, oldest first, as JSON.
+pub fn events(system: &System, room: Room<'_>, event: &str) -> Vec<Value> {
     let needle = format!("\"event\":\"{event}\"");
     system
         .log()
         .lines()
-        .filter(|line| line.contains(&needle) && line.contains(task_id))
+        .filter(|line| line.contains(&needle))
         .filter_map(|line| serde_json::from_str::<Value>(line.get(line.find('{')?..)?).ok())
+        .filter(|line| room.takes(line))
         .collect()
 }
 
-/// Waits until the room has logged more than `after` lines of `event` (or `limit` passes);
-/// every such line.
+/// Waits until there are more than `after` such lines (or `limit` passes); all of them.
 pub async fn more_than(
     system: &System,
-    task_id: &str,
+    room: Room<'_>,
     event: &str,
     after: usize,
     limit: Duration,
 ) -> Vec<Value> {
     let deadline = Instant::now() + limit;
     loop {
-        let lines = events(system, task_id, event);
+        let lines = events(system, room, event);
         if lines.len() > after || Instant::now() > deadline {
             return lines;
         }

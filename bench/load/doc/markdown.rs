@@ -23,13 +23,13 @@ fn keystrokes(md: &mut String, runs: &[KeystrokeRun]) {
     let Some(first) = runs.first() else { return };
     let _ = writeln!(
         md,
-        "\n### Keystroke → the other editors' documents\n\nEach keystroke is one Yjs update (a one-character insert at a random place) sent as `[0, 2, update]` by one editor at a time, in turn, {:.0} a second (open loop); the time from sending it until every other editor's document has applied it (and, per delivery, until one other has). The same yrs client for every server. Server CPU: user + system time of every process of the server while typing, ÷ keystrokes; the load generator's own beside it.\n\n| system | editors | keystrokes | missing deliveries | every other editor p50 / p99 ms | one editor p50 / p99 ms | server CPU ms per keystroke | by process | client CPU ms per keystroke | converged |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        "\n### Keystroke → the other editors' documents\n\nEach keystroke is one Yjs update (a one-character insert at a random place) sent as `[0, 2, update]` by one editor at a time, in turn, {:.0} a second (open loop); the time from sending it until every other editor's document has applied it (and, per delivery, until one other has). The same yrs client for every server. Server CPU: user + system time of every process of the server while typing (and until every keystroke had arrived), ÷ keystrokes; the server's CPU a second with the editors connected and nobody typing, measured for a second before, and the CPU per keystroke above that; the load generator's own. `JS DO relay (workerd)` is the runtime's floor, not a competitor: a bare JavaScript Durable Object on the same workerd that keeps no document and sends each frame to every socket of the room (bench/relay).\n\n| system | editors | keystrokes | missing deliveries | every other editor p50 / p99 ms | one editor p50 / p99 ms | server CPU ms per keystroke | idle CPU ms/s | CPU ms per keystroke above idle | by process | client CPU ms per keystroke | converged |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
         first.rate_per_sec
     );
     for r in runs {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {:.1} / {:.1} | {:.1} / {:.1} | {:.3} | {} | {:.3} | {} |",
+            "| {} | {} | {} | {} | {:.1} / {:.1} | {:.1} / {:.1} | {:.3} | {:.1} | {:.3} | {} | {:.3} | {} |",
             r.system,
             r.editors,
             r.keystrokes,
@@ -39,6 +39,8 @@ fn keystrokes(md: &mut String, runs: &[KeystrokeRun]) {
             r.each.p50_ms,
             r.each.p99_ms,
             r.server_cpu_ms_per_update,
+            r.server_idle_cpu_ms_per_sec,
+            r.server_cpu_ms_per_update_above_idle,
             cpu_split(r),
             r.client_cpu_ms_per_update,
             if r.converged { "yes" } else { "**no**" }
@@ -50,7 +52,7 @@ fn typing(md: &mut String, runs: &[Typing]) {
     let Some(first) = runs.first() else { return };
     let _ = writeln!(
         md,
-        "\n### D1 writes during continuous typing\n\nEach person types a character every {} ms for {} s (one task per group, the groups at once); the room's `document_written` log lines, each one D1 batch through its write path (the row, a version, a change record).\n\n| people | keystrokes | D1 writes while typing | a minute | rows written | at the leave: writes / rows | refused | text (chars) |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "\n### D1 writes during continuous typing\n\nEach person types a character every {} ms for {} s (one task per group, the groups at once); the room's `document_written` log lines, each one D1 batch through its write path (the row, a version, a change record).\n\n| people | keystrokes | D1 writes while typing | a minute | rows written | after they stopped (pause or leave): writes / rows | refused | text (chars) |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
         first.interval_ms, first.seconds
     );
     for t in runs {
@@ -62,8 +64,8 @@ fn typing(md: &mut String, runs: &[Typing]) {
             t.writes_while_typing,
             t.writes_per_minute,
             t.rows_while_typing,
-            t.writes_at_leave,
-            t.rows_at_leave,
+            t.writes_after,
+            t.rows_after,
             t.refused,
             t.text_chars
         );

@@ -3,7 +3,8 @@
 //!
 //! - `doc-keystrokes`: keystroke → the other editors' documents with 2, 10 and 100 editors,
 //!   and server CPU per keystroke, on Hero (workerd) and on the Yjs reference server
-//!   (`y-websocket-server`) with its LevelDB persistence on and off;
+//!   (`y-websocket-server`) with its LevelDB persistence on and off, and, for where the
+//!   time goes, a bare JS Durable Object relaying the same frames on the same workerd;
 //! - `doc-writes`: D1 writes per minute while one and five people type (Hero, counted from
 //!   its logs);
 //! - `doc-storage`: the room's stored document after 10,000 and 100,000 keystrokes, before
@@ -74,10 +75,12 @@ pub async fn run(plan: &Plan, progress: &Progress) -> Documents {
     if wants("doc-keystrokes") {
         type Start = fn() -> System;
         // Hero's failures fail the run; a reference that cannot run is reported as such.
-        let lineup: [(Start, bool); 3] = [
+        let lineup: [(Start, bool); 4] = [
             (System::hero_workerd, true),
             (|| System::yjs_reference(true), false),
             (|| System::yjs_reference(false), false),
+            // the runtime's floor: a bare JS Durable Object relaying the frames
+            (System::relay_workerd, false),
         ];
         for (start, fatal) in lineup {
             keystrokes_on(start, fatal, plan, progress, &mut documents).await;
@@ -109,7 +112,12 @@ async fn keystrokes_on(
             "{}: doc-keystrokes, {editors} editors, {} keystrokes/s for {} s",
             system.name, plan.doc_rate_per_sec, plan.doc_seconds
         ));
-        match keystrokes::run(&system, editors, plan.doc_rate_per_sec, plan.doc_seconds).await {
+        let shape = keystrokes::Shape {
+            rate: plan.doc_rate_per_sec,
+            seconds: plan.doc_seconds,
+            idle_seconds: plan.doc_idle_seconds,
+        };
+        match keystrokes::run(&system, editors, &shape).await {
             Ok(run) => {
                 progress.say(&format!(
                     "  every other editor has it: p50 {:.1} ms, p99 {:.1} ms; {} missing; server CPU {:.3} ms per keystroke",
@@ -151,17 +159,18 @@ async fn counted(
             system.name, plan.doc_typing_people, plan.doc_typing_interval_ms, plan.doc_typing_seconds
         ));
         let interval = Duration::from_millis(plan.doc_typing_interval_ms);
-        let runs = plan
-            .doc_typing_people
-            .iter()
-            .map(|&people| writes::run(&system, people, interval, plan.doc_typing_seconds));
-        for typed in futures::future::join_all(runs).await {
+        let groups = plan.doc_typing_people.iter().map(|&people| {
+            writes::type_together(&system, people, interval, plan.doc_typing_seconds)
+        });
+        // they type at once; they leave one group at a time (see `Typed::leave`)
+        for typed in futures::future::join_all(groups).await {
             match typed {
-                Ok(typing) => {
+                Ok(typed) => {
+                    let typing = typed.leave(&system).await;
                     progress.say(&format!(
-                        "  {} people: {} D1 writes while typing ({:.1} a minute), {} at the leave; {} rows",
+                        "  {} people: {} D1 writes while typing ({:.1} a minute), {} after they stopped; {} rows",
                         typing.people, typing.writes_while_typing, typing.writes_per_minute,
-                        typing.writes_at_leave, typing.rows_while_typing + typing.rows_at_leave
+                        typing.writes_after, typing.rows_while_typing + typing.rows_after
                     ));
                     documents.typing.push(typing);
                 }

@@ -71,8 +71,8 @@ pub fn goals(d: &Documents, wasm_gzip_bytes: u64) -> Vec<Goal> {
             ),
             met: t.writes_per_minute <= WRITES_PER_MINUTE_LIMIT,
             detail: format!(
-                "{:.1} a minute ({} in {} s), {} more at the leave",
-                t.writes_per_minute, t.writes_while_typing, t.seconds, t.writes_at_leave
+                "{:.1} a minute ({} in {} s), {} more after they stopped",
+                t.writes_per_minute, t.writes_while_typing, t.seconds, t.writes_after
             ),
         });
     }

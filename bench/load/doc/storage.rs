@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hero_core::auth::Role;
 use serde::Serialize;
 
-use super::logs;
+use super::logs::{self, Room};
 use super::peer::Editor;
 use super::typist::{Edit, Typist};
 use crate::scenarios::Driver;
@@ -104,10 +104,12 @@ impl Session<'_> {
 
     async fn leave(&mut self, editor: Editor) -> Result<Checkpoint, String> {
         let event = "document_compacted";
-        let before = logs::events(self.system, &self.task, event).len();
+        // the only room typing here, so its socket events are the lines without a room
+        let room = Room::TaskOrUnnamed(&self.task);
+        let before = logs::events(self.system, room, event).len();
         editor.close().await;
         let wait = Duration::from_secs(15);
-        let lines = logs::more_than(self.system, &self.task, event, before, wait).await;
+        let lines = logs::more_than(self.system, room, event, before, wait).await;
         let last = lines
             .last()
             .ok_or_else(|| format!("the room logged no {event} (is LOG_LEVEL info?)"))?;

@@ -1,14 +1,14 @@
 //! D1 writes during continuous typing: `people` editors of one task each type a character
 //! every `interval` for `seconds`, then all leave. The room logs each D1 write of the
 //! description (one batch through its write path: the row, a version, a change record) as
-//! `document_written` with the rows it wrote; counted while they type and at the leave.
+//! `document_written` with the rows it wrote; counted while they type and after they stop.
 
 use std::time::{Duration, Instant};
 
 use hero_core::auth::Role;
 use serde::Serialize;
 
-use super::logs;
+use super::logs::{self, Room};
 use super::peer::Editor;
 use super::typist::{Edit, Rng};
 use crate::scenarios::Driver;
@@ -24,9 +24,10 @@ pub struct Typing {
     pub writes_while_typing: u64,
     pub rows_while_typing: u64,
     pub writes_per_minute: f64,
-    /// The write when the last editor left.
-    pub writes_at_leave: u64,
-    pub rows_at_leave: u64,
+    /// Writes after they stopped: the one a pause makes (2 s after the last keystroke) or
+    /// the one when the last editor leaves, whichever comes first finds the edits unsaved.
+    pub writes_after: u64,
+    pub rows_after: u64,
     /// Writes the room refused itself (`document_not_written`).
     pub refused: u64,
     pub text_chars: usize,
@@ -61,12 +62,20 @@ fn tally(lines: &[serde_json::Value]) -> (u64, u64) {
     (lines.len() as u64, rows)
 }
 
-pub async fn run(
+/// A group that has typed and not left yet.
+pub struct Typed {
+    task: String,
+    editors: Vec<Editor>,
+    figures: Typing,
+}
+
+/// Connects `people` to a new task and has them type for `seconds`.
+pub async fn type_together(
     system: &System,
     people: usize,
     interval: Duration,
     seconds: f64,
-) -> Result<Typing, String> {
+) -> Result<Typed, String> {
     let driver = Driver::new(system);
     let task = driver.create_room("typed for a minute").await?;
     let mut editors = Vec::new();
@@ -87,29 +96,53 @@ pub async fn run(
         keystrokes += count;
         editors.push(editor);
     }
-    let (writes, rows) = tally(&logs::events(system, &task, "document_written"));
-    let text_chars = editors[0].text().chars().count();
-    futures::future::join_all(editors.into_iter().map(Editor::close)).await;
-    let all = logs::more_than(
-        system,
-        &task,
-        "document_written",
-        writes as usize,
-        Duration::from_secs(10),
-    )
-    .await;
-    let (all_writes, all_rows) = tally(&all);
-    Ok(Typing {
-        people,
-        seconds,
-        interval_ms: interval.as_millis() as u64,
-        keystrokes,
-        writes_while_typing: writes,
-        rows_while_typing: rows,
-        writes_per_minute: (writes as f64 * 60.0 / seconds * 10.0).round() / 10.0,
-        writes_at_leave: all_writes - writes,
-        rows_at_leave: all_rows - rows,
-        refused: logs::events(system, &task, "document_not_written").len() as u64,
-        text_chars,
+    // the room's own flushes while they typed come from its alarm, which names the room
+    let (writes, rows) = tally(&logs::events(system, Room::Task(&task), WRITTEN));
+    Ok(Typed {
+        task,
+        editors,
+        figures: Typing {
+            people,
+            seconds,
+            interval_ms: interval.as_millis() as u64,
+            keystrokes,
+            writes_while_typing: writes,
+            rows_while_typing: rows,
+            writes_per_minute: (writes as f64 * 60.0 / seconds * 10.0).round() / 10.0,
+            writes_after: 0,
+            rows_after: 0,
+            refused: 0,
+            text_chars: 0,
+        },
     })
+}
+
+const WRITTEN: &str = "document_written";
+
+impl Typed {
+    /// Everyone leaves; a write this makes is logged without the room's name, so no other
+    /// group may leave meanwhile (a write at a pause names it).
+    pub async fn leave(self, system: &System) -> Typing {
+        let mut figures = self.figures;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        figures.text_chars = self.editors[0].text().chars().count();
+        let (named, named_rows) = tally(&logs::events(system, Room::Task(&self.task), WRITTEN));
+        // a pause after the last keystroke may have written it all already; then the leave
+        // has nothing to write
+        let flushed = named > figures.writes_while_typing;
+        let before = logs::events(system, Room::Unnamed, WRITTEN).len();
+        futures::future::join_all(self.editors.into_iter().map(Editor::close)).await;
+        let wait = Duration::from_secs(if flushed { 1 } else { 10 });
+        let lines = logs::more_than(system, Room::Unnamed, WRITTEN, before, wait).await;
+        let (at_leave, rows_at_leave) = tally(&lines[before.min(lines.len())..]);
+        figures.writes_after = named - figures.writes_while_typing + at_leave;
+        figures.rows_after = named_rows - figures.rows_while_typing + rows_at_leave;
+        let refused = logs::events(
+            system,
+            Room::TaskOrUnnamed(&self.task),
+            "document_not_written",
+        );
+        figures.refused = refused.len() as u64;
+        figures
+    }
 }
