@@ -17,9 +17,7 @@ use crate::systems::System;
 pub enum Room<'a> {
     /// Lines naming this task's room.
     Task(&'a str),
-    /// Lines that name no room (document socket events).
-    Unnamed,
-    /// Both.
+    /// Those, and lines that name no room (document socket events).
     TaskOrUnnamed(&'a str),
 }
 
@@ -29,7 +27,6 @@ impl Room<'_> {
         let named = |task: &str| room.is_some_and(|r| r.ends_with(task));
         match self {
             Room::Task(task) => named(task),
-            Room::Unnamed => room.is_none(),
             Room::TaskOrUnnamed(task) => named(task) || room.is_none(),
         }
     }

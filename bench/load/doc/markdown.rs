@@ -78,12 +78,12 @@ fn storage(md: &mut String, checkpoints: &[Checkpoint]) {
     }
     let _ = writeln!(
         md,
-        "\n### Room storage after many keystrokes\n\nOne editor types a day's mix (letters in words, 13% backspaces, a click elsewhere now and then, rarely a selected stretch deleted; the text hovers around 3,000 characters), one keystroke per update and per frame, as fast as the room takes them (`ROOM_DOC_MESSAGES_PER_SEC` raised for this system; a sync step 1 every few hundred keystrokes waits for the room to catch up). At each checkpoint the editor leaves, which compacts the stored updates into one snapshot; the bytes are the room's log line `document_compacted`. The next stretch is a new session (a new Yjs client).\n\n| keystrokes | inserts / deletes | typed in (s) | text (chars) | stored before compaction (bytes) | after (bytes) | after ÷ text | all updates, uncompacted (bytes) | compactions so far |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n### Room storage after many keystrokes\n\nOne editor types a day's mix (letters in words, 13% backspaces, a click elsewhere now and then, rarely a selected stretch deleted; the text hovers around 3,000 characters), one keystroke per update and per frame, as fast as the room takes them (`ROOM_DOC_MESSAGES_PER_SEC` raised for this system; a sync step 1 every few hundred keystrokes waits for the room to catch up). At each checkpoint the editor leaves, which compacts the stored updates into one snapshot; the bytes are the room's log line `document_compacted`. The next stretch is a new session (a new Yjs client).\n\n| keystrokes | inserts / deletes | typed in (s) | text (chars) | stored before compaction (bytes) | after (bytes) | after ÷ text | the editor's whole state, yrs (bytes) | all updates, uncompacted (bytes) | compactions so far |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for c in checkpoints {
         let _ = writeln!(
             md,
-            "| {} | {} / {} | {:.1} | {} | {} | {} | {:.1}× | {} | {} |",
+            "| {} | {} / {} | {:.1} | {} | {} | {} | {:.1}× | {} | {} | {} |",
             c.keystrokes,
             c.inserts,
             c.deletes,
@@ -92,6 +92,7 @@ fn storage(md: &mut String, checkpoints: &[Checkpoint]) {
             c.bytes_before,
             c.bytes_after,
             c.bytes_after as f64 / c.text_utf8_bytes.max(1) as f64,
+            c.client_state_bytes,
             c.update_bytes,
             c.compactions
         );

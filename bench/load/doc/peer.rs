@@ -175,6 +175,16 @@ impl Editor {
         string
     }
 
+    /// The whole document as this client encodes it (`Y.encodeStateAsUpdate`): what any
+    /// Yjs store would hold for it after compacting.
+    pub fn state_bytes(&self) -> u64 {
+        let doc = self.doc.lock().unwrap();
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        state.len() as u64
+    }
+
     pub fn failure(&self) -> Option<String> {
         self.heard.failure.lock().unwrap().clone()
     }

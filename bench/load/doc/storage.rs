@@ -34,6 +34,8 @@ pub struct Checkpoint {
     /// The room's stored document when the last editor left, before and after compaction.
     pub bytes_before: u64,
     pub bytes_after: u64,
+    /// The same document as the editor's yrs encodes it whole (`encodeStateAsUpdate`).
+    pub client_state_bytes: u64,
     /// Whether the figures are from the compaction at the leave (false: there was nothing
     /// stored since the last one, whose figures these are).
     pub at_leave: bool,
@@ -96,6 +98,7 @@ impl Session<'_> {
         editor.probe(Duration::from_secs(60)).await?;
         self.totals.typing_seconds += started.elapsed().as_secs_f64();
         self.totals.update_bytes += std::mem::take(&mut editor.update_bytes);
+        self.totals.client_state_bytes = editor.state_bytes();
         let text = editor.text();
         self.totals.text_chars = text.chars().count() as u64;
         self.totals.text_utf8_bytes = text.len() as u64;

@@ -120,28 +120,25 @@ pub async fn type_together(
 const WRITTEN: &str = "document_written";
 
 impl Typed {
-    /// Everyone leaves; a write this makes is logged without the room's name, so no other
-    /// group may leave meanwhile (a write at a pause names it).
+    /// Everyone leaves. A write this makes is logged without the room's name (document
+    /// socket events carry none), so no other group may leave meanwhile; a write at a pause
+    /// comes from the room's alarm and names it.
     pub async fn leave(self, system: &System) -> Typing {
         let mut figures = self.figures;
         tokio::time::sleep(Duration::from_millis(300)).await;
         figures.text_chars = self.editors[0].text().chars().count();
+        // a pause after the last keystroke may have written it all: the leave has nothing
         let (named, named_rows) = tally(&logs::events(system, Room::Task(&self.task), WRITTEN));
-        // a pause after the last keystroke may have written it all already; then the leave
-        // has nothing to write
         let flushed = named > figures.writes_while_typing;
-        let before = logs::events(system, Room::Unnamed, WRITTEN).len();
+        let room = Room::TaskOrUnnamed(&self.task);
+        let before = logs::events(system, room, WRITTEN).len();
         futures::future::join_all(self.editors.into_iter().map(Editor::close)).await;
         let wait = Duration::from_secs(if flushed { 1 } else { 10 });
-        let lines = logs::more_than(system, Room::Unnamed, WRITTEN, before, wait).await;
+        let lines = logs::more_than(system, room, WRITTEN, before, wait).await;
         let (at_leave, rows_at_leave) = tally(&lines[before.min(lines.len())..]);
         figures.writes_after = named - figures.writes_while_typing + at_leave;
         figures.rows_after = named_rows - figures.rows_while_typing + rows_at_leave;
-        let refused = logs::events(
-            system,
-            Room::TaskOrUnnamed(&self.task),
-            "document_not_written",
-        );
+        let refused = logs::events(system, room, "document_not_written");
         figures.refused = refused.len() as u64;
         figures
     }
