@@ -56,12 +56,12 @@ fn client_id(index: usize) -> u64 {
 
 type Room = (Vec<Editor>, Arc<Tracker>);
 
-/// A fresh room (a task on Hero) with `editors` editors in sync, each a different user.
-async fn open_room(driver: &Driver<'_>, editors: usize) -> Result<Room, String> {
+/// A fresh room (a task on Hero) with `editors` editors in sync, each a different user,
+/// to type `keystrokes` among them.
+async fn open_room(driver: &Driver<'_>, editors: usize, keystrokes: usize) -> Result<Room, String> {
     let room = driver.create_room("typing together").await?;
     let clients: Vec<u64> = (0..editors).map(client_id).collect();
-    // a generous table: the rate may be raised without touching this
-    let tracker = Tracker::new(&clients, 100_000);
+    let tracker = Tracker::new(&clients, keystrokes.div_ceil(editors));
     let mut opened = Vec::with_capacity(editors);
     for chunk in (0..editors).collect::<Vec<_>>().chunks(50) {
         let connects = chunk.iter().map(|&i| {
@@ -89,14 +89,14 @@ pub struct Shape {
 pub async fn run(system: &System, editors: usize, shape: &Shape) -> Result<KeystrokeRun, String> {
     let (rate, seconds) = (shape.rate, shape.seconds);
     let driver = Driver::new(system);
-    let (mut room, tracker) = open_room(&driver, editors).await?;
+    let count = ((rate * seconds).round() as usize).max(editors);
+    let (mut room, tracker) = open_room(&driver, editors, count).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_before = (Instant::now(), system.cpu());
     tokio::time::sleep(Duration::from_secs_f64(shape.idle_seconds)).await;
     let (server_before, client_before) = (system.cpu(), cpu::own());
     let idle =
         total(&cpu::used(&idle_before.1, &server_before)) / idle_before.0.elapsed().as_secs_f64();
-    let count = ((rate * seconds).round() as usize).max(editors);
     let mut rng = Rng::new(20);
     let started = Instant::now();
     let period = Duration::from_secs_f64(1.0 / rate);

@@ -6,9 +6,10 @@ use crate::score::Goal;
 use crate::systems::{YJS_IN_MEMORY, YJS_PERSISTENT};
 
 /// The wasm at 0c82b5b, the commit before the shared description, built once on this
-/// machine with the same toolchain and steps as `make build` (`worker-build --release`,
-/// then scripts/strip-wasm-names.mjs): raw bytes and gzip -9 bytes.
-pub const WASM_BEFORE: (u64, u64) = (1_807_029, 587_852);
+/// machine (2026-12-06) with the same toolchain and steps as `make build` (`worker-build
+/// --release`, then scripts/strip-wasm-names.mjs): raw bytes, and gzipped as
+/// `report::bundle_sizes` does it (flate2, best compression).
+pub const WASM_BEFORE: (u64, u64) = (1_807_029, 588_926);
 pub const WASM_BEFORE_COMMIT: &str = "0c82b5b";
 /// The limit on the gzipped wasm.
 const WASM_GZIP_LIMIT: u64 = 1024 * 1024;
