@@ -77,7 +77,6 @@ async fn open_room(driver: &Driver<'_>, editors: usize, keystrokes: usize) -> Re
     Ok((opened, tracker))
 }
 
-/// Types `rate × seconds` keystrokes into a fresh room of `editors` and measures them.
 /// How fast and how long the editors type, and how long the server's idle CPU is
 /// measured for first.
 pub struct Shape {
@@ -86,6 +85,7 @@ pub struct Shape {
     pub idle_seconds: f64,
 }
 
+/// Types `rate × seconds` keystrokes into a fresh room of `editors` and measures them.
 pub async fn run(system: &System, editors: usize, shape: &Shape) -> Result<KeystrokeRun, String> {
     let (rate, seconds) = (shape.rate, shape.seconds);
     let driver = Driver::new(system);
