@@ -205,6 +205,18 @@ if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then
   else
     (cd bench/baseline && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # The shared description's reference: the Yjs project's own y-websocket server, with
+  # y-leveldb for its persistence. npm runs no install scripts here, so LevelDB's native
+  # module must load from the prebuilds leveldown ships; the check says so if it cannot.
+  step "the Yjs reference server (bench/yjs-reference) for the document benchmarks"
+  if [ -f bench/yjs-reference/node_modules/.package-lock.json ] &&
+     [ bench/yjs-reference/node_modules/.package-lock.json -nt bench/yjs-reference/package-lock.json ]; then
+    skip "bench/yjs-reference/node_modules is current"
+  else
+    (cd bench/yjs-reference && npm ci --no-audit --no-fund --loglevel=error)
+    (cd bench/yjs-reference && node -e 'require("leveldown")' 2>/dev/null) ||
+      echo "setup:   warning: LevelDB's native module does not load; the reference server's persistence cannot be measured"
+  fi
   # The old design's store. Only the binaries are needed (initdb, postgres, psql): the bench
   # starts its own server on a throwaway data directory, never the package's cluster.
   step "postgresql (Debian) for the Node baseline's store"

@@ -12,6 +12,8 @@
 
 mod client;
 mod costs;
+mod cpu;
+mod doc;
 mod postgres;
 mod raw_server;
 mod report;
@@ -58,6 +60,20 @@ pub struct Plan {
     pub scale_samples: usize,
     pub scale_warmup: usize,
     pub scale_join_sockets: usize,
+    /// The shared description: editors in one document, keystrokes a second (all of
+    /// them together) and for how long; people typing at once, a keystroke every
+    /// `doc_typing_interval_ms` each, for `doc_typing_seconds`; the keystroke counts at which
+    /// the stored document is measured, and keystrokes between two waits for the room.
+    pub doc_editors: Vec<usize>,
+    pub doc_rate_per_sec: f64,
+    pub doc_seconds: f64,
+    /// How long the servers' idle CPU is measured for, before each keystroke run.
+    pub doc_idle_seconds: f64,
+    pub doc_typing_people: Vec<usize>,
+    pub doc_typing_interval_ms: u64,
+    pub doc_typing_seconds: f64,
+    pub doc_storage_keystrokes: Vec<usize>,
+    pub doc_storage_window: usize,
     /// Only the systems whose name contains this, when given.
     pub only: Option<String>,
 }
@@ -85,6 +101,15 @@ impl Plan {
             scale_samples: 60,
             scale_warmup: 5,
             scale_join_sockets: 1000,
+            doc_editors: vec![2, 10, 100],
+            doc_rate_per_sec: 20.0,
+            doc_seconds: 15.0,
+            doc_idle_seconds: 2.0,
+            doc_typing_people: vec![1, 5],
+            doc_typing_interval_ms: 200,
+            doc_typing_seconds: 60.0,
+            doc_storage_keystrokes: vec![10_000, 100_000],
+            doc_storage_window: 200,
             only: None,
         }
     }
@@ -111,6 +136,15 @@ impl Plan {
             scale_samples: 8,
             scale_warmup: 3,
             scale_join_sockets: 200,
+            doc_editors: vec![2, 10],
+            doc_rate_per_sec: 20.0,
+            doc_seconds: 2.0,
+            doc_idle_seconds: 0.5,
+            doc_typing_people: vec![1, 5],
+            doc_typing_interval_ms: 200,
+            doc_typing_seconds: 12.0,
+            doc_storage_keystrokes: vec![1_000, 3_000],
+            doc_storage_window: 200,
             only: None,
         }
     }
@@ -130,7 +164,9 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let mut plan = if quick { Plan::quick() } else { Plan::full() };
     // `--only <text>`: just the systems whose name contains it, case-sensitively (for
-    // profiling one system; `--only Postgres` is the old design's two rows);
+    // profiling one system; `--only Postgres` is the old design's two rows), or the
+    // scenarios whose name it is part of (`costs`, `scale`, `bundle`, `doc-keystrokes`,
+    // `doc-writes`, `doc-storage`; `doc` is all three);
     // such a partial run writes `partial.{json,md}`.
     let only = args
         .iter()
@@ -178,7 +214,11 @@ fn main() {
 
 async fn run(plan: Plan, progress: &Progress) -> Report {
     let mut report = Report::new(&plan);
-    if plan.only.is_none() {
+    if plan
+        .only
+        .as_ref()
+        .is_none_or(|only| "bundle".contains(only.as_str()))
+    {
         progress.say("measuring the worker bundle (wrangler deploy --dry-run)");
         report.bundle = report::bundle_sizes();
     }
@@ -212,6 +252,14 @@ async fn run(plan: Plan, progress: &Progress) -> Report {
             plan.scale_large_tasks, plan.scale_small_tasks
         ));
         report.scale = Some(scale::run(&plan, progress).await);
+    }
+    if plan.only.as_ref().is_none_or(|only| {
+        ["doc-keystrokes", "doc-writes", "doc-storage"]
+            .iter()
+            .any(|n| n.contains(only.as_str()))
+    }) {
+        progress.say("the shared description: keystrokes, D1 writes, storage");
+        report.documents = Some(doc::run(&plan, progress).await);
     }
 
     type Start = fn() -> System;

@@ -90,6 +90,8 @@ pub struct Report {
     pub costs_error: Option<String>,
     /// A huge workspace against a small one (absent when not run).
     pub scale: Option<crate::scale::Scale>,
+    /// The shared description's scenarios (absent when not run).
+    pub documents: Option<crate::doc::Documents>,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
 }
@@ -170,6 +172,22 @@ fn versions() -> Vec<(String, String)> {
         (
             "pg (baseline client)".into(),
             package_version("bench/baseline/node_modules/pg"),
+        ),
+        (
+            "@y/websocket-server (Yjs reference)".into(),
+            package_version("bench/yjs-reference/node_modules/@y/websocket-server"),
+        ),
+        (
+            "yjs (Yjs reference)".into(),
+            package_version("bench/yjs-reference/node_modules/yjs"),
+        ),
+        (
+            "y-leveldb / leveldown (its persistence)".into(),
+            format!(
+                "{} / {}",
+                package_version("bench/yjs-reference/node_modules/y-leveldb"),
+                package_version("bench/yjs-reference/node_modules/leveldown")
+            ),
         ),
     ]
 }
@@ -271,6 +289,7 @@ impl Report {
             costs: Vec::new(),
             costs_error: None,
             scale: None,
+            documents: None,
             ratios: Vec::new(),
             goals: Vec::new(),
         }
@@ -359,6 +378,9 @@ impl Report {
                 );
             }
         }
+        for (what, hero, other) in self.documents.iter().flat_map(crate::doc::report::ratios) {
+            push(what, hero, other);
+        }
         self.ratios = ratios;
 
         let limit = self.plan.p99_limit_ms;
@@ -421,6 +443,12 @@ impl Report {
         if let Some(scale) = &self.scale {
             goals.extend(crate::scale::goals(scale));
         }
+        if let Some(documents) = &self.documents {
+            goals.extend(crate::doc::report::goals(
+                documents,
+                self.bundle.wasm_gzip_bytes,
+            ));
+        }
         self.goals = goals;
     }
 
@@ -435,6 +463,9 @@ impl Report {
         }
         if let Some(error) = self.scale.as_ref().and_then(|s| s.error.as_ref()) {
             problems.push(format!("scale: {error}"));
+        }
+        if let Some(documents) = &self.documents {
+            problems.extend(crate::doc::report::problems(documents));
         }
         for system in &self.systems {
             if let Some(error) = &system.error {
@@ -770,6 +801,12 @@ impl Report {
                 let _ = writeln!(md, "- {}: {}", system.name, stages.join(", "));
             }
         }
+
+        md.push_str(&crate::doc::markdown::markdown(
+            self.documents.as_ref(),
+            self.bundle.wasm_bytes,
+            self.bundle.wasm_gzip_bytes,
+        ));
 
         let _ = writeln!(md, "\n## Ratios (Hero ÷ other)\n\n| comparison | Hero | other | ratio |\n|---|---:|---:|---:|");
         for r in &self.ratios {

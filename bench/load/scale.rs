@@ -35,6 +35,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::client::{self, histogram};
 use crate::scenarios::Latency;
 use crate::score::Goal;
+use crate::spawn::blocking;
 use crate::systems::{project_root, token, System};
 use crate::{Plan, Progress};
 
@@ -193,27 +194,6 @@ pub async fn run(plan: &Plan, progress: &Progress) -> Scale {
         scale.error = Some(error);
     }
     scale
-}
-
-/// Runs blocking work (wrangler, starting a server) off the runtime; a panic in it (the
-/// testkit's way of failing) becomes an error.
-async fn blocking<T: Send + 'static>(
-    what: &str,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| {
-        let why = if error.is_panic() {
-            let panic = error.into_panic();
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "panicked".into())
-        } else {
-            error.to_string()
-        };
-        format!("{what}: {why:.2000}")
-    })
 }
 
 async fn seed_serve_and_measure(

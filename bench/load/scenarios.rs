@@ -119,7 +119,9 @@ impl<'a> Driver<'a> {
                 let task: Value = response.json().await.map_err(|e| e.to_string())?;
                 Ok(task["id"].as_str().unwrap_or_default().to_owned())
             }
-            Kind::JsRelay | Kind::RawTokio => Ok(format!("room-{}", uuid::Uuid::new_v4().simple())),
+            Kind::JsRelay | Kind::RawTokio | Kind::YjsReference => {
+                Ok(format!("room-{}", uuid::Uuid::new_v4().simple()))
+            }
         }
     }
 
@@ -151,6 +153,7 @@ impl<'a> Driver<'a> {
                 url: format!("{}/publish/{room}", self.system.http),
             },
             Kind::RawTokio => unreachable!("the raw server publishes over a socket"),
+            Kind::YjsReference => unreachable!("the Yjs reference only takes documents"),
         }
     }
 

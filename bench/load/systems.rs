@@ -26,6 +26,8 @@ pub enum Kind {
     JsRelay,
     /// A bare tokio-tungstenite broadcast server (reference point).
     RawTokio,
+    /// The Yjs project's own y-websocket server (the shared description's reference).
+    YjsReference,
 }
 
 /// The old design with its real store: every ratio and goal is against the 1-process row.
@@ -33,6 +35,10 @@ pub const OLD_DESIGN: &str = "Node ws + Redis + Postgres (1 process)";
 pub const OLD_DESIGN_2: &str = "Node ws + Redis + Postgres (2 processes)";
 /// The old design's sockets and fan-out over a hash map instead of a database.
 pub const IN_MEMORY: &str = "Node ws + Redis, in-memory Map (1 process)";
+/// The Yjs reference server with its persistence on (LevelDB), the documents' baseline, and
+/// off.
+pub const YJS_PERSISTENT: &str = "Yjs reference, LevelDB (y-websocket-server)";
+pub const YJS_IN_MEMORY: &str = "Yjs reference, in memory (y-websocket-server)";
 
 /// Where the Node baseline keeps its tasks (`STORE` in bench/baseline/server.mjs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +57,8 @@ pub struct System {
     /// Milliseconds from spawning the server to its first successful answer.
     pub startup_ms: f64,
     groups: Vec<ProcessGroup>,
+    /// The ports of the servers in `groups` (their log files are named after them).
+    ports: Vec<u16>,
     state_dir: Option<PathBuf>,
     /// The baseline's database, stopped after its servers.
     postgres: Option<Postgres>,
@@ -146,6 +154,7 @@ impl System {
             ws: vec![format!("ws://127.0.0.1:{port}")],
             startup_ms: started.elapsed().as_secs_f64() * 1e3,
             groups: vec![group],
+            ports: vec![port],
             state_dir: Some(state_dir),
             postgres: None,
         }
@@ -166,23 +175,67 @@ impl System {
     /// This worker in workerd with info-level logs, for the cost table only: the board
     /// reports what a change cost it in a log line (a change reaches it after the response).
     pub fn hero_workerd_counting() -> System {
+        Self::hero_workerd_with("hero (workerd, counting)", &[("LOG_LEVEL", "info")])
+    }
+
+    /// This worker in workerd for the shared description's counted scenarios: info logs
+    /// (the room logs each D1 write of the description and each compaction), and a
+    /// document socket may send as many frames a second as the bench types.
+    pub fn hero_workerd_documents() -> System {
+        Self::hero_workerd_with(
+            "hero (workerd, documents)",
+            &[
+                ("LOG_LEVEL", "info"),
+                ("ROOM_DOC_MESSAGES_PER_SEC", "1000000"),
+            ],
+        )
+    }
+
+    /// This worker in workerd with [`HERO_VARS`], some of them replaced.
+    fn hero_workerd_with(name: &'static str, replaced: &[(&str, &'static str)]) -> System {
         let migrations = project_root().join("migrations");
-        let vars: Vec<(&str, &str)> = HERO_VARS
+        let mut vars: Vec<(&str, &str)> = HERO_VARS
             .iter()
-            .map(|&(name, value)| {
-                if name == "LOG_LEVEL" {
-                    (name, "info")
-                } else {
-                    (name, value)
-                }
-            })
+            .filter(|(name, _)| replaced.iter().all(|(r, _)| r != name))
+            .copied()
             .collect();
+        vars.extend_from_slice(replaced);
         Self::miniflare(
-            "hero (workerd, counting)",
+            name,
             Kind::Hero,
             &project_root().join("wrangler.toml"),
             Some(&migrations),
             &vars,
+        )
+    }
+
+    /// The Yjs reference server, `y-websocket-server` from `@y/websocket-server` (installed
+    /// in bench/yjs-reference by setup.sh), on 127.0.0.1, with its LevelDB persistence
+    /// (`YPERSISTENCE`, a fresh directory) when `persist`. Garbage collection is on, its
+    /// default.
+    pub fn yjs_reference(persist: bool) -> System {
+        let dir = project_root().join("bench/yjs-reference");
+        let state_dir = scratch_dir("hero-bench-yjs");
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
+            .current_dir(&dir)
+            .arg(dir.join("node_modules/@y/websocket-server/src/server.js"))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string());
+        let name = if persist {
+            command.env("YPERSISTENCE", state_dir.join("leveldb"));
+            YJS_PERSISTENT
+        } else {
+            YJS_IN_MEMORY
+        };
+        Self::one_process(
+            name,
+            Kind::YjsReference,
+            command,
+            port,
+            Some("running at"),
+            state_dir,
         )
     }
 
@@ -306,6 +359,7 @@ impl System {
             std::net::TcpStream::connect(("127.0.0.1", redis_port)).is_ok()
         });
         let mut groups = vec![redis_group];
+        let mut ports = vec![redis_port];
         let mut ws = Vec::new();
         let mut http = String::new();
         for index in 0..processes {
@@ -339,6 +393,7 @@ impl System {
             }
             ws.push(format!("ws://127.0.0.1:{port}"));
             groups.push(group);
+            ports.push(port);
         }
         System {
             name,
@@ -347,6 +402,7 @@ impl System {
             ws,
             startup_ms: started.elapsed().as_secs_f64() * 1e3,
             groups,
+            ports,
             state_dir: None,
             postgres,
         }
@@ -363,6 +419,7 @@ impl System {
             ws: vec![format!("ws://{address}")],
             startup_ms: started.elapsed().as_secs_f64() * 1e3,
             groups: Vec::new(),
+            ports: Vec::new(),
             state_dir: None,
             postgres: None,
         }
@@ -382,7 +439,47 @@ impl System {
             Kind::Hero | Kind::Baseline => format!("{base}/ws/tasks/{room}?token={token}"),
             Kind::JsRelay => format!("{base}/ws/{room}"),
             Kind::RawTokio => format!("{base}/room"),
+            Kind::YjsReference => format!("{base}/{room}"),
         }
+    }
+
+    /// The shared-document URL of a room (a task's `/doc` socket on Hero).
+    pub fn doc_url(&self, room: &str, token: &str) -> String {
+        let base = &self.ws[0];
+        match self.kind {
+            Kind::Hero => format!("{base}/ws/tasks/{room}/doc?token={token}"),
+            Kind::JsRelay => format!("{base}/doc/{room}"),
+            _ => format!("{base}/{room}"),
+        }
+    }
+
+    /// The bytes in the Yjs reference's LevelDB directory (`None` without persistence).
+    pub fn leveldb_bytes(&self) -> Option<u64> {
+        fn bytes(path: &Path) -> u64 {
+            std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => bytes(&entry.path()),
+                    Ok(meta) => meta.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        let dir = self.state_dir.as_ref()?.join("leveldb");
+        dir.exists().then(|| bytes(&dir))
+    }
+
+    /// CPU seconds the system's processes used so far, by command name (the baseline's
+    /// Postgres excepted, as for [`System::rss_kib`]).
+    pub fn cpu(&self) -> crate::cpu::CpuByCommand {
+        let groups: Vec<u32> = self
+            .ports
+            .iter()
+            .filter_map(|&port| crate::cpu::group_of_log(&log_path(port)))
+            .collect();
+        crate::cpu::of_groups(&groups)
     }
 
     pub fn stop(mut self) {
