@@ -32,7 +32,7 @@ impl Room {
             let (more, _) = self.carry_out_now(answer, origin)?;
             alarm = alarm.and(more);
         }
-        self.set_alarm(alarm).await?;
+        self.alarm.set(&self.state.storage(), alarm).await?;
         // The room's own write of the description goes through the write queue; only socket
         // events and the alarm decide one, never a write, so this never waits on itself.
         // (Boxed: a write carries out its own effects, so the future would contain itself.)
@@ -254,36 +254,11 @@ impl Room {
             &workspace,
         )
     }
-
-    /// Sets the one alarm as decided. Moving it earlier reads the current one first, so a
-    /// join or a keystroke never pushes back a deadline already set.
-    async fn set_alarm(&self, alarm: Alarm) -> RoomResult<()> {
-        let storage = self.state.storage();
-        match alarm {
-            Alarm::Keep => Ok(()),
-            Alarm::NoLaterThan(at_ms) => {
-                if storage
-                    .get_alarm()
-                    .await?
-                    .is_some_and(|current| current <= at_ms)
-                {
-                    return Ok(());
-                }
-                Ok(storage.set_alarm(alarm_time(at_ms)).await?)
-            }
-            Alarm::Set(Some(at_ms)) => Ok(storage.set_alarm(alarm_time(at_ms)).await?),
-            Alarm::Set(None) => Ok(storage.delete_alarm().await?),
-        }
-    }
 }
 
 /// What carrying out leaves to do once nothing more is decided: the alarm to set, and the
 /// editors of a description write that is due.
 type Carried = (Alarm, Option<Vec<Actor>>);
-
-fn alarm_time(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(at_ms.max(now_ms() + 1)).unwrap_or_default()
-}
 
 /// Typing and editing go through the outbox, coalesced per user.
 fn is_ephemeral(message: &ServerMessage) -> bool {

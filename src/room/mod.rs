@@ -21,6 +21,7 @@
 //! - [`sockets`]: tags, attachments and fan-out;
 //! - [`storage`]: the room's SQLite, versioned, a file per thing stored.
 
+mod alarm;
 mod board;
 mod budgets;
 mod carry_out;

@@ -29,6 +29,7 @@ use worker::{
     WebSocketIncomingMessage, WebSocketRequestResponsePair,
 };
 
+use super::alarm::KnownAlarm;
 use super::budgets::Budgets;
 use super::document::Document;
 use super::error::{RoomError, RoomResult};
@@ -68,6 +69,7 @@ pub struct Room {
     pub(super) document: AssertUnwindSafe<Document>,
     /// What each user may still send ([`super::budgets`]).
     pub(super) budgets: AssertUnwindSafe<Budgets>,
+    pub(super) alarm: AssertUnwindSafe<KnownAlarm>,
 }
 
 #[derive(Default)]
@@ -95,6 +97,7 @@ impl DurableObject for Room {
             reporting: AssertUnwindSafe(Rc::default()),
             document: AssertUnwindSafe(Document::default()),
             budgets: AssertUnwindSafe(Budgets::default()),
+            alarm: AssertUnwindSafe(KnownAlarm::default()),
         }
     }
 
@@ -184,6 +187,7 @@ impl DurableObject for Room {
         let span = tracing::info_span!("room", room = %self.name());
         async {
             tracing::debug!(event = "alarm", "room event");
+            self.alarm.firing();
             settle(self.on_alarm().await)?;
             Response::empty()
         }

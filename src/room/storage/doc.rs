@@ -81,6 +81,7 @@ impl RoomStorage {
         ] {
             self.sql.exec(statement, None)?;
         }
+        *self.unsaved.borrow_mut() = Some(None);
         Ok(())
     }
 
@@ -155,15 +156,39 @@ impl RoomStorage {
         Ok(row.map(|row| row.connection_id))
     }
 
+    /// The edits D1 does not have yet, from memory once read.
     pub fn unsaved(&self) -> RoomResult<Option<Unsaved>> {
+        if let Some(known) = self.unsaved.borrow().as_ref() {
+            return Ok(known.clone());
+        }
         let row: Option<UnsavedRow> =
             self.first_row("SELECT unsaved FROM doc_unsaved WHERE id = 1", None)?;
-        Ok(row
+        let unsaved: Option<Unsaved> = row
             .map(|row| serde_json::from_str(&row.unsaved))
-            .transpose()?)
+            .transpose()?;
+        *self.unsaved.borrow_mut() = Some(unsaved.clone());
+        Ok(unsaved)
     }
 
+    /// Records the unsaved edits. A keystroke that only moves `last_ms` is kept in memory
+    /// and not written: after an eviction the row's older `last_ms` makes the flush due
+    /// sooner, never later, and nothing is lost (the updates themselves are stored).
     pub fn set_unsaved(&self, unsaved: Option<&Unsaved>) -> RoomResult<()> {
+        let stored_differs = match self.unsaved.borrow().as_ref() {
+            Some(Some(known)) => unsaved.is_none_or(|new| !same_but_last(known, new)),
+            Some(None) => unsaved.is_some(),
+            None => true,
+        };
+        if stored_differs {
+            self.write_unsaved(unsaved)?;
+        }
+        *self.unsaved.borrow_mut() = Some(unsaved.cloned());
+        Ok(())
+    }
+
+    fn write_unsaved(&self, unsaved: Option<&Unsaved>) -> RoomResult<()> {
+        // Forget first: if the write fails, the next read goes to storage.
+        self.unsaved.borrow_mut().take();
         match unsaved {
             Some(unsaved) => {
                 self.sql.exec(
@@ -178,6 +203,11 @@ impl RoomStorage {
         }
         Ok(())
     }
+}
+
+/// The same unsaved edits but for when the last one was.
+fn same_but_last(known: &Unsaved, new: &Unsaved) -> bool {
+    known.first_ms == new.first_ms && known.editors == new.editors
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,9 @@ mod log;
 mod people;
 mod task;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::room::error::RoomResult;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -18,6 +21,7 @@ use worker::{SqlStorage, SqlStorageValue};
 
 pub use task::KnownTask;
 
+use hero_core::doc::flush::Unsaved;
 use hero_core::room::StorageWrite;
 
 /// The room's schema, one migration per version, each applied once: `room_schema` holds the
@@ -151,6 +155,10 @@ fn int(value: i64) -> SqlStorageValue {
 #[derive(Clone)]
 pub struct RoomStorage {
     sql: SqlStorage,
+    /// The unsaved edits of the shared description as last read or written (`None`: not
+    /// read yet), so a keystroke does not read them back ([`RoomStorage::set_unsaved`]).
+    /// Shared by every clone: a delivery writes through its own.
+    unsaved: Rc<RefCell<Option<Option<Unsaved>>>>,
 }
 
 impl RoomStorage {
@@ -158,7 +166,10 @@ impl RoomStorage {
     /// has not had yet run, once. (Runs in the object's constructor, with no await, so the
     /// migrations and the new version are written together.)
     pub fn open(sql: SqlStorage) -> Self {
-        let storage = RoomStorage { sql };
+        let storage = RoomStorage {
+            sql,
+            unsaved: Rc::default(),
+        };
         if let Err(error) = storage.migrate() {
             tracing::error!(cause = %error, "room schema");
         }
