@@ -198,8 +198,9 @@ pub async fn a_task_deleted_by_someone_else_turns_read_only_at_once(ctx: &'stati
     )
     .await;
 
+    // Bob's name as his token gives it (the test tokens' names are upper case).
     let said = ana.text("#task-gone-text").await;
-    assert!(said.starts_with("Bob deleted this task at "), "{said}");
+    assert!(said.starts_with("BOB deleted this task at "), "{said}");
     assert_eq!(editing_controls(&ana).await, json!([]), "nothing to change");
     assert_eq!(
         ana.js(
@@ -469,6 +470,14 @@ pub async fn the_pages_log_no_console_error_and_fit(ctx: &'static Ctx) {
     )
     .await;
     page.no_console_errors("on the sign-in page").await;
+    // The console is really read: an error logged on purpose is seen, and then gone.
+    page.js("console.error('hero-e2e: the console is read');", vec![])
+        .await;
+    let seen = page.console_errors().await;
+    assert!(
+        seen.iter().any(|e| e.contains("the console is read")),
+        "{seen:?}"
+    );
     page.sign_in("Ana", "member", &workspace).await;
     page.live().await;
     page.wait_until(
