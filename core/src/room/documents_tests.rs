@@ -282,7 +282,9 @@ fn refusals_close_with_their_codes() {
     let pong = admit_doc_frame(&ana, Frame::Text(crate::protocol::PING_FRAME), 0, &limits);
     assert!(matches!(
         pong.unwrap_err().frames.as_slice(),
-        [Outbound::Reply(crate::protocol::ServerMessage::Pong { id: None })]
+        [Outbound::Reply(crate::protocol::ServerMessage::Pong {
+            id: None
+        })]
     ));
     assert_eq!(
         code(admit_doc_frame(&ana, Frame::Binary(&[9, 9]), 0, &limits)),
