@@ -18,9 +18,10 @@
 // v4: roles, messages with a lifetime, the conflict prompt and a deleted task's page.
 const CACHE = "hero-shell-v4";
 
-/** The files the page needs to start (tests/js/service-worker.test.mjs checks this list against public/). */
+/** The files the page needs to start, its icon included (tests/js/service-worker.test.mjs checks this list against public/). */
 const SHELL = [
   "/",
+  "/favicon.svg",
   "/styles.css",
   "/app.js",
   "/hero-client.js",
