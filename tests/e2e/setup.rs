@@ -39,10 +39,16 @@ pub async fn a_second_setup_leaves_the_build_alone(_: &'static Ctx) {
     assert_eq!(before, after, "target/setup.env was touched");
     // `make -q`: exit 0 when the targets are up to date, 1 when a recipe would run.
     let stale = Command::new("make")
-        .args(["-q", "build/worker/shim.mjs", "public/hero-client.js"])
+        .args([
+            "-q",
+            "--no-print-directory",
+            "build/worker/shim.mjs",
+            "public/hero-client.js",
+        ])
         .current_dir(&root)
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
+        .stdout(std::process::Stdio::null())
         .status()
         .expect("make runs");
     assert!(
