@@ -21,14 +21,17 @@ EXAMPLE_SOURCES := $(shell find examples/react -type f -not -path '*/node_module
 .PHONY: help setup setup-test setup-bench build client example dev migrate token test unit e2e lint lint-js pack-check fmt deploy deploy-check clean fuzz soak bench bench-quick
 
 help:
-	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT)"
-	@echo "make test     set up, then lint, unit tests and the end-to-end suite"
+	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT) (rebuilds only what changed)"
+	@echo "make test     set up, then lint, unit tests, pack-check, deploy-check, the end-to-end suite (the browser"
+	@echo "              tests and the README's examples among them) and bench-quick (about 8 minutes warm)"
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
-	@echo "make deploy   wrangler deploy (see README: D1 database and JWT_SECRET first)"
+	@echo "make deploy   set up, build, wrangler deploy. First (README, Deploy): a D1 database (its id in"
+	@echo "              wrangler.toml, migrations applied --remote) and SUPABASE_URL in [vars], plus"
+	@echo "              wrangler secret put JWT_SECRET for a project on the legacy JWT secret"
 	@echo "make lint     cargo fmt --check, the code's shape, clippy -D warnings (host, wasm32), and lint-js"
 	@echo "make lint-js  the client package: no drift in public/, tsc (bundler, nodenext), publint, attw"
 	@echo "make client example   build public/hero-client.js and the React example (/examples/react/)"
-	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (~15 min)"
+	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (about 13 minutes)"
 	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
 	@echo "make fuzz     cargo-fuzz on client frames, document frames and request bodies (FUZZ_SECONDS=60 per target)"
@@ -119,8 +122,10 @@ unit: $(SETUP_ENV) client
 	@echo "unit: node --test tests/js (the client package, its React hooks in jsdom, the UI's reducers)"
 	@node --test tests/js/
 
+# hero-token is built first: the README's examples, run by the suite, call `make token`.
 e2e: build example
-	@echo "e2e: real wrangler dev, local D1, real HTTP and WebSocket clients"
+	@echo "e2e: real wrangler dev, local D1, real HTTP and WebSocket clients, Chromium, the README's examples"
+	@$(WITH_ENV) cargo build --quiet -p hero-core --bin hero-token
 	@$(WITH_ENV) cargo test --quiet -p hero-e2e --test e2e
 
 # What `make deploy` would upload, built and validated without an account.

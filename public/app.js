@@ -26,13 +26,10 @@ queues.watch((queue) => syncView.attach(queue));
 
 const slot = createRoomSlot({
   badge: byId("connection"),
-  onClosed({ reason, code }) {
-    if (code === 4001 || code === 401) {
-      byId("task-notice").textContent = "Your session expired: sign in again.";
-      signOut();
-    } else if (reason && code !== 1000) {
-      byId("task-notice").textContent = `Disconnected: ${reason}.`;
-    }
+  // Only the end of the session is the app's; every other ending (a task deleted, a room
+  // refused) is told by the view that was in that room, in its own message line.
+  onClosed({ code }) {
+    if (code === 4001 || code === 401) signOut("Your session expired: sign in again.");
   },
   // The server's name for us (its rule, cleaned) is better than our reading of the claims.
   onWelcome(welcome) {
@@ -45,28 +42,38 @@ const slot = createRoomSlot({
   },
 });
 
-function signOut() {
+/** Signs out (in every tab of this browser); `reason`, if any, is said on the sign-in view. */
+function signOut(reason = null) {
   // The copies of tasks kept for offline use go; pending changes stay until this user is back.
   queues.current()?.forgetSnapshots();
   session.token = null;
   slot.use(null);
   queues.current(); // closes the queue; its entries stay here until this user is back
+  if (reason) views.signin.explain(reason);
   location.hash = "#/";
   router.route();
 }
+
+const views = {
+  signin: createSignInView({ session, onSignedIn: () => router.route() }),
+  dashboard: createBoardView({ rest, session, slot, connectOptions, queues }),
+  task: createTaskView({ rest, session, slot, connectOptions, queues }),
+};
 
 const router = createRouter({
   session,
   // Opened (or switched) before each view shows, so a view always finds the right queue.
   beforeRoute: () => queues.current(),
-  views: {
-    signin: createSignInView({ session, onSignedIn: () => router.route() }),
-    dashboard: createBoardView({ rest, slot, connectOptions, queues }),
-    task: createTaskView({ rest, session, slot, connectOptions, queues }),
-  },
+  views,
 });
 
-byId("signout").addEventListener("click", signOut);
+byId("signout").addEventListener("click", () => signOut());
+// The tabs of this browser share one sign-in: another tab signing in, out or as someone
+// else re-routes this one (the room and the queue follow the new token).
+session.onChange(() => {
+  if (!session.token) slot.use(null);
+  router.route();
+});
 router.start();
 
 // The app shell from the cache when the network is down (/sw.js); never the API.

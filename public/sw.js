@@ -15,11 +15,13 @@
 
 // v2: the client module became one bundle (/hero-client.js, built from clients/js).
 // v3: the shared description (/ui/task-description.js, Yjs in /hero-client.js).
-const CACHE = "hero-shell-v3";
+// v4: roles, messages with a lifetime, the conflict prompt and a deleted task's page.
+const CACHE = "hero-shell-v4";
 
-/** The files the page needs to start (tests/js/service-worker.test.mjs checks this list against public/). */
+/** The files the page needs to start, its icon included (tests/js/service-worker.test.mjs checks this list against public/). */
 const SHELL = [
   "/",
+  "/favicon.svg",
   "/styles.css",
   "/app.js",
   "/hero-client.js",
@@ -27,11 +29,15 @@ const SHELL = [
   "/state/conflict.js",
   "/state/fields.js",
   "/state/list.js",
+  "/state/messages.js",
+  "/state/roles.js",
   "/ui/board-render.js",
   "/ui/board-view.js",
+  "/ui/conflict-prompt.js",
   "/ui/connection.js",
   "/ui/dom.js",
   "/ui/errors.js",
+  "/ui/message-slot.js",
   "/ui/queue-slot.js",
   "/ui/router.js",
   "/ui/session.js",

@@ -247,7 +247,9 @@ if [ "$MODE" = "test" ]; then
 fi
 
 # --- the environment every build and test uses ----------------------------------------------
-step "writing target/setup.env"
+# Written only when its content changes: the Makefile's build rules depend on this file, so
+# rewriting it on every run would rebuild the wasm on every `make dev` for nothing.
+step "target/setup.env"
 mkdir -p target
 cat >"$ENV_FILE.tmp" <<EOF
 # Written by scripts/setup.sh; sourced by the Makefile and the wrangler build command.
@@ -258,5 +260,10 @@ export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 export WRANGLER_SEND_METRICS=false
 export SCHEMATHESIS_BIN="$SCHEMATHESIS_VENV/bin/schemathesis"
 EOF
-mv "$ENV_FILE.tmp" "$ENV_FILE"
-skip "done"
+if [ -f "$ENV_FILE" ] && cmp -s "$ENV_FILE.tmp" "$ENV_FILE"; then
+  rm -f "$ENV_FILE.tmp"
+  skip "unchanged"
+else
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+  echo "setup:   wrote $ENV_FILE"
+fi

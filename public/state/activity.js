@@ -8,7 +8,7 @@
 // the status moved, `task_status_changed` with the next seq; the second is folded into
 // the first's entry as `from_status`/`to_status`, as the REST entry has them.
 
-import { fieldLabel } from "./fields.js";
+import { fieldLabel, statusLabel } from "./fields.js";
 
 const actorOf = (actor) => ({ id: actor.id, name: actor.name });
 
@@ -85,11 +85,14 @@ export function applyActivityEvent(state, event, knownTask = null) {
   return { entries: listed ? state.entries : [next, ...state.entries], lastUpdate };
 }
 
-/** What an entry says, live or reloaded alike: "Ana changed title, status (status todo → done)". */
+/**
+ * What an entry says, live or reloaded alike, in the words the form uses:
+ * "Ana changed title, status (to do → in progress)".
+ */
 export function activityText(entry) {
   const who = entry.actor.name;
   if (entry.kind === "created") return `${who} created the task`;
   if (entry.kind === "deleted") return `${who} deleted the task`;
-  const status = entry.from_status ? ` (status ${entry.from_status} → ${entry.to_status})` : "";
+  const status = entry.from_status ? ` (${statusLabel(entry.from_status)} → ${statusLabel(entry.to_status)})` : "";
   return `${who} changed ${entry.changed.map(fieldLabel).join(", ")}${status}`;
 }

@@ -1,6 +1,6 @@
 // What the conflict prompt says about a queued change that met someone else's: who changed
-// the task, and each field's value as text. Pure (no DOM), so node tests check the wording
-// the browser tests look for.
+// the task, and each field's value as text (./fields.js). Pure (no DOM), so node tests check
+// the wording the browser tests look for.
 
 /** "Bob", "Bob and Cy", "Ana, Bob and Cy"; someone whose name is unknown is "someone else". */
 export function conflictAuthors(fields, selfId = null) {
@@ -20,9 +20,5 @@ export function conflictText(entry, selfId = null) {
   return `Changed by ${who} while you were editing. Keep your value or theirs for each field:`;
 }
 
-/** A field's value as the prompt shows it: tags comma separated, nothing as "(none)". */
-export function fieldText(field, value) {
-  if (field === "tags") return Array.isArray(value) && value.length ? value.join(", ") : "(none)";
-  if (value === null || value === undefined || value === "") return "(none)";
-  return String(value);
-}
+/** A field's value as the prompt shows it (the one spelling, from ./fields.js). */
+export { fieldText } from "./fields.js";

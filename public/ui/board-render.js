@@ -6,6 +6,7 @@
 import { h } from "/ui/dom.js";
 import { initials } from "/ui/task-render.js";
 import { usersIn } from "/hero-client.js";
+import { statusLabel } from "/state/fields.js";
 
 export function renderAnalytics(container, report) {
   const cards = [
@@ -52,7 +53,7 @@ function taskItem(task, users) {
       "span",
       { class: "task-meta" },
       task.pending ? h("span", { class: "pill pending" }, task.version === 0 ? "not synced yet" : "changes not synced") : null,
-      h("span", { class: `pill status-${task.status}` }, task.status.replace("_", " ")),
+      h("span", { class: `pill status-${task.status}` }, statusLabel(task.status)),
       h("span", { class: `pill priority-${task.priority}` }, task.priority),
       task.assignee_id ? h("span", { class: "pill" }, `@${task.assignee_id}`) : null,
       task.due_date ? h("span", { class: "pill" }, `due ${task.due_date}`) : null,

@@ -11,12 +11,20 @@
 // the pending changes applied (a pending create on top under its temporary id, edits shown,
 // deletes hidden). When an entry commits, its task goes into the list at once. Each card
 // shows who is in that task's room, from the board's `task_presence`.
+//
+// A viewer gets no create form (the server would refuse it). The view's message line
+// (#board-message) holds one message at a time (/ui/message-slot.js) and is cleared when
+// the view hides. A task deleted by someone else takes what the queue held for it along,
+// and the line says so.
 
 import { connectBoard, emptyTaskPresence } from "/hero-client.js";
 import { byId, createScope } from "/ui/dom.js";
 import { describeError, isUnreachable, UNREACHABLE_TEXT } from "/ui/errors.js";
+import { createMessageSlot } from "/ui/message-slot.js";
 import { renderAnalytics, renderTaskList } from "/ui/board-render.js";
 import { applyListEvent, appendPage, cleanFilters, emptyList, listFromPage, needsServerFilter, removeTask, upsertTask } from "/state/list.js";
+import { abilities } from "/state/roles.js";
+import { droppedText } from "/state/messages.js";
 
 const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200; // the API's limit
@@ -24,7 +32,7 @@ const FILTER_DEBOUNCE_MS = 250;
 const REFETCH_DEBOUNCE_MS = 300;
 const KEEP_DEBOUNCE_MS = 1000;
 
-export function createBoardView({ rest, slot, connectOptions, queues, connect = connectBoard }) {
+export function createBoardView({ rest, session, slot, connectOptions, queues, connect = connectBoard }) {
   let list = emptyList;
   let presence = emptyTaskPresence;
   let filters = {};
@@ -34,9 +42,12 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
   let refetchTimer = null;
   // Numbers the list requests: an answer to an older query never overwrites a newer one.
   let latestLoad = 0;
+  // Deleted tasks whose queued changes are being dropped: id -> {title, by}, for saying so.
+  const titles = new Map();
 
+  const message = createMessageSlot(byId("board-message"));
   const readFilters = () => cleanFilters(new FormData(byId("filters")).entries());
-  const showError = (error) => (byId("create-error").textContent = describeError(error));
+  const showError = (error) => message.error(describeError(error));
   const queue = () => queues.current();
   // The list as the user should see it: the server's tasks with their pending changes.
   const shown = () => ({ ...list, tasks: queue()?.overlayList(list.tasks) ?? list.tasks });
@@ -63,7 +74,7 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
     list = append ? appendPage(list, page) : listFromPage(page);
     keepCopy();
     // An answer: whatever said the server could not be reached is out of date.
-    if (byId("create-error").textContent === UNREACHABLE_TEXT) byId("create-error").textContent = "";
+    message.end("error", UNREACHABLE_TEXT);
     render();
   }
   // Offline with nothing loaded (a reload offline): the last list this browser saw, with
@@ -88,6 +99,7 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
   }
 
   function onEvent(event) {
+    if (event.type === "task_deleted") dropQueued(event);
     if (!needsServerFilter(filters)) {
       setList(applyListEvent(list, event, filters));
     } else if (event.type === "task_deleted" || event.type === "task_redacted") {
@@ -97,19 +109,38 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
     }
   }
 
+  // Someone deleted a task I have changes queued for: they can never apply, so they go
+  // (the queue's "dropped" says which, and onDropped says so).
+  function dropQueued(event) {
+    const title = list.tasks.find((task) => task.id === event.task_id)?.title;
+    const current = queue();
+    if (!current?.entries.some((entry) => entry.taskId === event.task_id)) return;
+    titles.set(event.task_id, { title, by: event.actor?.id === session.userId ? "You" : event.actor?.name });
+    current.dropTask(event.task_id).catch(() => {});
+  }
+
+  // What the queue dropped (here, in another tab, or on a 404), in words, if any was mine to say.
+  function onDropped({ taskId, entries }) {
+    const known = titles.get(taskId);
+    titles.delete(taskId);
+    const text = droppedText(entries, { title: known?.title ?? entries[0]?.label, by: known?.by });
+    if (text) message.info(text);
+  }
+
   // Queued: shown at once as pending, sent when the server can be reached. A blank title
   // is caught here (the server would refuse it), so it never waits in the queue.
   async function create(event) {
     event.preventDefault();
-    byId("create-error").textContent = "";
     const title = byId("new-title").value;
     if (!title.trim()) {
       showError(new Error("A task needs a title."));
       return;
     }
+    message.clear();
     try {
       await queue().create({ title, priority: byId("new-priority").value });
-      byId("new-title").value = "";
+      // Ready for the next one: the title empty and the priority back to its default.
+      byId("create-form").reset();
       render();
     } catch (error) {
       showError(error);
@@ -135,6 +166,8 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
 
   function listen() {
     scope.listen(byId("create-form"), "submit", create);
+    // Typing a title is acting on "A task needs a title.": it goes.
+    scope.listen(byId("new-title"), "input", () => message.end("error", "A task needs a title."));
     scope.listen(byId("filters"), "input", onFilterInput);
     scope.listen(byId("filters"), "submit", (event) => event.preventDefault());
     scope.listen(byId("load-more"), "click", () => reload({ append: true }));
@@ -147,6 +180,7 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
     if (current) {
       scope.track(current.on("change", render));
       scope.track(current.on("acked", onAcked));
+      scope.track(current.on("dropped", onDropped));
     }
   }
 
@@ -181,6 +215,8 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
     name: "dashboard",
     show() {
       scope = createScope();
+      // A viewer can change nothing: no create form.
+      byId("create-form").hidden = !abilities(session.role).create;
       // The filter form keeps its values while the view is hidden; start from them.
       filters = readFilters();
       presence = emptyTaskPresence;
@@ -193,6 +229,7 @@ export function createBoardView({ rest, slot, connectOptions, queues, connect = 
       slot.release(room);
       scope = null;
       room = null;
+      message.clear();
     },
   };
 }

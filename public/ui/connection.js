@@ -8,6 +8,8 @@ const STATUS_TEXT = {
   reconnecting: "reconnecting…",
   offline: "offline",
   closed: "disconnected",
+  // The view left its room on purpose (its task was deleted): nothing is wrong.
+  left: "not connected",
 };
 
 /**

@@ -1,9 +1,10 @@
 // Hash routing: #/tasks/<uuid> is a task, anything else the dashboard; signed out, always
 // the sign-in view. Exactly one view is shown: the previous one is hidden (its listeners
-// removed, its room left) before the next is shown.
+// removed, its room left, its message cleared) before the next is shown.
 
 import { byId } from "/ui/dom.js";
 import { describeUser } from "/ui/session.js";
+import { isReadOnly } from "/state/roles.js";
 
 const TASK_ROUTE = /^#\/tasks\/([0-9a-f-]{36})$/;
 
@@ -19,6 +20,8 @@ export function createRouter({ session, views, beforeRoute = () => {} }) {
     for (const view of Object.values(views)) byId(`${view.name}-view`).hidden = view.name !== name;
     byId("signout").hidden = !session.token;
     byId("whoami").textContent = describeUser(session.claims, session.serverName);
+    // A role that can change nothing sees values, not inputs, and is told why.
+    byId("view-only").hidden = !session.token || !isReadOnly(session.role);
   }
 
   function switchTo(view, param) {
@@ -29,7 +32,6 @@ export function createRouter({ session, views, beforeRoute = () => {} }) {
   }
 
   function route() {
-    byId("task-form").inert = false;
     beforeRoute();
     if (!session.token) {
       switchTo(views.signin);

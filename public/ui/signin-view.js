@@ -1,12 +1,16 @@
 // The sign-in view (#signin-view): paste a token, or, where the server allows it, get a
-// local development token by name and role.
+// local development token by name and role. Its message line (#signin-message) says why
+// the user is here when they were signed out (an expired session), and what went wrong.
 
 import { byId, createScope } from "/ui/dom.js";
+import { createMessageSlot } from "/ui/message-slot.js";
 import { decodeClaims } from "/ui/session.js";
 
 export function createSignInView({ session, onSignedIn }) {
   let scope = null;
-  const showError = (text) => (byId("signin-error").textContent = text);
+  let reason = null; // why the user was signed out, said when this view next shows
+  const message = createMessageSlot(byId("signin-message"));
+  const showError = (text) => message.error(text);
 
   async function devSignIn(event) {
     event.preventDefault();
@@ -51,8 +55,15 @@ export function createSignInView({ session, onSignedIn }) {
 
   return {
     name: "signin",
+    /** Says `text` (an error: it needs doing) when the view next shows. */
+    explain(text) {
+      reason = text;
+    },
     show() {
       scope = createScope();
+      if (session.takeExpired()) reason = "Your session expired: sign in again.";
+      if (reason) message.error(reason);
+      reason = null;
       scope.listen(byId("dev-signin"), "submit", devSignIn);
       scope.listen(byId("token-signin"), "submit", tokenSignIn);
       revealDevSignIn();
@@ -60,6 +71,7 @@ export function createSignInView({ session, onSignedIn }) {
     hide() {
       scope?.dispose();
       scope = null;
+      message.clear();
     },
   };
 }

@@ -1,14 +1,16 @@
-// The status line above every view (#sync): "offline — 2 changes pending", each pending
-// change listed, "all changes synced" once the queue drains, and what needs a decision (a
-// conflict links to its task's prompt; a conflict or a refusal can be discarded). The
-// browser tests read #sync-status and .sync-item[data-state].
+// The edit queue's state, a quiet line in the header (#sync-status): "offline — 2 changes
+// pending", "syncing 1 change…", "1 change needs your decision", "all changes synced" once
+// the queue drains. Under it, behind "changes" (#sync-details), each pending change (a
+// conflict links to its task's prompt; a conflict or a refusal can be discarded); the list
+// opens by itself when a change newly needs a decision. The browser tests read #sync-status
+// and .sync-item[data-state].
 
 import { byId, h } from "/ui/dom.js";
 import { describeEntry, statusLine, summarize } from "/hero-client.js";
 import { fieldLabel } from "/state/fields.js";
 
-/** What the panel's border says: offline, a decision needed, synced, or syncing. */
-function panelState(entries, reachable) {
+/** What the line's colour says: offline, a decision needed, synced, or syncing. */
+function lineState(entries, reachable) {
   const { total, conflicts, refused } = summarize(entries);
   if (total === 0) return "synced";
   if (conflicts + refused > 0) return "decide";
@@ -35,6 +37,7 @@ export function createSyncView() {
   let unsubscribe = [];
   // "all changes synced" only means something after there was something to sync.
   let hadChanges = false;
+  let lastState = "synced";
 
   function item(entry) {
     const label = describeEntry(entry, fieldLabel);
@@ -50,14 +53,21 @@ export function createSyncView() {
   }
 
   function render() {
-    const section = byId("sync");
     const entries = queue?.entries ?? [];
     if (entries.length) hadChanges = true;
     const text = queue ? statusLine(entries, { reachable: queue.reachable, hadChanges }) : "";
-    section.hidden = !text;
-    section.dataset.state = panelState(entries, queue?.reachable ?? true);
+    const state = lineState(entries, queue?.reachable ?? true);
+    byId("sync").hidden = !text;
+    byId("sync").dataset.state = state;
     byId("sync-status").textContent = text;
     byId("sync-items").replaceChildren(...entries.map(item));
+    const details = byId("sync-details");
+    details.hidden = entries.length === 0;
+    details.querySelector("summary").textContent = entries.length === 1 ? "1 change" : `${entries.length} changes`;
+    // A decision newly needed is shown; after that the user opens and closes the list.
+    if (state === "decide" && lastState !== "decide") details.open = true;
+    if (entries.length === 0) details.open = false;
+    lastState = state;
   }
 
   // One listener for every Discard button, whatever the list holds now.
@@ -73,6 +83,7 @@ export function createSyncView() {
       for (const off of unsubscribe.splice(0)) off();
       queue = next;
       hadChanges = false;
+      lastState = "synced";
       if (queue) unsubscribe = [queue.on("change", render)];
       render();
     },

@@ -6,7 +6,8 @@
 //
 // Until the text is ready (synced once, now or in a copy kept on this device) the textarea
 // shows the description as REST gave it, read-only: an empty shared text only means "not
-// loaded yet". A viewer's textarea stays read-only (the server refuses their updates).
+// loaded yet". A viewer's textarea stays read-only (the server refuses their updates), and
+// so does a deleted task's (freeze).
 // The hint under it (#f-description's [data-hint-for]) says what state it is in, and the
 // textarea's data-shared attribute names it for tests: loading | live | offline | closed.
 
@@ -75,6 +76,12 @@ export function createSharedDescription({ textarea, hint, connectOptions, open =
     },
     get active() {
       return shared !== null;
+    },
+    /** The task is gone: its document closes, and the text stays on screen as it was, read-only. */
+    freeze() {
+      this.close();
+      textarea.readOnly = true;
+      textarea.dataset.shared = "closed";
     },
     close() {
       for (const off of offs.splice(0)) off();

@@ -1,10 +1,10 @@
 // Task detail rendering: who is here (#presence), who is typing (#typing) and the activity
 // log (#activity), drawn from plain data. The browser tests read
-// .presence-entry[data-user-id] .avatar (initials), .editing ("… is editing description")
-// and #typing ("Ana is typing…").
+// .presence-entry[data-user-id] .avatar (initials), .editing ("… is editing description"),
+// #typing ("Ana is typing…") and the read-only values (#task-values dd).
 
 import { h } from "/ui/dom.js";
-import { fieldLabel } from "/state/fields.js";
+import { fieldLabel, taskValues } from "/state/fields.js";
 import { activityText } from "/state/activity.js";
 
 /** "Bob" → "BO", "Ana Lima" → "AL". */
@@ -52,4 +52,9 @@ export function activityItem(entry) {
 /** `entries`: newest first, as the API lists them. */
 export function renderActivity(list, entries) {
   list.replaceChildren(...entries.map(activityItem));
+}
+
+/** A read-only task's values (#task-values), as text: status in words, tags joined. */
+export function renderValues(list, task) {
+  list.replaceChildren(...taskValues(task).flatMap(([label, text]) => [h("dt", {}, label), h("dd", {}, text)]));
 }

@@ -7,23 +7,39 @@
 // keystroke, with no Save and no conflict to resolve. Every other field saves when it
 // changes (selects, dates and tags at once, text fields on blur or Enter) through the edit
 // queue (/ui/queue-slot.js): the form shows the task with my pending changes applied,
-// "Saved." once the change committed, and the conflict prompt when a queued change met
-// someone else's (a 412 the queue could not merge by itself): both values of each field and
-// who set theirs; the chosen ones commit. A task created offline opens here under its
-// temporary id, its description a plain field saved with it, and moves to its real id (and
-// the shared text) once it commits.
+// "Saving…" while a change is on its way, "Saved." once it committed, and the conflict
+// prompt (/ui/conflict-prompt.js) when a queued change met someone else's. A task created
+// offline opens here under its temporary id, its description a plain field saved with it,
+// and moves to its real id (and the shared text) once it commits.
+//
+// Read-only: a role that can change nothing (a viewer) sees the values as text
+// (#task-values) and the shared description read-only; no Delete. A task deleted while it
+// is open turns read-only at once: it says who deleted it and when (#task-gone), leaves the
+// room (no presence, no typing), offers the way back to the board, and the edit queue drops
+// what it held for the task, which is said too. The view's one message line (#task-notice,
+// /ui/message-slot.js) is cleared when the view hides.
 
 import { connectTask } from "/hero-client.js";
-import { byId, createScope, h } from "/ui/dom.js";
+import { byId, createScope } from "/ui/dom.js";
 import { describeError, isUnreachable } from "/ui/errors.js";
+import { createMessageSlot } from "/ui/message-slot.js";
+import { createConflictPrompt } from "/ui/conflict-prompt.js";
 import { changesOf, fieldInput, fillForm } from "/ui/task-form.js";
-import { renderActivity, renderPresence, renderTyping } from "/ui/task-render.js";
+import { renderActivity, renderPresence, renderTyping, renderValues } from "/ui/task-render.js";
 import { createSharedDescription } from "/ui/task-description.js";
-import { fieldLabel, TASK_FIELDS } from "/state/fields.js";
+import { fieldLabel, statusLabel, TASK_FIELDS } from "/state/fields.js";
 import { activityFromRest, applyActivityEvent, emptyActivity } from "/state/activity.js";
-import { conflictText, fieldText } from "/state/conflict.js";
+import { deletedText, droppedText, pendingState } from "/state/messages.js";
+import { abilities } from "/state/roles.js";
 
 const TYPING_RESEND_MS = 2000;
+
+/** A time as the page shows it: the time of day today, the date and time otherwise. */
+function when(at) {
+  const date = new Date(at);
+  const today = date.toDateString() === new Date().toDateString();
+  return today ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
 
 export function createTaskView({ rest, session, slot, connectOptions, queues, connect = connectTask }) {
   let scope = null;
@@ -32,28 +48,26 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
   let server = null; // the task as the server has it, as far as we know
   let loaded = null; // what the form was loaded from: `server` with my pending changes (the base of my next edit)
   let pendingCreate = false; // this is a task created offline, under its temporary id
+  let gone = null; // the task was deleted: {by, at} as far as known
   const dirty = new Set();
   let typingSentAt = 0;
   const typers = new Map(); // user id -> field
   const names = new Map(); // user id -> name
   let activity = emptyActivity;
-  // The conflict prompt: the entry it shows, the choices made so far, and the entry whose
-  // choice is on its way (the prompt stays until that commits, or cannot be sent now).
-  let prompted = null;
-  let choices = {};
-  let resolving = null;
-  let showingRefusal = false;
+  let refusalShown = null; // the refusal's text while the message line shows it
   let shared = null; // the shared description (made on the first show, when the page is there)
 
+  const notice = createMessageSlot(byId("task-notice"));
   const queue = () => queues.current();
+  const entriesOfTask = () => (queue()?.entries ?? []).filter((e) => e.taskId === id);
+  const prompt = createConflictPrompt({ queue, notice, selfId: () => session.userId });
   /** The description is the shared text (not a field the queue saves) on a task the server has. */
   const isShared = (field) => field === "description" && Boolean(shared?.active);
   const formFields = () => TASK_FIELDS.filter((field) => !isShared(field));
-  const role = () => session.claims?.app_metadata?.role || session.claims?.app_role || "member";
-  const notice = (text) => (byId("task-notice").textContent = text);
+  const can = () => abilities(session.role, { task: server ?? loaded, userId: session.userId });
+  const readOnly = () => gone !== null || !can().edit;
   const showTyping = () => renderTyping(byId("typing"), typers, names);
   const showActivity = () => renderActivity(byId("activity"), activity.entries);
-  const entriesOfTask = () => (queue()?.entries ?? []).filter((e) => e.taskId === id);
   /** The task with my pending changes, as the form should show it. */
   const withPending = (task) => (pendingCreate ? queue()?.pendingTask(id) ?? task : queue()?.overlay(task) ?? task);
 
@@ -61,6 +75,17 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
   const keepCopy = (task) => {
     if (!pendingCreate && task?.version > 0) queue()?.rememberTask(task);
   };
+
+  /** Edit or read: inputs for who may change the task, its values as text for everyone else. */
+  function applyMode() {
+    const reading = readOnly();
+    byId("task-form").dataset.mode = reading ? "read" : "edit";
+    for (const field of TASK_FIELDS) if (field !== "description") fieldInput(field).disabled = reading;
+    if (!shared?.active) fieldInput("description").readOnly = reading;
+    byId("delete").hidden = reading || !can().delete;
+    byId("task-values").hidden = !reading;
+    if (reading && loaded) renderValues(byId("task-values"), loaded);
+  }
 
   function loadIntoForm(next) {
     keepCopy(next);
@@ -70,11 +95,12 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
     fillForm(loaded, formFields());
     shared?.showFallback(loaded.description);
     byId("task-heading").textContent = loaded.title;
+    applyMode();
   }
 
   /** A newer task from the server: into the form, unless the user is mid-edit. */
   function takeNewer(next) {
-    if (server && !pendingCreate && next.version < server.version) return;
+    if (gone || (server && !pendingCreate && next.version < server.version)) return;
     if (dirty.size === 0) loadIntoForm(next);
     else {
       keepCopy(next);
@@ -93,22 +119,21 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
 
   /** Saves the touched fields among `fields` that hold a valid value (a blank title waits). */
   async function save(fields = [...dirty]) {
+    if (readOnly()) return;
     const valid = fields.filter((field) => dirty.has(field) && !isShared(field) && fieldInput(field).checkValidity());
     const changes = changesOf(valid);
     if (Object.keys(changes).length === 0) return;
     for (const field of valid) dirty.delete(field);
-    byId("task-error").textContent = "";
     try {
       const { outcome } = await queue().update(loaded, changes);
       // The base of the next edit moves on only once nothing else is mid-edit.
       if (dirty.size === 0) loaded = withPending(server);
       byId("task-heading").textContent = withPending(server).title;
-      if (outcome === "unchanged") notice("Nothing to save: that is how it was.");
-      else if (pendingCreate || !queue().reachable) notice("Saved on this device: it syncs when the server can be reached.");
-      else notice("Saving…");
+      if (outcome === "unchanged") notice.info("Nothing to save: that is how it was.");
+      else reflectPending();
     } catch (error) {
       for (const field of valid) dirty.add(field); // not saved: still mine to save
-      byId("task-error").textContent = describeError(error);
+      notice.error(describeError(error));
     }
   }
 
@@ -118,114 +143,43 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       await queue().remove(loaded);
       location.hash = "#/";
     } catch (error) {
-      byId("task-error").textContent = describeError(error);
+      notice.error(describeError(error));
     }
   }
 
-  // ---- The conflict prompt -----------------------------------------------------------
+  // ---- What the queue holds for this task --------------------------------------------
 
-  function hidePrompt() {
-    prompted = null;
-    choices = {};
-    byId("conflict").hidden = true;
+  /** Progress only while it is true: saving now, or waiting for the server. */
+  function reflectPending() {
+    if (gone) return;
+    const state = pendingState(entriesOfTask(), { reachable: queue()?.reachable ?? true });
+    if (state === "saving") notice.progress("Saving…");
+    else if (state === "offline" && pendingCreate) notice.progress("Not synced yet: this task is created when the server can be reached.");
+    else if (state === "offline") notice.progress("Saved on this device: it syncs when the server can be reached.");
+    else notice.end("progress");
   }
 
-  function choiceButton(entry, conflict, side) {
-    const value = side === "mine" ? conflict.mine : conflict.theirs;
-    const who = side === "mine" ? "Mine" : `Theirs (${conflict.by?.name ?? "someone else"})`;
-    return h(
-      "button",
-      {
-        type: "button",
-        class: `choose-${side}`,
-        "aria-pressed": choices[conflict.field] === side ? "true" : "false",
-        dataset: { field: conflict.field, side },
-      },
-      `${who}: ${fieldText(conflict.field, value)}`,
-    );
-  }
-
-  function showPrompt(entry) {
-    const same = prompted === entry.id && !resolving;
-    prompted = entry.id;
-    if (same && !byId("conflict").hidden) return; // keep focus and the choices made so far
-    const isDelete = entry.kind === "delete";
-    byId("conflict-title").textContent = isDelete ? "Deleted, but changed meanwhile" : "Edit conflict";
-    byId("conflict-text").textContent = conflictText(entry, session.userId);
-    byId("conflict-fields").replaceChildren(
-      ...entry.conflict.fields.map((conflict) =>
-        h(
-          "li",
-          { class: "conflict-field", dataset: { field: conflict.field } },
-          h("span", { class: "field-name" }, fieldLabel(conflict.field)),
-          isDelete ? h("span", {}, `now: ${fieldText(conflict.field, conflict.theirs)} (was ${fieldText(conflict.field, conflict.base)}, changed by ${conflict.by?.name ?? "someone else"})`) : choiceButton(entry, conflict, "mine"),
-          isDelete ? null : choiceButton(entry, conflict, "theirs"),
-        ),
-      ),
-    );
-    byId("take-theirs").textContent = isDelete ? "Keep it" : "Take theirs";
-    byId("reapply-mine").textContent = isDelete ? "Delete anyway" : "Reapply mine";
-    for (const button of byId("conflict").querySelectorAll("button")) button.disabled = false;
-    byId("conflict").hidden = false;
-    byId("take-theirs").focus();
-  }
-
-  async function resolveWith(entryId, picked) {
-    resolving = entryId;
-    for (const button of byId("conflict").querySelectorAll("button")) button.disabled = true;
-    byId("conflict-text").textContent = "Saving your choice…";
-    const outcome = await queue().resolve(entryId, picked);
-    if (outcome !== "requeued") {
-      resolving = null;
-      hidePrompt();
-      if (outcome === "kept-theirs") notice("Loaded their version.");
-    }
-    reflectQueue();
-  }
-
-  function choose(side) {
-    const entry = entriesOfTask().find((e) => e.id === prompted);
-    if (!entry) return;
-    const picked = Object.fromEntries(entry.conflict.fields.map((c) => [c.field, side]));
-    resolveWith(entry.id, entry.kind === "delete" ? side : picked);
-  }
-
-  function chooseField(field, side) {
-    const entry = entriesOfTask().find((e) => e.id === prompted);
-    if (!entry) return;
-    choices = { ...choices, [field]: side };
-    for (const button of byId("conflict-fields").querySelectorAll(`button[data-field="${field}"]`)) {
-      button.setAttribute("aria-pressed", String(button.dataset.side === side));
-    }
-    // Once every field has a choice, that is the answer.
-    if (entry.conflict.fields.every((c) => choices[c.field])) resolveWith(entry.id, choices);
-  }
-
-  /** The prompt and the form follow the queue: a conflict appears, a choice commits. */
-  function reflectQueue() {
-    const mine = entriesOfTask();
-    const conflict = mine.find((e) => e.state === "conflict");
-    if (resolving) {
-      const waiting = mine.find((e) => e.id === resolving);
-      if (waiting?.state === "conflict") resolving = null; // it met another change: ask again
-      else if (!waiting || !queue().reachable) {
-        resolving = null;
-        hidePrompt();
-        if (waiting) notice("Your choice is saved on this device: it syncs when the server can be reached.");
-      }
-    }
-    if (conflict && !resolving) showPrompt(conflict);
-    else if (!conflict && !resolving && prompted) hidePrompt();
-    // A change the server refused stays listed until discarded; say so where it was made.
+  /** A change the server refused stays listed until discarded; say so where it was made, once. */
+  function reflectRefusal(mine) {
     const refused = mine.find((e) => e.state === "refused");
-    if (refused) {
-      const why = refused.error?.errors?.map((e) => `${fieldLabel(e.field)}: ${e.message}`).join("; ") || refused.error?.detail || "refused";
-      byId("task-error").textContent = `Not saved: ${why}. Discard it in the list of changes at the top, then try again.`;
-      showingRefusal = true;
-    } else if (showingRefusal) {
-      byId("task-error").textContent = "";
-      showingRefusal = false;
+    if (!refused) {
+      if (refusalShown) notice.end("error", refusalShown);
+      refusalShown = null;
+      return;
     }
+    const why = refused.error?.errors?.map((e) => `${fieldLabel(e.field)}: ${e.message}`).join("; ") || refused.error?.detail || "refused";
+    const text = `Not saved: ${why}. Discard it in the list of changes at the top, then try again.`;
+    if (text !== refusalShown) notice.error(text);
+    refusalShown = text;
+  }
+
+  /** The prompt, the message line and the form follow the queue. */
+  function reflectQueue() {
+    if (gone) return;
+    const mine = entriesOfTask();
+    prompt.reflect(mine, queue()?.reachable ?? true);
+    reflectPending();
+    reflectRefusal(mine);
     // A pending change came or went (here or in another tab): show it, unless mid-edit.
     if (server && dirty.size === 0) {
       const next = withPending(server);
@@ -240,73 +194,101 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       location.replace(`#/tasks/${taskId}`);
       return;
     }
-    if (taskId !== id) return;
-    if (entry.kind === "delete") {
-      notice("Deleted.");
-      byId("task-form").inert = true;
-      return;
-    }
+    if (taskId !== id || gone || entry.kind === "delete") return;
     if (task) takeNewer(task);
-    if (entry.id === resolving || entry.id === prompted) {
-      resolving = null;
-      hidePrompt();
-    }
-    notice(merged ? "Loaded their version." : "Saved.");
+    prompt.settled(entry.id);
+    if (merged) notice.info("Loaded their version.");
+    else notice.success("Saved.");
+  }
+
+  // ---- Deleted -----------------------------------------------------------------------
+
+  /** The task is gone (deleted here, elsewhere, or while away): read-only, out of its room, queue dropped. */
+  function turnGone(deletion = {}) {
+    if (gone) return;
+    gone = { by: deletion.by ?? null, at: deletion.at ?? null, missing: deletion.missing ?? false };
+    prompt.reset();
+    notice.clear();
+    dirty.clear();
+    typers.clear();
+    showTyping();
+    byId("presence").replaceChildren();
+    const left = room;
+    room = null;
+    slot.release(left);
+    slot.showStatus("left");
+    shared?.freeze();
+    byId("task-gone-text").textContent = deletedText(gone, { selfId: session.userId, when });
+    byId("task-gone").hidden = false;
+    applyMode();
+    // What I had queued for it can never apply: the queue drops it ("dropped" says what).
+    queue()?.dropTask(id).catch(() => {});
+  }
+
+  function onDropped({ taskId, entries, reason }) {
+    if (taskId !== id) return;
+    if (reason === "gone") turnGone(); // a write of mine found it deleted before the room said so
+    const text = droppedText(entries, { here: true });
+    if (!text) return;
+    byId("task-gone-dropped").textContent = text;
+    byId("task-gone-dropped").hidden = false;
   }
 
   // ---- Listening ---------------------------------------------------------------------
+
+  function listenToField(field) {
+    const element = fieldInput(field);
+    scope.listen(element, "input", () => {
+      if (readOnly()) return;
+      if (!isShared(field)) dirty.add(field);
+      // Re-sent every couple of seconds while typing goes on: the room ends typing by itself.
+      const now = Date.now();
+      if (now - typingSentAt > TYPING_RESEND_MS) {
+        typingSentAt = now;
+        room?.sendTyping(field, true);
+      }
+    });
+    // Selects, dates and tags at once; text fields when they lose focus (or on Enter).
+    scope.listen(element, "change", () => {
+      if (isShared(field) || readOnly()) return;
+      dirty.add(field);
+      save([field]);
+    });
+    scope.listen(element, "focus", () => {
+      if (!readOnly()) room?.setEditing(field);
+    });
+    scope.listen(element, "blur", () => {
+      if (readOnly()) return;
+      room?.sendTyping(field, false);
+      typingSentAt = 0;
+      room?.setEditing(null);
+    });
+  }
 
   function listenToForm() {
     // Enter in a text field: save what was typed (an invalid value says why instead).
     scope.listen(byId("task-form"), "submit", (event) => {
       event.preventDefault();
-      if (!byId("task-form").reportValidity()) return;
+      if (readOnly() || !byId("task-form").reportValidity()) return;
       save();
     });
-    scope.listen(byId("take-theirs"), "click", () => choose("theirs"));
-    scope.listen(byId("reapply-mine"), "click", () => choose("mine"));
-    scope.listen(byId("conflict-fields"), "click", (event) => {
-      const button = event.target.closest?.("button[data-field]");
-      if (button) chooseField(button.dataset.field, button.dataset.side);
-    });
+    prompt.listen(scope, entriesOfTask);
     scope.listen(byId("delete"), "click", remove);
-    for (const field of TASK_FIELDS) {
-      const element = fieldInput(field);
-      scope.listen(element, "input", () => {
-        if (!isShared(field)) dirty.add(field);
-        // Re-sent every couple of seconds while typing goes on: the room ends typing by itself.
-        const now = Date.now();
-        if (now - typingSentAt > TYPING_RESEND_MS) {
-          typingSentAt = now;
-          room?.sendTyping(field, true);
-        }
-      });
-      // Selects, dates and tags at once; text fields when they lose focus (or on Enter).
-      scope.listen(element, "change", () => {
-        if (isShared(field)) return;
-        dirty.add(field);
-        save([field]);
-      });
-      scope.listen(element, "focus", () => room?.setEditing(field));
-      scope.listen(element, "blur", () => {
-        room?.sendTyping(field, false);
-        typingSentAt = 0;
-        room?.setEditing(null);
-      });
-    }
+    for (const field of TASK_FIELDS) listenToField(field);
     const current = queue();
     if (current) {
       scope.track(current.on("change", reflectQueue));
       scope.track(current.on("acked", onAcked));
+      scope.track(current.on("dropped", onDropped));
     }
   }
 
   function onEvent(event) {
     activity = applyActivityEvent(activity, event, server);
     showActivity();
+    const mine = event.actor?.id === session.userId;
     if (event.type === "task_updated") {
       if (event.task.version <= (server?.version ?? 0)) return;
-      const mine = event.actor.id === session.userId;
       // The shared text's flush to D1: already on screen, keystroke by keystroke.
       const onlyShared = (event.changed ?? []).every((field) => isShared(field));
       if (dirty.size === 0) {
@@ -314,14 +296,19 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       } else {
         keepCopy(event.task);
         server = event.task;
-        if (!mine && !onlyShared) notice(`${event.actor.name} changed this task while you were editing.`);
+        if (!mine && !onlyShared) notice.info(`${event.actor.name} changed this task while you were editing.`);
       }
-    } else if (event.type === "task_status_changed") {
-      notice(`${event.actor.name} moved it from ${event.from} to ${event.to}.`);
+    } else if (event.type === "task_status_changed" && !mine) {
+      notice.info(`${event.actor.name} moved it from ${statusLabel(event.from)} to ${statusLabel(event.to)}.`);
     } else if (event.type === "task_deleted") {
-      notice(`${event.actor.name} deleted this task.`);
-      byId("task-form").inert = true;
+      turnGone({ by: event.actor, at: event.at });
     }
+  }
+
+  /** The room ended for good: a deleted task (4004, or 404 when it could not even connect), or a refusal. */
+  function onClosed({ reason, code }) {
+    if (code === 4004 || code === 404) turnGone();
+    else if (code !== 4001 && code !== 401 && code !== 1000 && reason) notice.error(`Disconnected: ${reason}.`);
   }
 
   function join(current) {
@@ -338,15 +325,18 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
         takeNewer(latest);
         loadActivity(current).catch(() => {});
       } catch (error) {
-        if (!current.disposed) notice(describeError(error));
+        if (current.disposed) return;
+        if (error?.status === 404) turnGone();
+        else notice.error(describeError(error));
       }
     });
     on("presence", (list) => {
+      if (gone) return;
       for (const entry of list) names.set(entry.user.id, entry.user.name);
       renderPresence(byId("presence"), list);
     });
     on("typing", (message) => {
-      if (message.user_id === session.userId) return;
+      if (message.user_id === session.userId || gone) return;
       if (message.active) typers.set(message.user_id, message.field);
       else typers.delete(message.user_id);
       showTyping();
@@ -360,10 +350,11 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       showTyping();
     });
     on("event", onEvent);
+    on("closed", onClosed);
     on("reloaded", (latest) => {
       takeNewer(latest);
       loadActivity(current).catch(() => {});
-      notice("Reloaded the latest version.");
+      notice.info("Reloaded the latest version.");
     });
   }
 
@@ -372,27 +363,45 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
     server = null;
     loaded = null;
     pendingCreate = false;
-    prompted = null;
-    choices = {};
-    resolving = null;
-    showingRefusal = false;
+    gone = null;
+    refusalShown = null;
+    prompt.reset();
     dirty.clear();
     typingSentAt = 0;
     typers.clear();
     names.clear();
     activity = emptyActivity;
-    byId("conflict").hidden = true;
-    notice("");
-    byId("task-error").textContent = "";
+    notice.clear();
+    byId("task-gone").hidden = true;
+    byId("task-gone-dropped").hidden = true;
     byId("typing").textContent = "";
     byId("presence").replaceChildren();
     showActivity();
     shared ??= createSharedDescription({ textarea: byId("f-description"), hint: document.querySelector('[data-hint-for="description"]'), connectOptions });
     shared.close();
+    applyMode();
   }
 
   /** The shared description of a task the server has; `fallback` shows until it is ready. */
-  const openShared = (taskId, fallback) => shared.open(taskId, { fallback, viewer: role() === "viewer" });
+  const openShared = (taskId, fallback) => shared.open(taskId, { fallback, viewer: !can().edit });
+
+  /** Offline on opening: the last copy this browser saw, with my pending changes, until the network is back. */
+  async function showOffline(current, taskId) {
+    slot.showStatus("offline");
+    current.listen(window, "online", () => {
+      if (current.disposed) return;
+      view.hide();
+      view.show(taskId);
+    });
+    const copy = await queue()?.recallTask(taskId);
+    // The shared text kept on this device can be typed in offline; it merges when back.
+    if (!current.disposed && !server) openShared(taskId, copy?.description ?? "");
+    if (copy && !current.disposed && !server) {
+      loadIntoForm(copy);
+      reflectQueue();
+      notice.progress("Offline: this is the last copy this browser saw. Your changes are kept and sync when the server is back.");
+    }
+  }
 
   const view = {
     name: "task",
@@ -408,7 +417,6 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       if (pending) {
         pendingCreate = true;
         loadIntoForm(pending);
-        notice("Not synced yet: this task is created when the server can be reached.");
         slot.showStatus(queue().reachable ? "connecting" : "offline");
         reflectQueue();
         return;
@@ -421,29 +429,14 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       try {
         const fetched = await rest.get(taskId);
         if (current.disposed) return;
+        server = fetched; // who created it decides whether I may delete it
         openShared(taskId, fetched.description);
         loadIntoForm(fetched);
       } catch (error) {
         if (current.disposed) return;
-        notice(describeError(error));
-        if (isUnreachable(error)) {
-          // Offline: the last copy this browser saw, with my pending changes, can still be
-          // edited (the edits queue up); the real thing loads when the network is back.
-          slot.showStatus("offline");
-          current.listen(window, "online", () => {
-            if (current.disposed) return;
-            view.hide();
-            view.show(taskId);
-          });
-          const copy = await queue()?.recallTask(taskId);
-          // The shared text kept on this device can be typed in offline; it merges when back.
-          if (!current.disposed && !server) openShared(taskId, copy?.description ?? "");
-          if (copy && !current.disposed && !server) {
-            loadIntoForm(copy);
-            reflectQueue();
-            notice("Offline: this is the last copy this browser saw. Your changes are kept and sync when the server is back.");
-          }
-        }
+        if (error?.status === 404) turnGone({ missing: true });
+        else notice.error(describeError(error));
+        if (isUnreachable(error)) await showOffline(current, taskId);
         return;
       }
       reflectQueue();
@@ -456,6 +449,7 @@ export function createTaskView({ rest, session, slot, connectOptions, queues, co
       slot.release(room);
       scope = null;
       room = null;
+      notice.clear();
     },
   };
   return view;

@@ -104,6 +104,8 @@ impl Page {
                 ]
             }),
         );
+        // The console, for console_errors().
+        capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
         let client = ClientBuilder::native()
             .capabilities(capabilities)
             .connect(&format!("http://127.0.0.1:{}", chromedriver_port()))
@@ -302,6 +304,12 @@ impl Page {
 
     /// One DevTools command on the current tab (`POST /session/{id}/goog/cdp/execute`).
     pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.chromedriver("goog/cdp/execute", json!({"cmd": cmd, "params": params}))
+            .await
+    }
+
+    /// A chromedriver command of this session that WebDriver has no call for.
+    async fn chromedriver(&self, command: &str, body: Value) -> Value {
         let session = self
             .client
             .session_id()
@@ -309,17 +317,40 @@ impl Page {
             .expect("session id")
             .expect("a session");
         let url = format!(
-            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            "http://127.0.0.1:{}/session/{session}/{command}",
             chromedriver_port()
         );
         let reply = reqwest::Client::new()
             .post(url)
-            .json(&json!({"cmd": cmd, "params": params}))
+            .json(&body)
             .send()
             .await
             .expect("chromedriver answers");
-        assert!(reply.status().is_success(), "{cmd}: {}", reply.status());
+        assert!(reply.status().is_success(), "{command}: {}", reply.status());
         reply.json().await.expect("JSON from chromedriver")
+    }
+
+    /// What the page logged as an error since the last call (every tab of this browser):
+    /// `console.error`, uncaught exceptions, failed loads (a 404 for /favicon.ico is one),
+    /// CSP violations. Read from chromedriver's log of the browser's console
+    /// (`goog:loggingPrefs`), which each call empties.
+    pub(crate) async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .chromedriver("se/log", json!({"type": "browser"}))
+            .await;
+        log["value"]
+            .as_array()
+            .expect("log entries")
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Fails the test if the page logged an error since the last look.
+    pub(crate) async fn no_console_errors(&self, when: &str) {
+        let errors = self.console_errors().await;
+        assert!(errors.is_empty(), "console errors {when}: {errors:#?}");
     }
 
     /// Waits until the service worker controls the page, so it can be reloaded offline.
@@ -435,9 +466,20 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
         prompt.contains("Changed by Bob while you were editing"),
         "{prompt}"
     );
+    // One set of actions (a pair per field), the values as text, no "Saving…" beside it.
+    assert_eq!(
+        ana.js(
+            "return [document.getElementById('conflict-actions').hidden,                      document.querySelectorAll('#conflict button:not([hidden])').length - document.querySelectorAll('#conflict-actions button').length,                      document.querySelectorAll('#conflict input, #conflict textarea, #conflict select').length];",
+            vec![]
+        )
+        .await,
+        json!([true, 2, 0])
+    );
+    assert_ne!(ana.text("#task-notice").await, "Saving…");
     ana.screenshot("conflict.png").await;
-    // reapplying hers wins, on top of Bob's version
-    ana.click("#reapply-mine").await;
+    // keeping hers wins, on top of Bob's version
+    ana.click("#conflict-fields [data-field='title'] .choose-mine")
+        .await;
     ana.wait_until(
         "document.getElementById('conflict').hidden",
         "the prompt to close",

@@ -41,13 +41,16 @@ mod logs;
 mod offline;
 mod plans;
 mod react_example;
+mod readme;
 mod rest;
 mod rest_abuse;
 mod rooms;
 mod schema;
 mod search;
+mod setup;
 mod shared_text;
 mod soak;
+mod ui;
 mod writes;
 
 use std::future::Future;
@@ -130,7 +133,10 @@ fn main() {
         browser::tests(),
         offline::tests(),
         react_example::tests(),
+        readme::tests(),
+        setup::tests(),
         shared_text::tests(),
+        ui::tests(),
         soak::tests(),
         writes::tests(),
     ]

@@ -78,6 +78,11 @@ async fn logged_requests(
 /// Signs in, opens the task and waits until it is live and can be reloaded offline.
 async fn open_task(page: &Page, name: &str, workspace: &str, id: &str) {
     page.sign_in(name, "member", workspace).await;
+    show_task(page, id).await;
+}
+
+/// Opens the task (signed in already) and waits until it is live and can be reloaded offline.
+async fn show_task(page: &Page, id: &str) {
     page.goto(&format!("/#/tasks/{id}")).await;
     page.live().await;
     page.wait_until(
@@ -234,14 +239,33 @@ pub async fn a_conflict_shows_both_values_and_the_chosen_one_commits(ctx: &'stat
     wait_for_status(&page, "1 change needs your decision").await;
     let prompt = page.text("#conflict-text").await;
     assert!(prompt.contains("Changed by BOB"), "{prompt}");
-    let mine = page
-        .text("#conflict-fields [data-field='title'] .choose-mine")
-        .await;
-    let theirs = page
-        .text("#conflict-fields [data-field='title'] .choose-theirs")
-        .await;
-    assert_eq!(mine, "Mine: Pick the lake campsite");
-    assert_eq!(theirs, "Theirs (BOB): Pick the forest campsite");
+    let side = |side: &str| {
+        format!("#conflict-fields [data-field='title'] .conflict-choice[data-side='{side}']")
+    };
+    assert_eq!(
+        page.text(&format!("{} .conflict-side", side("mine"))).await,
+        "Mine"
+    );
+    assert_eq!(
+        page.text(&format!("{} .conflict-value", side("mine")))
+            .await,
+        "Pick the lake campsite"
+    );
+    assert_eq!(
+        page.text(&format!("{} .conflict-side", side("theirs")))
+            .await,
+        "Theirs (BOB)"
+    );
+    assert_eq!(
+        page.text(&format!("{} .conflict-value", side("theirs")))
+            .await,
+        "Pick the forest campsite"
+    );
+    assert_ne!(
+        page.text("#task-notice").await,
+        "Saving…",
+        "no progress beside the prompt"
+    );
     assert_eq!(
         page.js(
             "return document.querySelectorAll('#conflict-fields .conflict-field').length;",
@@ -281,10 +305,6 @@ pub async fn a_task_created_offline_survives_closing_the_browser(ctx: &'static C
     page.sign_in("Ana", "member", &workspace).await;
     page.live().await;
     page.wait_for_offline_shell().await;
-    let session_token = page
-        .js("return sessionStorage.getItem('hero-tasks-token');", vec![])
-        .await;
-
     let mark = ctx.server.log().len();
     page.set_offline(true).await;
     page.type_into("#new-title", title).await;
@@ -303,21 +323,11 @@ pub async fn a_task_created_offline_survives_closing_the_browser(ctx: &'static C
     let listed = api.get("/api/tasks").await.expect(200).body;
     assert_eq!(listed["tasks"], json!([]), "nothing reached the server");
 
-    // Started again on the same profile, still offline. The tab's sign-in (sessionStorage)
-    // went with it; the user's token is handed back as signing in again would.
+    // Started again on the same profile, still offline: the browser's sign-in (localStorage)
+    // is still there, so the app opens signed in, from the service worker's cache.
     let page = Page::open_profile(&ctx.server.base, 1200, 900, profile).await;
     page.set_offline(true).await;
     page.goto("/").await;
-    page.wait_until(
-        "!document.getElementById('signin-view').hidden",
-        "the app shell, offline",
-    )
-    .await;
-    page.js(
-        "sessionStorage.setItem('hero-tasks-token', arguments[0]); location.reload();",
-        vec![session_token],
-    )
-    .await;
     page.wait_until(&pending_card, "the task still pending after the restart")
         .await;
     wait_for_status(&page, "offline — 1 change pending").await;
@@ -373,7 +383,8 @@ pub async fn two_tabs_offline_each_edit_commits_once(ctx: &'static Ctx) {
         .switch_to_window(right.clone())
         .await
         .expect("to the new tab");
-    open_task(&page, "Ana", &workspace, &second).await;
+    // The tabs of one browser share the sign-in: the new tab is Ana's already.
+    show_task(&page, &second).await;
 
     let mark = ctx.server.log().len();
     // Both tabs offline first (a tab still online would replay the other's edit at once);

@@ -58,7 +58,7 @@ test("an update that moved the status is one live entry, equal to the REST entry
   assert.equal(state.entries.length, 1, "task_updated + task_status_changed are one change");
   assert.deepEqual(state.entries[0], withoutId(restEntry(moveToDone)));
   assert.equal(activityText(state.entries[0]), activityText(restEntry(moveToDone)));
-  assert.equal(activityText(state.entries[0]), "Bob changed title, status (status todo → done)");
+  assert.equal(activityText(state.entries[0]), "Bob changed title, status (to do → done)");
 });
 
 test("the same holds when both events come in one batch frame", () => {
@@ -105,5 +105,12 @@ test("a status move whose update was not seen still shows, as a status change", 
   const [, moved] = eventsFor(moveToDone, 5);
   const state = applyActivityEvent(emptyActivity, moved);
   assert.equal(state.entries.length, 1);
-  assert.equal(activityText(state.entries[0]), "Bob changed status (status todo → done)");
+  assert.equal(activityText(state.entries[0]), "Bob changed status (to do → done)");
+});
+
+test("statuses read as the form says them, never as the API's names", () => {
+  const entry = { kind: "updated", changed: ["status"], from_status: "todo", to_status: "in_progress", actor: { id: "ana", name: "Ana" } };
+  assert.equal(activityText(entry), "Ana changed status (to do → in progress)");
+  assert.equal(activityText({ ...entry, from_status: "in_review", to_status: "blocked" }), "Ana changed status (in review → blocked)");
+  assert.doesNotMatch(activityText(entry), /_/);
 });

@@ -30,3 +30,9 @@ test("values as text: tags joined, nothing shown as (none)", () => {
   assert.equal(fieldText("description", ""), "(none)");
   assert.equal(fieldText("title", "Plan"), "Plan");
 });
+
+test("a status reads as words, in the prompt as everywhere else", () => {
+  assert.equal(fieldText("status", "in_progress"), "in progress");
+  assert.equal(fieldText("status", "todo"), "to do");
+  assert.equal(fieldText("due_date", "2030-01-01"), "2030-01-01");
+});

@@ -445,6 +445,40 @@ test("tabs tell each other over a BroadcastChannel: the other tab sees the entry
   rightChannel.close();
 });
 
+test("a write to a deleted task drops every entry of it and says so; dropTask does the same", async (t) => {
+  const server = fakeServer();
+  const task = server.seed({ id: "t1", title: "Plan" });
+  const other = server.seed({ id: "t2", title: "Other" });
+  const queue = queueFor(server);
+  t.after(() => queue.close());
+  await queue.ready;
+  const heard = [];
+  queue.on("dropped", (message) => heard.push(message));
+  server.offline = true;
+  await queue.update(task, { title: "Mine" });
+  await queue.update(queue.overlay(task), { priority: "high" });
+  await queue.update(other, { title: "Kept" });
+  server.tasks.delete("t1"); // someone else deleted it meanwhile
+  server.offline = false;
+  await queue.sync();
+  assert.deepEqual(queue.entries, [], "t1's entries dropped, t2's committed");
+  assert.equal(server.tasks.get("t2").title, "Kept");
+  assert.equal(heard.length, 1);
+  assert.equal(heard[0].taskId, "t1");
+  assert.equal(heard[0].reason, "gone");
+  assert.deepEqual(heard[0].entries.map((e) => e.patch), [{ title: "Mine", priority: "high" }], "what was dropped (folded into one entry)");
+  assert.equal(server.requests.filter((r) => r.method === "PATCH" && r.path === "/api/tasks/t1").length, 1, "one 404, nothing sent after it");
+
+  server.offline = true;
+  await queue.update(server.tasks.get("t2"), { title: "Again" });
+  const dropped = await queue.dropTask("t2");
+  assert.equal(dropped.length, 1);
+  assert.deepEqual(queue.entries, []);
+  assert.equal(heard[1].reason, "deleted");
+  assert.deepEqual(await queue.dropTask("t2"), [], "nothing left to drop");
+  assert.equal(heard.length, 2, "nothing dropped, nothing said");
+});
+
 test("a refusal is kept with its reason until discarded; 5xx is retried as it was", async (t) => {
   const server = fakeServer();
   const task = server.seed({ id: "t1", title: "Plan" });

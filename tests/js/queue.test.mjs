@@ -12,6 +12,7 @@ import {
   deleteConflict,
   describeEntry,
   discard,
+  dropTask,
   enqueue,
   MAX_ENTRIES,
   overlayList,
@@ -322,12 +323,27 @@ test("a refusal is kept until the user discards it; discarding a create takes it
   assert.deepEqual(discard(result.entries, "nope").removed, []);
 });
 
+test("a deleted task's entries all go, whatever their state; other tasks' stay as they are", () => {
+  let [entries, sent] = take(queueOf(update("t1", 1, { title: "Plan" }, { title: "sent" })));
+  entries = enqueue(entries, update("t1", 1, { status: "todo" }, { status: "done" })).entries;
+  entries = enqueue(entries, update("t2", 1, { title: "Other" }, { title: "kept" })).entries;
+  entries = refuse(entries, entries[1].id, { status: 422, detail: "no" }).entries;
+  assert.equal(sent.state, "sending");
+  const result = dropTask(entries, "t1");
+  assert.deepEqual(result.removed.map((e) => e.taskId), ["t1", "t1"], "sending and refused alike");
+  assert.deepEqual(result.entries.map((e) => e.taskId), ["t2"]);
+  assert.equal(result.entries[0], entries[2], "an entry of another task is the same object");
+  const none = dropTask(result.entries, "t1");
+  assert.equal(none.entries, result.entries, "nothing to drop changes nothing");
+  assert.deepEqual(none.removed, []);
+});
+
 test("responses are classified: success and replays, conflicts, retries, refusals", () => {
   assert.equal(classifyResponse("update", { status: 200 }).outcome, "ok");
   assert.equal(classifyResponse("create", { status: 201 }).outcome, "ok");
   assert.equal(classifyResponse("delete", { status: 204 }).outcome, "ok");
   assert.equal(classifyResponse("delete", { status: 404 }).outcome, "ok", "already gone is what a delete wants");
-  assert.equal(classifyResponse("update", { status: 404 }).outcome, "refused");
+  assert.equal(classifyResponse("update", { status: 404 }).outcome, "gone", "the task was deleted: its entries go");
   assert.equal(classifyResponse("update", { status: 412 }).outcome, "conflict");
   assert.deepEqual(classifyResponse("update", { status: 409, retryAfter: 1 }), { outcome: "retry", waitMs: 1000 });
   assert.deepEqual(classifyResponse("update", null), { outcome: "retry", unreachable: true });

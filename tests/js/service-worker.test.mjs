@@ -25,12 +25,12 @@ function filesUnder(dir) {
 
 // /hero-client.js is built from clients/js by `make client` (make unit builds it first);
 // /examples/ holds the React example, built beside the app but no part of it.
-test("the shell is every page, module and stylesheet in public/, and nothing else", () => {
+test("the shell is every page, module, stylesheet and the page's icon in public/, and nothing else", () => {
   const { SHELL, isExample } = worker();
   assert.ok(existsSync(join(PUBLIC, "hero-client.js")), "public/hero-client.js is built (make client)");
   const served = filesUnder(PUBLIC)
     .map((path) => `/${relative(PUBLIC, path)}`)
-    .filter((path) => /\.(js|css|html)$/.test(path) && path !== "/sw.js" && !isExample(path))
+    .filter((path) => (/\.(js|css|html)$/.test(path) || path === "/favicon.svg") && path !== "/sw.js" && !isExample(path))
     .map((path) => (path === "/index.html" ? "/" : path))
     .sort();
   assert.deepEqual([...SHELL].sort(), served);

@@ -17,6 +17,7 @@ import {
   DOC_SUBPROTOCOL,
   openTaskDoc,
   type ConnectionStatus,
+  type QueueEntry,
   type TaskDoc,
   type Task,
   type TaskEvent,
@@ -56,6 +57,8 @@ async function save(task: Task): Promise<Task | null> {
 
 const queue = openEditQueue({ owner: { userId: "ana", workspaceId: "demo" }, getToken });
 queue.on("change", ({ entries, reachable }) => entries.length + (reachable ? 1 : 0));
+queue.on("dropped", ({ taskId, entries, reason }) => `${taskId}: ${entries.length} (${reason === "gone" ? "404" : "deleted"})`);
+const dropping: Promise<QueueEntry[]> = queue.dropTask("t1");
 
 const version: 2 = PROTOCOL_VERSION;
 const protocol: "hero-tasks.v1" = SUBPROTOCOL;
@@ -63,7 +66,7 @@ const deleted: 4004 = CLOSE.TASK_DELETED;
 const terminal: string | undefined = TERMINAL_CLOSE_CODES[4001];
 const durable: readonly string[] = DURABLE_TYPES;
 
-export { save, sent, version, protocol, deleted, terminal, durable };
+export { save, sent, version, protocol, deleted, terminal, durable, dropping };
 
 const shared: TaskDoc = openTaskDoc("t1", { getToken, persist: false });
 shared.on("synced", (yes: boolean) => !yes);

@@ -16,6 +16,8 @@
 // - no answer, 5xx, 409 (the key in use by a request still running): sent again later, as
 //   it was (same key and body), with jittered backoff, or at once when the browser comes
 //   back online or the page says the server answered (sync());
+// - 404 (the task was deleted): every entry of the task is dropped, and "dropped" says so;
+//   a view that learns of the delete first calls dropTask() to the same effect;
 // - any other 4xx: kept as refused, with the reason, until the user discards it.
 //
 // Tabs: every tab of one user and workspace opens the same database. A replay runs only
@@ -31,7 +33,7 @@ import { createQueueRequests } from "./queue-requests.js";
 import { createQueueState } from "./queue-state.js";
 import { createReplayer } from "./queue-replay.js";
 import { indexedDbStore, lockRunner, memoryStore } from "./queue-store.js";
-import { createFor, discard, enqueue, MAX_ENTRIES, overlayList, overlayTask, pendingTask, resolve } from "./state/queue.js";
+import { createFor, discard, dropTask, enqueue, MAX_ENTRIES, overlayList, overlayTask, pendingTask, resolve } from "./state/queue.js";
 
 /** Queue limits: entries held, how long one request may take before it counts as lost. */
 export const QUEUE = Object.freeze({ maxEntries: MAX_ENTRIES, requestTimeoutMs: 30_000, activityPage: 100, retryFloorMs: 250 });
@@ -149,6 +151,7 @@ export function openEditQueue(options) {
         if (message.tempId && message.taskId) state.committedIds.set(message.tempId, message.taskId);
         state.emit("acked", message);
       }
+      if (message.type === "dropped") state.emit("dropped", message);
       state.refresh().then(() => {
         // Another tab queued something: if this one can reach the server, it may replay it.
         if (message.enqueued && state.entries.some((e) => e.state === "queued")) sync();
@@ -220,6 +223,15 @@ export function openEditQueue(options) {
     async discard(entryId) {
       const result = await commit((list) => discard(list, entryId));
       return result.removed;
+    },
+    /**
+     * The task was deleted: every entry of it goes (none can apply any more), and "dropped"
+     * says which, here and in the other tabs. Returns the entries dropped.
+     */
+    async dropTask(taskId) {
+      const { removed } = await commit((list) => dropTask(list, realId(taskId)));
+      state.dropped(realId(taskId), removed, "deleted");
+      return removed;
     },
     sync,
     close() {

@@ -430,7 +430,7 @@ export type EntryState =
   | "sending"
   /** a 412 the merge could not settle: waits for resolve() or discard() */
   | "conflict"
-  /** a 4xx other than 412 (or 401): waits for discard() */
+  /** a 4xx other than 412, 401 or 404 (a 404 drops the task's entries): waits for discard() */
   | "refused";
 
 export interface ConflictField {
@@ -505,11 +505,23 @@ export interface Acked {
   merged?: boolean;
 }
 
+export interface Dropped {
+  type: "dropped";
+  /** The task that is gone. */
+  taskId: string;
+  /** What was queued for it and will never be sent. */
+  entries: QueueEntry[];
+  /** "deleted": dropTask() was told of the delete; "gone": a write to the task answered 404. */
+  reason: "deleted" | "gone";
+}
+
 export interface QueueEvents {
   /** The entries or the reachability changed (here or in another tab). */
   change: { entries: QueueEntry[]; reachable: boolean; syncing: boolean; paused: "unauthorized" | null };
   /** An entry committed, in this tab or another. */
   acked: Acked;
+  /** A deleted task's entries were dropped, in this tab or another. */
+  dropped: Dropped;
 }
 
 export interface EditQueue {
@@ -565,6 +577,11 @@ export interface EditQueue {
   resolve(entryId: string, choices: Record<string, "mine" | "theirs"> | "mine" | "theirs"): Promise<"requeued" | "kept-theirs" | "gone">;
   /** Gives up an entry, and for a create that never committed, its task's other entries. */
   discard(entryId: string): Promise<QueueEntry[]>;
+  /**
+   * The task was deleted: drops every entry of it (none can apply any more) and tells
+   * "dropped" listeners, here and in the other tabs. A 404 to a queued write does the same.
+   */
+  dropTask(taskId: string): Promise<QueueEntry[]>;
   /** Replays now (if the browser is online); resolves when this replay is over. */
   sync(): Promise<void>;
   close(): void;

@@ -1,12 +1,12 @@
 // The edit queue's replay (./edit-queue.js): under the queue's lock, every entry that can go
 // is sent in order (./queue-requests.js), and the answer decides what becomes of it (the
-// pure transitions of ./state/queue.js): gone on a 2xx, merged on a 412, kept as refused on
-// another 4xx, paused on a 401, retried with backoff when there is no answer.
+// pure transitions of ./state/queue.js): gone on a 2xx, merged on a 412, every entry of the
+// task dropped on a 404 (the task was deleted), kept as refused on another 4xx, paused on a 401, retried with backoff when there is no answer.
 
 import { backoffDelay } from "./socket.js";
 import { problemOf } from "./queue-state.js";
 import { changedFields, mergePatch } from "./state/merge.js";
-import { ack, afterMerge, classifyResponse, deleteConflict, rebaseDelete, recoverInterrupted, refuse, retryLater, takeNext } from "./state/queue.js";
+import { ack, afterMerge, classifyResponse, deleteConflict, dropTask, rebaseDelete, recoverInterrupted, refuse, retryLater, takeNext } from "./state/queue.js";
 
 /**
  * `state` (./queue-state.js), `requests` (./queue-requests.js), `withLock`, `onLine`,
@@ -60,6 +60,12 @@ export function createReplayer(state, { requests, withLock, onLine, timers, rand
       }
       case "conflict":
         return (await settleConflict(entry, response)) === "stop" ? scheduleRetry() : "next";
+      case "gone": {
+        // The task was deleted: nothing queued for it can apply any more.
+        const { removed } = await commit((list) => dropTask(list, entry.taskId));
+        state.dropped(entry.taskId, removed, "gone");
+        return "next";
+      }
       case "refused":
         await commit((list) => refuse(list, entry.id, problemOf(response)));
         return "next";

@@ -64,6 +64,17 @@ export function createQueueState({ store, channel, reachable }) {
       state.entries = await store.read();
       state.announce();
     },
+    /**
+     * A task's entries were dropped because the task is gone (`reason`: "deleted" when a
+     * view learned of the delete, "gone" when a write to it answered 404): told here and to
+     * the other tabs, so whichever shows that task can say so.
+     */
+    dropped(taskId, entries, reason) {
+      if (entries.length === 0) return;
+      const message = { type: "dropped", taskId, entries, reason };
+      emitter.emit("dropped", message);
+      state.tell(message);
+    },
     /** An entry committed (or was settled without sending): told here and to the other tabs. */
     acked(entry, task, extra = {}) {
       const tempId = entry.kind === "create" ? entry.taskId : null;

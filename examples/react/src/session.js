@@ -1,5 +1,6 @@
-// Who is signed in: the token lives in this tab's sessionStorage (as in the built-in UI, but
-// under its own key), and what its claims say is read with the package's decoder.
+// Who is signed in: the token lives in this tab's sessionStorage under the example's own key
+// (the built-in UI keeps its sign-in in localStorage, shared by a browser's tabs; the example
+// stays per tab), and what its claims say is read with the package's decoder.
 import { decodeClaims, displayName, queueOwner } from "@hero-tasks/client";
 
 const KEY = "hero-tasks-react-example-token";

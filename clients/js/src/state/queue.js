@@ -332,10 +332,22 @@ export function discard(entries, id) {
 }
 
 /**
+ * A task that is gone (deleted by someone, or a write to it answered 404): none of its
+ * entries can apply any more, so all of them go. Returns {entries, removed}.
+ */
+export function dropTask(entries, taskId) {
+  const removed = entries.filter((e) => e.taskId === taskId);
+  if (removed.length === 0) return { entries, removed };
+  return { entries: entries.filter((e) => e.taskId !== taskId), removed };
+}
+
+/**
  * What a response means for the entry that was sent. `response`: {status, problemType,
  * retryAfter (seconds)} or null when no response came (network error, timeout).
  * - "ok": 2xx, including the server's replay of the first response; a 404 to a delete
  *   (the task is gone, which is what the delete wanted);
+ * - "gone": a 404 to a create or an update: the task was deleted, and every entry of it
+ *   goes (dropTask);
  * - "conflict": 412, merge against `current`;
  * - "retry": no answer, 408, 409 (the key in use by a request still running, or writers
  *   racing), 425, 429, 5xx: send the same request again later (`waitMs` if the server said);
@@ -346,7 +358,7 @@ export function classifyResponse(kind, response) {
   if (!response) return { outcome: "retry", unreachable: true };
   const { status } = response;
   if (status >= 200 && status < 300) return { outcome: "ok" };
-  if (status === 404 && kind === "delete") return { outcome: "ok" };
+  if (status === 404) return { outcome: kind === "delete" ? "ok" : "gone" };
   if (status === 412) return { outcome: "conflict" };
   if (status === 401) return { outcome: "unauthorized" };
   const waitMs = Number.isFinite(response.retryAfter) ? response.retryAfter * 1000 : null;
