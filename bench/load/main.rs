@@ -15,6 +15,7 @@ mod costs;
 mod cpu;
 mod doc;
 mod postgres;
+mod price;
 mod raw_server;
 mod report;
 mod scale;

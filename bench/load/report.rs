@@ -92,6 +92,8 @@ pub struct Report {
     pub scale: Option<crate::scale::Scale>,
     /// The shared description's scenarios (absent when not run).
     pub documents: Option<crate::doc::Documents>,
+    /// Dollars per million edits, from what the run counted.
+    pub prices: Vec<crate::price::PriceCase>,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
 }
@@ -290,6 +292,7 @@ impl Report {
             costs_error: None,
             scale: None,
             documents: None,
+            prices: Vec::new(),
             ratios: Vec::new(),
             goals: Vec::new(),
         }
@@ -369,6 +372,11 @@ impl Report {
                     h.patches_per_sec,
                     o.patches_per_sec,
                 );
+                push(
+                    format!("{hero_name} ÷ {other_name}: server CPU ms per committed PATCH"),
+                    h.cpu_ms_per_patch_total(),
+                    o.cpu_ms_per_patch_total(),
+                );
             }
             if let (Some(h), Some(o)) = (&hero.footprint, &other.footprint) {
                 push(
@@ -413,6 +421,7 @@ impl Report {
                         detail: format!("{:.1} vs {:.1} ms", h.latency.p99_ms, o.latency.p99_ms),
                     });
                 }
+                goals.extend(cost_per_edit_goals(hero_name, hero, old));
             }
         }
         for hero_name in ["hero (wrangler dev)", "hero (workerd)"] {
@@ -450,6 +459,14 @@ impl Report {
             ));
         }
         self.goals = goals;
+        let hot = self
+            .system("hero (workerd)")
+            .and_then(|s| s.hot_task.as_ref());
+        let typing = self
+            .documents
+            .as_ref()
+            .and_then(|d| d.typing.iter().find(|t| t.people == 1));
+        self.prices = crate::price::cases(&self.costs, hot, typing);
     }
 
     /// What makes the run fail: broken systems and lost events, never slowness.
@@ -579,6 +596,7 @@ impl Report {
         }
 
         md.push_str(&crate::costs::markdown(&self.costs));
+        md.push_str(&crate::price::markdown(&self.prices));
         md.push_str(&crate::scale::markdown(self.scale.as_ref()));
         let _ = writeln!(
             md,
@@ -755,11 +773,16 @@ impl Report {
 
         let _ = writeln!(
             md,
-            "\n## 6. One hot task\n\n{} writers PATCH one task back to back for {} s (no If-Match, a new description each), while one socket in its room records every `task_updated`. PATCH/s and latency are of the committed (2xx) PATCHes; the watcher should see every committed version exactly once, in order.\n\n| system | PATCH/s | p50 ms | p99 ms | 2xx | 409 | 5xx | other | committed versions | watcher: exactly once, in order | missing | duplicates | out of order | extra | every version once, in order |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "\n## 6. One hot task\n\n{} writers PATCH one task back to back for {} s (no If-Match, a new description each), while one socket in its room records every `task_updated`. PATCH/s and latency are of the committed (2xx) PATCHes; the watcher should see every committed version exactly once, in order.\n\n| system | PATCH/s | p50 ms | p99 ms | server CPU ms per 2xx | by process | 2xx | 409 | 5xx | other | committed versions | watcher: exactly once, in order | missing | duplicates | out of order | extra | every version once, in order |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
             self.plan.hot_writers, self.plan.hot_seconds
         );
         for system in &self.systems {
             if let Some(h) = &system.hot_task {
+                let by_process: Vec<String> = h
+                    .cpu_ms_per_patch
+                    .iter()
+                    .map(|(command, ms)| format!("{command} {ms}"))
+                    .collect();
                 row(
                     &mut md,
                     &[
@@ -767,6 +790,8 @@ impl Report {
                         &h.patches_per_sec,
                         &h.latency.p50_ms,
                         &h.latency.p99_ms,
+                        &h.cpu_ms_per_patch_total(),
+                        &by_process.join(", "),
                         &h.ok,
                         &h.conflicts,
                         &h.server_errors,
@@ -833,4 +858,56 @@ impl Report {
         }
         md
     }
+}
+
+/// The cost-per-edit targets (issue 22), Hero against the old design in the same run: CPU
+/// per committed PATCH, hot-task throughput with every write in order and none refused, and
+/// PATCH → delivery p50 at 10 and 100 sockets.
+fn cost_per_edit_goals(hero_name: &str, hero: &SystemReport, old: &SystemReport) -> Vec<Goal> {
+    let mut goals = Vec::new();
+    if let (Some(h), Some(o)) = (&hero.hot_task, &old.hot_task) {
+        let (hero_cpu, old_cpu) = (h.cpu_ms_per_patch_total(), o.cpu_ms_per_patch_total());
+        goals.push(Goal {
+            what: format!("{hero_name}: CPU per committed PATCH ≤ 1.0× the old design's"),
+            met: hero_cpu <= old_cpu,
+            detail: format!(
+                "{hero_cpu:.2} vs {old_cpu:.2} ms ({:.2}×)",
+                hero_cpu / old_cpu.max(1e-9)
+            ),
+        });
+        goals.push(Goal {
+            what: format!(
+                "{hero_name}: hot task ≥ 1.0× the old design's PATCH/s, in order, 0 × 409, 0 × 5xx"
+            ),
+            met: h.patches_per_sec >= o.patches_per_sec
+                && h.every_version_once_in_order
+                && h.conflicts == 0
+                && h.server_errors == 0,
+            detail: format!(
+                "{:.0} vs {:.0} PATCH/s ({:.2}×), in order: {}, {} × 409, {} × 5xx",
+                h.patches_per_sec,
+                o.patches_per_sec,
+                h.patches_per_sec / o.patches_per_sec.max(1.0),
+                h.every_version_once_in_order,
+                h.conflicts,
+                h.server_errors
+            ),
+        });
+    }
+    for sockets in [10, 100] {
+        if let (Some(h), Some(o)) = (hero.latency_at(sockets), old.latency_at(sockets)) {
+            let ratio = h.latency.p50_ms / o.latency.p50_ms.max(1e-9);
+            goals.push(Goal {
+                what: format!(
+                    "{hero_name}: PATCH → {sockets} sockets p50 ≤ 1.25× the old design's"
+                ),
+                met: ratio <= 1.25,
+                detail: format!(
+                    "{:.1} vs {:.1} ms ({ratio:.2}×)",
+                    h.latency.p50_ms, o.latency.p50_ms
+                ),
+            });
+        }
+    }
+    goals
 }

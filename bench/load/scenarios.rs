@@ -571,6 +571,17 @@ pub struct HotTask {
     /// averaged: ms per stage (`room-group` is the writes per D1 batch). Empty when the
     /// system reports none.
     pub stages: Vec<(String, f64)>,
+    /// CPU every server process spent per committed PATCH, in ms, by command name
+    /// (`workerd`; `node`, `redis-server`, `postgres`), counted from /proc around the run.
+    pub cpu_ms_per_patch: std::collections::BTreeMap<String, f64>,
+}
+
+impl HotTask {
+    /// CPU ms per committed PATCH, every server process together.
+    pub fn cpu_ms_per_patch_total(&self) -> f64 {
+        let total: f64 = self.cpu_ms_per_patch.values().sum();
+        (total * 1000.0).round() / 1000.0
+    }
 }
 
 /// One writer's answers.
@@ -666,6 +677,7 @@ pub async fn hot_task(
     ));
 
     let url = format!("{}/api/tasks/{task_id}", driver.system.http);
+    let cpu_before = driver.system.cpu();
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let runs = (0..writers).map(|writer| {
@@ -732,6 +744,7 @@ pub async fn hot_task(
     });
     let finished = futures::future::join_all(runs).await;
     let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+    let cpu_used = crate::cpu::used(&cpu_before, &driver.system.cpu());
 
     let mut total = WriterTally::default();
     let mut latency = histogram();
@@ -794,6 +807,13 @@ pub async fn hot_task(
                     name.clone(),
                     (sum / total.ok.max(1) as f64 * 10.0).round() / 10.0,
                 )
+            })
+            .collect(),
+        cpu_ms_per_patch: cpu_used
+            .into_iter()
+            .map(|(command, seconds)| {
+                let per_patch = seconds * 1000.0 / total.ok.max(1) as f64;
+                (command, (per_patch * 1000.0).round() / 1000.0)
             })
             .collect(),
         committed_versions: score.expected,

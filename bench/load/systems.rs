@@ -471,12 +471,15 @@ impl System {
         dir.exists().then(|| bytes(&dir))
     }
 
-    /// CPU seconds the system's processes used so far, by command name (the baseline's
-    /// Postgres excepted, as for [`System::rss_kib`]).
+    /// CPU seconds every process of the system used so far, by command name: the old
+    /// design's Postgres (postmaster and backends) included, unlike [`System::rss_kib`],
+    /// since every query it answers is CPU the design spends.
     pub fn cpu(&self) -> crate::cpu::CpuByCommand {
+        let postgres = self.postgres.as_ref().map(|postgres| postgres.port);
         let groups: Vec<u32> = self
             .ports
             .iter()
+            .chain(postgres.iter())
             .filter_map(|&port| crate::cpu::group_of_log(&log_path(port)))
             .collect();
         crate::cpu::of_groups(&groups)

@@ -6,7 +6,7 @@ use super::object::Room;
 use crate::runtime::now_ms;
 use crate::store::Store;
 use hero_core::analytics::{bucket_deltas, Analytics};
-use hero_core::room::{notice_action, ChangeId, ChangeNotice, NoticeAction, RoomKey, WsSeq};
+use hero_core::room::{notice_action, ChangeNotice, NoticeAction, RoomKey, WsSeq};
 use hero_core::task::TaskId;
 
 /// Tasks read per D1 query while a board counts its workspace.
@@ -45,15 +45,11 @@ impl Room {
         Ok(())
     }
 
-    /// Where a board that is counting starts its log.
+    /// Where a board that is counting starts its log: the last `log_size` changes, which it
+    /// reads again from D1 (a board from before ws_seq, which kept a change id, starts
+    /// there too: its sockets resume with a `resync`, and the count is made afresh).
     async fn count_from(&self, key: &RoomKey, store: &Store) -> RoomResult<WsSeq> {
-        let workspace = key.workspace_id();
-        // A board from before boards counted by ws_seq kept a change id.
-        let old_cursor = self.storage.position::<ChangeId>()?.cursor;
-        if old_cursor > ChangeId(0) {
-            return Ok(store.workspace_seq_at(workspace, old_cursor).await?);
-        }
-        let head = store.workspace_seq(workspace).await?;
+        let head = store.workspace_seq(key.workspace_id()).await?;
         Ok(WsSeq((head.0 - self.limits().log_size as i64).max(0)))
     }
 

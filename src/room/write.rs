@@ -135,7 +135,7 @@ impl Room {
             .map(|(queued, change)| key_record(queued, change, &at))
             .collect();
         let committed = stages
-            .time("d1", store.commit(&changes, &keys, base.version))
+            .time("d1", store.commit(&base, &changes, &keys))
             .await;
         match committed {
             Ok(Some(ids)) => {

@@ -5,14 +5,11 @@ use serde::Deserialize;
 
 use super::{number, text, Store, StoreError, StoreResult};
 use hero_core::analytics::{completed_day, TaskFacts};
-use hero_core::room::{ChangeId, WsSeq};
+use hero_core::room::WsSeq;
 use hero_core::task::{Priority, Status, TaskId};
 
 const WORKSPACE_SEQ: &str =
     "SELECT COALESCE(MAX(ws_seq), 0) AS seq FROM task_changes WHERE workspace_id = ?1";
-
-const WORKSPACE_SEQ_AT_CHANGE: &str = "SELECT COALESCE(MAX(ws_seq), 0) AS seq FROM task_changes \
-     WHERE workspace_id = ?1 AND id <= ?2";
 
 /// Tasks in id order after `?2` (`''` for the first page): a board counting a workspace
 /// pages through it with this, each page a seek on `tasks_by_workspace_id` (migration 0004).
@@ -64,22 +61,6 @@ impl Store {
         Ok(WsSeq(self.seq(WORKSPACE_SEQ, &[text(workspace_id)]).await?))
     }
 
-    /// The `ws_seq` of the last change at or before `change_id`: where a board that counted
-    /// by change id stands in `ws_seq` terms.
-    pub async fn workspace_seq_at(
-        &self,
-        workspace_id: &str,
-        change_id: ChangeId,
-    ) -> StoreResult<WsSeq> {
-        let seq = self
-            .seq(
-                WORKSPACE_SEQ_AT_CHANGE,
-                &[text(workspace_id), number(change_id.0)],
-            )
-            .await?;
-        Ok(WsSeq(seq))
-    }
-
     /// Up to `limit` tasks after `after` in id order, with the facts the board counts.
     pub async fn task_facts_page(
         &self,
@@ -100,4 +81,4 @@ impl Store {
     }
 }
 
-pub(super) const STATEMENTS: &[&str] = &[WORKSPACE_SEQ, WORKSPACE_SEQ_AT_CHANGE, TASK_FACTS_PAGE];
+pub(super) const STATEMENTS: &[&str] = &[WORKSPACE_SEQ, TASK_FACTS_PAGE];

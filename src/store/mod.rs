@@ -174,7 +174,7 @@ mod tests {
         for sql in &all {
             assert!(sql.contains("workspace_id = ?1"), "{sql}");
         }
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 12);
         // …and every list shape (they are built per filter combination).
         for query in hero_core::list_plan::every_shape() {
             let statement =

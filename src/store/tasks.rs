@@ -15,7 +15,9 @@ use super::{json, number, optional, text, Store, StoreError, StoreResult};
 use hero_core::list_plan::{self, SqlValue};
 use hero_core::listing::ListQuery;
 use hero_core::room::{ChangeId, LogIds, WsSeq};
-use hero_core::task::{Change, ChangeKind, Status, Task, TaskId};
+use hero_core::task::{
+    changed_columns, update_sql, Change, ChangeKind, Status, Task, TaskColumn, TaskId,
+};
 
 const SELECT_TASK: &str = concat!(
     "SELECT ",
@@ -28,11 +30,6 @@ const INSERT_TASK: &str = concat!(
     task_columns!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 );
-
-const UPDATE_TASK: &str = "UPDATE tasks SET title = ?3, description = ?4, status = ?5, \
-     priority = ?6, assignee_id = ?7, due_date = ?8, tags = ?9, updated_at = ?10, \
-     completed_at = ?11, version = ?12 \
-     WHERE workspace_id = ?1 AND id = ?2 AND version = ?13";
 
 const DELETE_TASK: &str = "DELETE FROM tasks WHERE workspace_id = ?1 AND id = ?2 AND version = ?3";
 
@@ -71,6 +68,25 @@ fn columns(task: &Task) -> StoreResult<[JsValue; 14]> {
         optional(task.completed_at.as_deref()),
         number(task.version),
     ])
+}
+
+/// The value `column` takes in `task`, for an UPDATE that sets it.
+fn column_value(task: &Task, column: TaskColumn) -> StoreResult<JsValue> {
+    Ok(match column {
+        TaskColumn::Title => text(task.title.as_str()),
+        TaskColumn::Description => text(&task.description),
+        TaskColumn::Status => text(task.status.as_str()),
+        TaskColumn::Priority => text(task.priority.as_str()),
+        TaskColumn::AssigneeId => optional(task.assignee_id.as_deref()),
+        TaskColumn::DueDate => {
+            let due = task.due_date.map(|d| d.format("%Y-%m-%d").to_string());
+            optional(due.as_deref())
+        }
+        TaskColumn::Tags => text(&json(task.tags.as_slice())?),
+        TaskColumn::UpdatedAt => text(&task.updated_at),
+        TaskColumn::CompletedAt => optional(task.completed_at.as_deref()),
+        TaskColumn::Version => number(task.version),
+    })
 }
 
 impl Store {
@@ -146,43 +162,23 @@ impl Store {
             .ok_or_else(|| StoreError::Failed("the insert wrote no row".into()))
     }
 
-    /// The statement that writes `change` if the stored version is `expected_version`.
-    fn write_statement(
-        &self,
-        change: &Change,
-        expected_version: i64,
-    ) -> StoreResult<D1PreparedStatement> {
+    /// The statement that writes `change` over `before`, if the stored version is still
+    /// `before`'s: a delete, or an update of only the columns that changed.
+    fn write_statement(&self, before: &Task, change: &Change) -> StoreResult<D1PreparedStatement> {
         let task = &change.task;
+        let mut values = vec![
+            text(&task.workspace_id),
+            text(task.id.as_str()),
+            number(before.version),
+        ];
         match change.kind {
-            ChangeKind::Deleted => self.prepare(
-                DELETE_TASK,
-                &[
-                    text(&task.workspace_id),
-                    text(task.id.as_str()),
-                    number(expected_version),
-                ],
-            ),
+            ChangeKind::Deleted => self.prepare(DELETE_TASK, &values),
             ChangeKind::Updated => {
-                let [_, _, title, description, status, priority, assignee, due, tags, _, _, updated, completed, version] =
-                    columns(task)?;
-                self.prepare(
-                    UPDATE_TASK,
-                    &[
-                        text(&task.workspace_id),
-                        text(task.id.as_str()),
-                        title,
-                        description,
-                        status,
-                        priority,
-                        assignee,
-                        due,
-                        tags,
-                        updated,
-                        completed,
-                        version,
-                        number(expected_version),
-                    ],
-                )
+                let columns = changed_columns(before, task);
+                for column in &columns {
+                    values.push(column_value(task, *column)?);
+                }
+                self.prepare(&update_sql(&columns), &values)
             }
             ChangeKind::Created => Err(StoreError::Failed(
                 "a create is not a commit against a version".into(),
@@ -191,28 +187,28 @@ impl Store {
     }
 
     /// Commits a run of updates (and at most a final delete) of one task, decided one after
-    /// another from `expected_version`, in one batch: each write is conditional on the
-    /// version the one before it left, with its change record after it (and its idempotency
-    /// key, for a keyed write: `keys` runs alongside `changes`). All of them commit, or, when
-    /// the stored row was not at `expected_version`, none: `None`.
+    /// another from `base`, in one batch: each write is conditional on the version the one
+    /// before it left, with its change record after it (and its idempotency key, for a
+    /// keyed write: `keys` runs alongside `changes`). All of them commit, or, when the
+    /// stored row was not at `base`'s version, none: `None`.
     pub async fn commit(
         &self,
+        base: &Task,
         changes: &[Change],
         keys: &[Option<KeyRecord>],
-        expected_version: i64,
     ) -> StoreResult<Option<Vec<LogIds>>> {
         let mut statements = Vec::with_capacity(changes.len() * 2);
         // Where each change record sits in the batch, to read its ids back.
         let mut records = Vec::with_capacity(changes.len());
-        let mut version = expected_version;
+        let mut before = base;
         for (index, change) in changes.iter().enumerate() {
-            statements.push(self.write_statement(change, version)?);
+            statements.push(self.write_statement(before, change)?);
             records.push(statements.len());
             statements.push(self.change_statement(change)?);
             if let Some(Some(key)) = keys.get(index) {
                 statements.extend(self.key_statements(key)?);
             }
-            version = change.task.version;
+            before = &change.task;
         }
         let results = self.batch(statements).await?;
         if let Some(error) = results.iter().find_map(|result| result.error()) {
@@ -266,9 +262,4 @@ impl Store {
     }
 }
 
-pub(super) const STATEMENTS: &[&str] = &[
-    SELECT_TASK,
-    UPDATE_TASK,
-    DELETE_TASK,
-    INSERT_CHANGE_IF_WRITTEN,
-];
+pub(super) const STATEMENTS: &[&str] = &[SELECT_TASK, DELETE_TASK, INSERT_CHANGE_IF_WRITTEN];

@@ -2,6 +2,7 @@
 //! of every write, and the decisions a write takes against the current row.
 
 mod change;
+mod columns;
 mod fields;
 mod input;
 mod model;
@@ -9,6 +10,7 @@ mod text;
 mod write;
 
 pub use change::{format_timestamp, Change, ChangeKind};
+pub use columns::{changed_columns, update_sql, TaskColumn};
 pub(crate) use fields::string_enum;
 pub use fields::{
     FieldError, Priority, Status, Tags, TaskId, Title, DESCRIPTION_MAX_CHARS, TAGS_MAX,
