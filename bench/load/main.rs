@@ -13,6 +13,7 @@
 mod client;
 mod costs;
 mod cpu;
+mod cpu_stages;
 mod doc;
 mod postgres;
 mod price;
@@ -53,6 +54,8 @@ pub struct Plan {
     /// Scenario 6: writers PATCHing one task at once, and for how long.
     pub hot_writers: usize,
     pub hot_seconds: f64,
+    /// Where a PATCH's CPU goes: requests per probe, one at a time (`cpu_stages`).
+    pub cpu_stage_requests: u64,
     /// The scale phase: tasks in the large and the small workspace, timed requests per
     /// workspace and measurement after `scale_warmup` untimed ones, and sockets joining
     /// one room.
@@ -97,6 +100,7 @@ impl Plan {
             crud_seconds: 4.0,
             hot_writers: 16,
             hot_seconds: 10.0,
+            cpu_stage_requests: 300,
             scale_large_tasks: 100_000,
             scale_small_tasks: 100,
             scale_samples: 60,
@@ -132,6 +136,7 @@ impl Plan {
             crud_seconds: 0.5,
             hot_writers: 4,
             hot_seconds: 1.5,
+            cpu_stage_requests: 20,
             scale_large_tasks: 5_000,
             scale_small_tasks: 100,
             scale_samples: 8,
@@ -459,5 +464,12 @@ async fn measure(
             .map_or(String::new(), |e| format!("; first error: {e:.160}"))
     ));
     result.hot_task = Some(hot);
+    if system.name == "hero (workerd)" || system.name == OLD_DESIGN {
+        say(&format!(
+            "{}: where a PATCH's CPU goes, {} requests per probe, one at a time",
+            system.name, plan.cpu_stage_requests
+        ));
+        result.cpu_stages = cpu_stages::measure(&driver, plan.cpu_stage_requests).await?;
+    }
     Ok(())
 }

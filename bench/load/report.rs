@@ -24,6 +24,8 @@ pub struct SystemReport {
     pub churn: Option<Churn>,
     pub crud: Vec<Crud>,
     pub hot_task: Option<HotTask>,
+    /// Server CPU per request of each probe of [`crate::cpu_stages`] (empty when not run).
+    pub cpu_stages: Vec<crate::cpu_stages::Probe>,
     /// How long after the fan-out test a task could be created again.
     pub recovery_ms: Option<u64>,
     pub error: Option<String>,
@@ -43,6 +45,7 @@ impl SystemReport {
             churn: None,
             crud: Vec::new(),
             hot_task: None,
+            cpu_stages: Vec::new(),
             recovery_ms: None,
             error: None,
             kind_tag: Some(system.kind),
@@ -827,6 +830,7 @@ impl Report {
             }
         }
 
+        md.push_str(&self.cpu_stages_markdown());
         md.push_str(&crate::doc::markdown::markdown(
             self.documents.as_ref(),
             self.bundle.wasm_bytes,
@@ -856,6 +860,62 @@ impl Report {
         for note in &self.notes {
             let _ = writeln!(md, "- {note}");
         }
+        md
+    }
+}
+
+impl Report {
+    /// Where a PATCH's CPU goes, for each system that ran the probes, side by side.
+    fn cpu_stages_markdown(&self) -> String {
+        let systems: Vec<&SystemReport> = self
+            .systems
+            .iter()
+            .filter(|s| !s.cpu_stages.is_empty())
+            .collect();
+        let Some(first) = systems.first() else {
+            return String::new();
+        };
+        let mut md = format!(
+            "\nWhere a PATCH's CPU goes, stage by stage (`bench/load/cpu_stages.rs`): each probe adds one stage to the one before, runs alone, {} requests one at a time, and the server's CPU (every process, from /proc) is read around it; a stage is the difference between two probes. Server CPU ms per request:\n\n| probe |",
+            first.cpu_stages[0].requests
+        );
+        for system in &systems {
+            let _ = write!(md, " {} |", system.name);
+        }
+        md.push_str("\n|---|");
+        md.push_str(&"---:|".repeat(systems.len()));
+        for (index, probe) in first.cpu_stages.iter().enumerate() {
+            let _ = write!(md, "\n| {} |", probe.probe);
+            for system in &systems {
+                let cell = system.cpu_stages.get(index).map_or(String::new(), |p| {
+                    format!(
+                        "{} ({} of {} as expected)",
+                        p.server_cpu_ms_per_request, p.expected_answers, p.requests
+                    )
+                });
+                let _ = write!(md, " {cell} |");
+            }
+        }
+        md.push_str("\n\nThe stages, ms of server CPU per request:\n\n| stage |");
+        for system in &systems {
+            let _ = write!(md, " {} |", system.name);
+        }
+        md.push_str("\n|---|");
+        md.push_str(&"---:|".repeat(systems.len()));
+        let columns: Vec<Vec<(&str, f64)>> = systems
+            .iter()
+            .map(|s| crate::cpu_stages::stages(&s.cpu_stages))
+            .collect();
+        for (index, (stage, _)) in columns[0].iter().enumerate() {
+            let _ = write!(md, "\n| {stage} |");
+            for column in &columns {
+                let cell = column
+                    .get(index)
+                    .map_or(String::new(), |(_, ms)| ms.to_string());
+                let _ = write!(md, " {cell} |");
+            }
+        }
+        md.push('\n');
         md
     }
 }
