@@ -92,6 +92,8 @@ pub struct Report {
     pub scale: Option<crate::scale::Scale>,
     /// The shared description's scenarios (absent when not run).
     pub documents: Option<crate::doc::Documents>,
+    /// A bystander's ping while one viewer floods a task room (absent when not run).
+    pub flood: Option<crate::flood::Flood>,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
 }
@@ -290,6 +292,7 @@ impl Report {
             costs_error: None,
             scale: None,
             documents: None,
+            flood: None,
             ratios: Vec::new(),
             goals: Vec::new(),
         }
@@ -449,6 +452,9 @@ impl Report {
                 self.bundle.wasm_gzip_bytes,
             ));
         }
+        if let Some(flood) = &self.flood {
+            goals.extend(crate::flood::report::goals(flood));
+        }
         self.goals = goals;
     }
 
@@ -466,6 +472,9 @@ impl Report {
         }
         if let Some(documents) = &self.documents {
             problems.extend(crate::doc::report::problems(documents));
+        }
+        if let Some(flood) = &self.flood {
+            problems.extend(crate::flood::report::problems(flood));
         }
         for system in &self.systems {
             if let Some(error) = &system.error {
@@ -807,6 +816,7 @@ impl Report {
             self.bundle.wasm_bytes,
             self.bundle.wasm_gzip_bytes,
         ));
+        md.push_str(&crate::flood::report::markdown(self.flood.as_ref()));
 
         let _ = writeln!(md, "\n## Ratios (Hero ÷ other)\n\n| comparison | Hero | other | ratio |\n|---|---:|---:|---:|");
         for r in &self.ratios {
