@@ -32,6 +32,8 @@ pub struct Pings {
     pub sent: u64,
     /// Pings without a pong within [`PONG_GRACE`] of the last ping.
     pub missing: u64,
+    /// Over every ping; a missing pong counts at its ping's age when the bystander gave
+    /// up, a lower bound.
     pub latency: Latency,
     /// The bystander's socket closed or failed (the server must never close it).
     pub failure: Option<String>,
@@ -81,7 +83,14 @@ impl Clock {
         }
     }
 
-    fn pings(self, place: &'static str, phase: &'static str, failure: Option<String>) -> Pings {
+    /// The pings' round trips, the missing ones at their age now: a lower bound, so a
+    /// bystander who lost most pongs has a p50 that says so.
+    fn pings(mut self, place: &'static str, phase: &'static str, failure: Option<String>) -> Pings {
+        for sent in self.waiting.values() {
+            let _ = self
+                .round_trips
+                .record((sent.elapsed().as_micros() as u64).max(1));
+        }
         Pings {
             place,
             phase,

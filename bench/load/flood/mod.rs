@@ -7,6 +7,10 @@
 //! on the workspace's board (see `bystander`). Before the flood, the same bystanders ping
 //! in quiet for a baseline, so the report shows what the flood costs them.
 //!
+//! `HERO_BENCH_FLOOD_WORKER=<checkout>` floods the worker built in another checkout
+//! instead (`make build` there first): how the code before the fix is measured with this
+//! bench (`git worktree add <dir> 7d4ea4c^`).
+//!
 //! The target (p50 ≤ 50 ms while the flood lasts) is reported, never asserted; the phase
 //! fails only when something is broken: the server will not start, the flooder's first
 //! sockets or a bystander cannot join, a bystander is closed or hears no pong at all.
@@ -19,6 +23,8 @@ mod bystander;
 mod flooder;
 pub mod report;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use hero_core::auth::Role;
@@ -26,7 +32,7 @@ use serde::Serialize;
 
 use crate::scenarios::Driver;
 use crate::spawn::blocking;
-use crate::systems::{token, System};
+use crate::systems::{project_root, token, System};
 use crate::{Plan, Progress};
 
 use bystander::Bystander;
@@ -37,6 +43,8 @@ pub use flooder::FloodCounts;
 #[derive(Debug, Default, Serialize)]
 pub struct Flood {
     pub system: String,
+    /// The commit of the worker flooded (this checkout's, or `HERO_BENCH_FLOOD_WORKER`'s).
+    pub commit: String,
     pub sockets: usize,
     pub quiet_seconds: f64,
     pub flood_seconds: f64,
@@ -45,6 +53,20 @@ pub struct Flood {
     pub pings: Vec<Pings>,
     pub flooder: Option<FloodCounts>,
     pub error: Option<String>,
+}
+
+/// The environment variable naming another checkout whose worker is flooded.
+const OTHER_CHECKOUT: &str = "HERO_BENCH_FLOOD_WORKER";
+
+fn commit_of(checkout: &Path) -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(checkout)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|commit| !commit.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Starts Hero on workerd, measures the quiet baseline and the flood, stops it.
@@ -56,7 +78,13 @@ pub async fn run(plan: &Plan, progress: &Progress) -> Flood {
         ping_interval_ms: plan.flood_ping_interval_ms,
         ..Flood::default()
     };
-    let system = match blocking("start", System::hero_workerd).await {
+    let other = std::env::var_os(OTHER_CHECKOUT).map(PathBuf::from);
+    flood.commit = commit_of(other.as_deref().unwrap_or(&project_root()));
+    let start = move || match other {
+        Some(checkout) => System::hero_workerd_at(&checkout),
+        None => System::hero_workerd(),
+    };
+    let system = match blocking("start", start).await {
         Ok(system) => system,
         Err(error) => {
             flood.error = Some(error);

@@ -9,10 +9,10 @@ use crate::score::Goal;
 /// The target: a bystander's ping round trip at p50 while the flood lasts.
 const P50_TARGET_MS: f64 = 50.0;
 
-/// The issue's own figures before the fix (7d4ea4c^): a bystander's round trip under the
-/// same flood, about 9 s in the task room and 7 s on the board, 1.4 ms when quiet.
-const BEFORE: &str =
-    "≈ 9 s in the task room, ≈ 7 s on the board (1.4 ms quiet), the issue's figures before 7d4ea4c";
+/// Before the fix: this scenario against the worker at 50c38d9 (7d4ea4c^, the commit
+/// before the room's per-user budget), with `HERO_BENCH_FLOOD_WORKER`, on this project's
+/// 2-core machine on 2026-12-06; and the issue's own figures.
+const BEFORE: &str = "at 50c38d9 (7d4ea4c^, measured with this bench and `HERO_BENCH_FLOOD_WORKER` on this machine, 2026-12-06) quiet p50 1.1 ms in the room and 1.0 ms on the board; under the flood 115 of 135 pongs missing in each (15 s after the last ping), p50 ≥ 18.5 s, the flooder sent 1,255,183 frames and its 10 reconnects had no answer within 10 s; the issue's own figures were ≈ 9 s in the task room and ≈ 7 s on the board (1.4 ms quiet)";
 
 fn pings<'a>(flood: &'a Flood, place: &str, phase: &str) -> Option<&'a Pings> {
     flood
@@ -35,9 +35,9 @@ pub fn goals(flood: &Flood) -> Vec<Goal> {
                 ),
                 met: during.latency.samples > 0 && during.latency.p50_ms <= P50_TARGET_MS,
                 detail: format!(
-                    "p50 {:.1} ms, p99 {:.1} ms, {} of {} pongs missing; quiet p50 {}",
-                    during.latency.p50_ms,
-                    during.latency.p99_ms,
+                    "p50 {} ms, p99 {} ms, {} of {} pongs missing; quiet p50 {}",
+                    at_least(during, 0.5, during.latency.p50_ms),
+                    at_least(during, 0.99, during.latency.p99_ms),
                     during.missing,
                     during.sent,
                     quiet.map_or("?".into(), |q| format!("{:.1} ms", q.latency.p50_ms))
@@ -57,7 +57,7 @@ pub fn problems(flood: &Flood) -> Vec<String> {
                 p.place, p.phase
             ));
         }
-        if p.latency.samples == 0 {
+        if p.missing == p.sent {
             problems.push(format!(
                 "flood: the bystander in the {} ({}) heard no pong to {} pings",
                 p.place, p.phase, p.sent
@@ -67,10 +67,21 @@ pub fn problems(flood: &Flood) -> Vec<String> {
     problems
 }
 
+/// A percentile in ms, marked "≥" when it may be a missing pong's lower bound: when more
+/// pings than `1 - quantile` of them went unanswered.
+fn at_least(p: &Pings, quantile: f64, ms: f64) -> String {
+    if p.missing as f64 > (1.0 - quantile) * p.sent as f64 {
+        format!("≥ {ms}")
+    } else {
+        ms.to_string()
+    }
+}
+
 fn ratio(during: &Pings, quiet: Option<&Pings>) -> String {
     match quiet {
         Some(q) if q.latency.p50_ms > 0.0 => {
-            format!("{:.1}×", during.latency.p50_ms / q.latency.p50_ms)
+            let times = during.latency.p50_ms / q.latency.p50_ms;
+            at_least(during, 0.5, (times * 10.0).round() / 10.0) + "×"
         }
         _ => String::new(),
     }
@@ -94,8 +105,9 @@ pub fn markdown(flood: Option<&Flood>) -> String {
         return String::new();
     };
     let mut md = format!(
-        "\n## Flood: a bystander's ping while one viewer floods\n\n{}. One viewer token opens {} sockets in one task room and sends `{{\"type\":\"ping\",\"id\":n}}` from all of them as fast as it can (one thread of its own); whenever a socket is closed or a connect refused it connects again at once, ignoring `retry after`. Two other users ping every {} ms with an `id` (so the room, not the runtime, answers): one in the same task room, one on the workspace's board; first {} s in quiet, then during {} s of flood. A pong later than 15 s after the last ping counts as missing. Before the fix: {BEFORE}.\n\n| bystander | phase | pings | pongs missing | p50 ms | p99 ms | max ms | p50 ÷ quiet |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "\n## Flood: a bystander's ping while one viewer floods\n\n{}, the worker at {}. One viewer token opens {} sockets in one task room and sends `{{\"type\":\"ping\",\"id\":n}}` from all of them as fast as it can (one thread of its own); whenever a socket is closed or a connect refused it connects again at once, ignoring `retry after`. Two other users ping every {} ms with an `id` (so the room, not the runtime, answers): one in the same task room, one on the workspace's board; first {} s in quiet, then during {} s of flood. A pong later than 15 s after the last ping counts as missing, and in the percentiles at its ping's age then (a lower bound, marked ≥). Before the fix: {BEFORE}.\n\n| bystander | phase | pings | pongs missing | p50 ms | p99 ms | max ms | p50 ÷ quiet |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
         flood.system,
+        flood.commit,
         flood.sockets,
         flood.ping_interval_ms,
         flood.quiet_seconds,
@@ -113,9 +125,9 @@ pub fn markdown(flood: Option<&Flood>) -> String {
             p.phase,
             p.sent,
             p.missing,
-            p.latency.p50_ms,
-            p.latency.p99_ms,
-            p.latency.max_ms
+            at_least(p, 0.5, p.latency.p50_ms),
+            at_least(p, 0.99, p.latency.p99_ms),
+            at_least(p, 1.0, p.latency.max_ms)
         );
     }
     if let Some(c) = &flood.flooder {
