@@ -15,6 +15,7 @@ mod costs;
 mod cpu;
 mod cpu_stages;
 mod doc;
+mod flood;
 mod postgres;
 mod price;
 mod raw_server;
@@ -78,6 +79,14 @@ pub struct Plan {
     pub doc_typing_seconds: f64,
     pub doc_storage_keystrokes: Vec<usize>,
     pub doc_storage_window: usize,
+    /// The flood (issue 23): sockets one viewer floods from, for how long, the quiet
+    /// baseline before it, the bystanders' ping interval, and the flooder's connects in all
+    /// (a bound on a run that goes wrong, not a pace).
+    pub flood_sockets: usize,
+    pub flood_seconds: f64,
+    pub flood_quiet_seconds: f64,
+    pub flood_ping_interval_ms: u64,
+    pub flood_max_connects: u64,
     /// Only the systems whose name contains this, when given.
     pub only: Option<String>,
 }
@@ -115,6 +124,11 @@ impl Plan {
             doc_typing_seconds: 60.0,
             doc_storage_keystrokes: vec![10_000, 100_000],
             doc_storage_window: 200,
+            flood_sockets: 10,
+            flood_seconds: 10.0,
+            flood_quiet_seconds: 5.0,
+            flood_ping_interval_ms: 75,
+            flood_max_connects: 50_000,
             only: None,
         }
     }
@@ -151,6 +165,11 @@ impl Plan {
             doc_typing_seconds: 12.0,
             doc_storage_keystrokes: vec![1_000, 3_000],
             doc_storage_window: 200,
+            flood_sockets: 10,
+            flood_seconds: 2.0,
+            flood_quiet_seconds: 1.0,
+            flood_ping_interval_ms: 75,
+            flood_max_connects: 10_000,
             only: None,
         }
     }
@@ -172,7 +191,7 @@ fn main() {
     // `--only <text>`: just the systems whose name contains it, case-sensitively (for
     // profiling one system; `--only Postgres` is the old design's two rows), or the
     // scenarios whose name it is part of (`costs`, `scale`, `bundle`, `doc-keystrokes`,
-    // `doc-writes`, `doc-storage`; `doc` is all three);
+    // `doc-writes`, `doc-storage`; `doc` is all three; `flood`);
     // such a partial run writes `partial.{json,md}`.
     let only = args
         .iter()
@@ -266,6 +285,15 @@ async fn run(plan: Plan, progress: &Progress) -> Report {
     }) {
         progress.say("the shared description: keystrokes, D1 writes, storage");
         report.documents = Some(doc::run(&plan, progress).await);
+    }
+    if plan
+        .only
+        .as_ref()
+        .is_none_or(|only| "flood".contains(only.as_str()))
+    {
+        progress
+            .say("flood: a bystander's ping while one viewer floods a task room (hero on workerd)");
+        report.flood = Some(flood::run(&plan, progress).await);
     }
 
     type Start = fn() -> System;

@@ -97,6 +97,8 @@ pub struct Report {
     pub documents: Option<crate::doc::Documents>,
     /// Dollars per million edits, from what the run counted.
     pub prices: Vec<crate::price::PriceCase>,
+    /// A bystander's ping while one viewer floods a task room (absent when not run).
+    pub flood: Option<crate::flood::Flood>,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
 }
@@ -296,6 +298,7 @@ impl Report {
             scale: None,
             documents: None,
             prices: Vec::new(),
+            flood: None,
             ratios: Vec::new(),
             goals: Vec::new(),
         }
@@ -461,6 +464,9 @@ impl Report {
                 self.bundle.wasm_gzip_bytes,
             ));
         }
+        if let Some(flood) = &self.flood {
+            goals.extend(crate::flood::report::goals(flood));
+        }
         self.goals = goals;
         let hot = self
             .system("hero (workerd)")
@@ -486,6 +492,9 @@ impl Report {
         }
         if let Some(documents) = &self.documents {
             problems.extend(crate::doc::report::problems(documents));
+        }
+        if let Some(flood) = &self.flood {
+            problems.extend(crate::flood::report::problems(flood));
         }
         for system in &self.systems {
             if let Some(error) = &system.error {
@@ -836,6 +845,7 @@ impl Report {
             self.bundle.wasm_bytes,
             self.bundle.wasm_gzip_bytes,
         ));
+        md.push_str(&crate::flood::report::markdown(self.flood.as_ref()));
 
         let _ = writeln!(md, "\n## Ratios (Hero ÷ other)\n\n| comparison | Hero | other | ratio |\n|---|---:|---:|---:|");
         for r in &self.ratios {

@@ -255,6 +255,19 @@ impl System {
         )
     }
 
+    /// The worker as built in another checkout of this repository (`root`: its
+    /// wrangler.toml, build/ and migrations), on workerd with [`HERO_VARS`]: how a scenario
+    /// measures the code of an older commit with this bench.
+    pub fn hero_workerd_at(root: &Path) -> System {
+        Self::miniflare(
+            "hero (workerd, another checkout)",
+            Kind::Hero,
+            &root.join("wrangler.toml"),
+            Some(&root.join("migrations")),
+            HERO_VARS,
+        )
+    }
+
     /// This worker in workerd over a local D1 that was seeded beforehand: `state_dir` as
     /// `wrangler d1 execute --persist-to` left it (removed when the system stops).
     pub fn hero_workerd_seeded(state_dir: PathBuf) -> System {
