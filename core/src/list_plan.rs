@@ -22,7 +22,7 @@
 //! [`crate::listing::ListOrder`]): FTS5 yields a workspace's matches (see [`crate::search`])
 //! by rowid, `ORDER BY rowid DESC` walks them backwards without a sort, and `tasks` is read
 //! by rowid for each, so a page of a common word reads about a page of matches and a rare
-//! word its few. The cursor is a rowid range that FTS5 seeks to (`rowid < ?`). Other filters
+//! word its few. The cursor is a rowid bound that FTS5 seeks to (`rowid < ?`). Other filters
 //! are checked per match, which costs `limit ÷ (share of matches that pass)`; when the
 //! driver's filter holds at most [`FEW_FILTERED`] tasks (an assignee with a handful, a rare
 //! tag), those are read instead, kept if among the matches and sorted by rowid: that reads
@@ -146,7 +146,12 @@ fn start_bound(sql: &mut Sql, workspace: &str, query: &ListQuery) -> Option<Boun
             let (at, id) = sql.bind_position(created_at, id);
             Some(Bound::CreatedBefore(at, id))
         }
-        Start::BeforeSeq(seq) => Some(Bound::SeqBelow(sql.bind(SqlValue::Integer(seq)))),
+        // D1 binds every number as a REAL, and FTS5 seeks to a rowid bound only when it is
+        // an INTEGER (otherwise it walks down from the newest match, page after page).
+        Start::BeforeSeq(seq) => {
+            let seq = sql.bind(SqlValue::Integer(seq));
+            Some(Bound::SeqBelow(format!("CAST({seq} AS INTEGER)")))
+        }
         Start::AtFirstCreatedAfter { created_at, id } => {
             let (at, id) = sql.bind_position(created_at, id);
             Some(Bound::SeqAtMost(format!(
@@ -170,7 +175,7 @@ pub const FEW_FILTERED: u32 = 1000;
 enum Bound {
     /// `(created_at, id) < (?, ?)` on the driver's index.
     CreatedBefore(String, String),
-    /// `rowid < ?`.
+    /// `rowid < CAST(? AS INTEGER)`.
     SeqBelow(String),
     /// `rowid <= (…)`: at most this rowid (a subquery).
     SeqAtMost(String),
@@ -539,7 +544,8 @@ mod tests {
     fn a_search_pages_by_seq() {
         let s = statement(&[("q", "review"), ("cursor", &cursor(Some(41)))]);
         assert!(
-            s.sql.contains("AND tasks_fts.rowid < ?2 ORDER BY"),
+            s.sql
+                .contains("AND tasks_fts.rowid < CAST(?2 AS INTEGER) ORDER BY"),
             "{}",
             s.sql
         );
@@ -590,7 +596,7 @@ mod tests {
         assert!(stream.contains("tasks.workspace_id = ?1"));
         assert!(stream.contains("task_tags.tag = ?2"));
         assert!(stream.contains("tasks.status = ?3"));
-        assert!(stream.contains("tasks_fts.rowid < ?4"));
+        assert!(stream.contains("tasks_fts.rowid < CAST(?4 AS INTEGER)"));
         assert!(stream.ends_with(
             "ORDER BY tasks_fts.rowid DESC LIMIT CASE WHEN (SELECT yes FROM few) THEN 0 ELSE ?5 END)"
         ));
@@ -599,7 +605,7 @@ mod tests {
         assert!(filtered.contains("by_tag.workspace_id = ?1 AND by_tag.tag = ?2"));
         assert!(filtered.contains("tasks.workspace_id = ?1"));
         assert!(filtered.contains("tasks.status = ?3"));
-        assert!(filtered.contains("tasks.rowid < ?4"));
+        assert!(filtered.contains("tasks.rowid < CAST(?4 AS INTEGER)"));
         assert!(filtered.contains("+tasks.rowid IN hits"));
         assert!(filtered.ends_with(
             "ORDER BY tasks.rowid DESC LIMIT CASE WHEN (SELECT yes FROM few) THEN ?5 ELSE 0 END)"
