@@ -311,13 +311,11 @@ impl Page {
     /// A search with a filter that holds few tasks: those among the matches (`hits`, every
     /// match once: checking each task with its own FTS5 query would rebuild a prefix's
     /// whole doclist per task), sorted newest first by rowid. The `+` keeps SQLite from
-    /// looking each task up once per match instead.
+    /// looking each task up once per match instead. (A tag is always the driver when
+    /// present, so its index already checks it.)
     fn filtered_matches(&self, driver: Driver) -> String {
         let (from, mut conditions, _, _) = self.driver_source(driver);
         conditions.extend(self.task_conditions());
-        if driver != Driver::Tag {
-            conditions.extend(self.tag_check());
-        }
         conditions.extend(self.seq_start("tasks.rowid"));
         conditions.push("+tasks.rowid IN hits".to_owned());
         format!(
