@@ -108,8 +108,8 @@ proptest! {
     }
 
     #[test]
-    fn cursors_round_trip(created_at in ".{0,40}", id in ".{0,40}") {
-        let cursor = Cursor { created_at, id };
+    fn cursors_round_trip(created_at in ".{0,40}", id in ".{0,40}", seq in prop::option::of(any::<i64>())) {
+        let cursor = Cursor { created_at, id, seq };
         prop_assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
     }
 

@@ -46,9 +46,21 @@ pub(super) struct TaskRow {
     updated_at: String,
     completed_at: Option<String>,
     version: f64,
+    /// The rowid, which only a list selects (`list_plan::SEQ_COLUMN`): a search's order
+    /// and cursor.
+    #[serde(default)]
+    seq: Option<f64>,
 }
 
 impl TaskRow {
+    /// A listed row: the task and its `seq`.
+    pub(super) fn into_listed(self) -> Result<(i64, Task), StoreError> {
+        let seq = self
+            .seq
+            .ok_or_else(|| StoreError::Corrupt(format!("listed task {} has no seq", self.id)))?;
+        Ok((seq as i64, self.into_task()?))
+    }
+
     pub(super) fn into_task(self) -> Result<Task, StoreError> {
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("task {} has a bad {what}", self.id));

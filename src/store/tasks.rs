@@ -237,14 +237,14 @@ impl Store {
         Ok(Some(ids))
     }
 
-    /// Up to `query.limit + 1` tasks in list order (one extra row tells whether another
-    /// page follows; [`hero_core::listing::TaskPage`] decides), read by the one statement
-    /// [`list_plan`] builds.
+    /// Up to `query.limit + 1` tasks in list order, each with its `seq` (one extra row
+    /// tells whether another page follows; [`hero_core::listing::TaskPage`] decides), read
+    /// by the one statement [`list_plan`] builds.
     pub async fn list_tasks(
         &self,
         workspace_id: &str,
         query: &ListQuery,
-    ) -> StoreResult<Vec<Task>> {
+    ) -> StoreResult<Vec<(i64, Task)>> {
         let Some(statement) = list_plan::list_statement(task_columns!(), workspace_id, query)
         else {
             return Ok(Vec::new());
@@ -258,7 +258,7 @@ impl Store {
             })
             .collect();
         let rows: Vec<TaskRow> = self.rows(self.prepare(&statement.sql, &values)?).await?;
-        rows.into_iter().map(TaskRow::into_task).collect()
+        rows.into_iter().map(TaskRow::into_listed).collect()
     }
 }
 
