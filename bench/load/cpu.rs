@@ -16,16 +16,22 @@ pub type CpuByCommand = BTreeMap<String, f64>;
 
 /// One /proc/<pid>/stat: the command name, the process group, and user + system ticks.
 fn stat(pid_dir: &Path) -> Option<(String, u32, u64)> {
+    stat_with_parent(pid_dir).map(|(name, _, group, ticks)| (name, group, ticks))
+}
+
+/// The same, with the parent's pid.
+fn stat_with_parent(pid_dir: &Path) -> Option<(String, u32, u32, u64)> {
     let stat = std::fs::read_to_string(pid_dir.join("stat")).ok()?;
     let open = stat.find('(')?;
     let (name_part, rest) = stat.rsplit_once(") ")?;
     let name = name_part.get(open + 1..)?.to_owned();
     // after the name: state, ppid, pgrp, …, utime (11th), stime (12th)
     let fields: Vec<&str> = rest.split_whitespace().collect();
+    let parent = fields.get(1)?.parse().ok()?;
     let group = fields.get(2)?.parse().ok()?;
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((name, group, utime + stime))
+    Some((name, parent, group, utime + stime))
 }
 
 /// Every process's directory under /proc.
@@ -51,12 +57,25 @@ pub fn group_of_log(log: &Path) -> Option<u32> {
     })
 }
 
-/// CPU seconds used so far by the live processes of `groups`, by command name.
+/// CPU seconds used so far by the live processes of `groups`, and by their children that
+/// left the group (PostgreSQL's backends each start a session of their own), by
+/// command name.
 pub fn of_groups(groups: &[u32]) -> CpuByCommand {
+    let all: Vec<(u32, (String, u32, u32, u64))> = processes()
+        .filter_map(|dir| {
+            let pid = dir.file_name()?.to_str()?.parse().ok()?;
+            Some((pid, stat_with_parent(&dir)?))
+        })
+        .collect();
+    let members: Vec<u32> = all
+        .iter()
+        .filter(|(_, (_, _, group, _))| groups.contains(group))
+        .map(|(pid, _)| *pid)
+        .collect();
     let mut by_command = CpuByCommand::new();
-    for dir in processes() {
-        if let Some((name, _, ticks)) = stat(&dir).filter(|(_, g, _)| groups.contains(g)) {
-            *by_command.entry(name).or_default() += ticks as f64 / TICKS_PER_SEC;
+    for (pid, (name, parent, _, ticks)) in &all {
+        if members.contains(pid) || members.contains(parent) {
+            *by_command.entry(name.clone()).or_default() += *ticks as f64 / TICKS_PER_SEC;
         }
     }
     by_command

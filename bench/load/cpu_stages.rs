@@ -8,8 +8,10 @@
 //! - `GET /healthz`: the runtime's own per-request work, routing and a JSON answer;
 //! - a token with a wrong signature: + reading the request's token and verifying it;
 //! - `GET` of a task: + one D1 read (the local D1 emulation and our row decoding);
-//! - `PATCH`, nobody in the room: + the hop to the task's room, its decision, the D1 batch,
-//!   the log append and the answer;
+//! - `PATCH` that changes nothing: + the hop to the task's room, its decision and the
+//!   answer (the room finds nothing to write, so no D1 batch);
+//! - `PATCH`, nobody in the room: + building the D1 batch, the local D1 emulation running
+//!   it, and the log append;
 //! - `PATCH` with 10 and 100 sockets in the room: + serializing and sending the broadcast.
 //!
 //! The old design runs the same probes (its health route, its token check, its GET and
@@ -49,6 +51,11 @@ async fn one(
             .http
             .get(format!("{base}{task_path}"))
             .bearer_auth(&driver.writer),
+        "PATCH that changes nothing" => driver
+            .http
+            .patch(format!("{base}{task_path}"))
+            .bearer_auth(&driver.writer)
+            .json(&json!({ "title": UNCHANGED_TITLE })),
         _ => driver
             .http
             .patch(format!("{base}{task_path}"))
@@ -60,6 +67,9 @@ async fn one(
     response.bytes().await?;
     Ok(status)
 }
+
+/// The title the probes' task is created with, which the no-op PATCH sends again.
+const UNCHANGED_TITLE: &str = "cpu stages";
 
 /// The writer's token with its signature's first character changed.
 fn wrong_signature(token: &str) -> String {
@@ -114,13 +124,14 @@ async fn run_probe(
 
 /// Every probe, in stage order.
 pub async fn measure(driver: &Driver<'_>, requests: u64) -> Result<Vec<Probe>, String> {
-    let task = driver.create_room("cpu stages").await?;
+    let task = driver.create_room(UNCHANGED_TITLE).await?;
     let task_path = format!("/api/tasks/{task}");
     let mut probes = Vec::new();
     for probe in [
         "GET /healthz",
         "GET, token with a wrong signature",
         "GET a task",
+        "PATCH that changes nothing",
     ] {
         probes.push(run_probe(driver, probe, &task_path, requests).await?);
     }
@@ -146,7 +157,8 @@ pub fn stages(probes: &[Probe]) -> Vec<(&'static str, f64)> {
         "the runtime's request, routing, the answer",
         "reading and verifying the token",
         "one D1 read (emulation and decoding)",
-        "room hop, decision, D1 batch, log, answer",
+        "room hop, decision, answer (no D1)",
+        "D1 batch (building, emulation), log append",
         "broadcast to 10 sockets",
         "broadcast to 100 (from 10)",
     ];
@@ -156,7 +168,7 @@ pub fn stages(probes: &[Probe]) -> Vec<(&'static str, f64)> {
         .zip(names)
         .enumerate()
         .map(|(index, (probe, name))| {
-            // a PATCH builds on the GET's token check, not on its D1 read
+            // the no-op PATCH builds on the GET's token check, not on its D1 read
             let base = match index {
                 3 => probes.get(1).map_or(0.0, |p| p.server_cpu_ms_per_request),
                 _ => previous,

@@ -109,7 +109,7 @@ impl Plan {
             crud_seconds: 4.0,
             hot_writers: 16,
             hot_seconds: 10.0,
-            cpu_stage_requests: 300,
+            cpu_stage_requests: 1000,
             scale_large_tasks: 100_000,
             scale_small_tasks: 100,
             scale_samples: 60,

@@ -13,7 +13,9 @@
 //! against the document with every check on. Reading the document, matching its patterns
 //! and the string corpus are in [`support`].
 
+mod patterns;
 mod support;
+mod text;
 
 use serde_json::{json, Value};
 
@@ -23,11 +25,9 @@ use self::support::{
 };
 use super::request::MAX_BODY_BYTES;
 use super::sockets::parse_since;
-use super::tasks::check_versions;
-use hero_core::activity::{self, ActivityQuery};
+use hero_core::activity;
 use hero_core::auth::{parse_dev_sign_in, Role, DEV_TOKEN_HOURS};
-use hero_core::conditional::IfMatch;
-use hero_core::listing::{self, ListQuery};
+use hero_core::listing;
 use hero_core::task::{
     ChangeKind, Priority, Stamp, Status, Tags, Task, TaskChanges, TaskId, Title,
     DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS, USER_ID_MAX_CHARS,
@@ -300,206 +300,6 @@ fn every_operation_documents_what_the_server_answers() {
 /// none.
 const IF_MATCH_PATTERN: &str =
     "^(?:\\*|\"\\+?0*[1-9][0-9]{0,14}\"(?:[ \\t]*,[ \\t]*\"\\+?0*[1-9][0-9]{0,14}\")*)?$";
-
-#[test]
-fn the_if_match_pattern_is_what_the_server_parses() {
-    let pattern = pattern(IF_MATCH_PATTERN);
-    let accepted = |value: &str| {
-        IfMatch::parse(value)
-            .ok()
-            .is_some_and(|parsed| check_versions(Some(parsed)).is_ok())
-    };
-    let mut corpus: Vec<String> = [
-        "*",
-        "\"1\"",
-        "\"3\", \"4\"",
-        "\"3\",\"4\"",
-        "\"3\" ,\t\"4\"",
-        "\"+7\"",
-        "\"007\"",
-        "\"0\"",
-        "\"-1\"",
-        "\"x\"",
-        "3",
-        "W/\"3\"",
-        "\"3\",",
-        ",\"3\"",
-        "\"3\",,\"4\"",
-        "\"*\"",
-        "*, \"3\"",
-        "\"1 \"",
-        "\" 1\"",
-        "\"999999999999999\"",
-        "\"1000000000000000\"",
-        "\"+000999999999999999\"",
-        "\"9223372036854775807\"",
-        "\"9223372036854775808\"",
-        "\"\"",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    corpus.extend(Corpus::new(7).strings("\"*,+ 0123456789W/\t-x", 12, 4000));
-    corpus.extend(Corpus::new(8).strings("\"9", 20, 1000));
-    for value in corpus.iter().filter(|v| !v.is_empty()) {
-        // Leading and trailing whitespace never reaches the server: HTTP strips it.
-        if value.trim_matches([' ', '\t']) != value {
-            continue;
-        }
-        assert_eq!(
-            pattern.is_match(value),
-            accepted(value),
-            "If-Match: {value:?}"
-        );
-    }
-}
-
-#[test]
-fn the_text_fields_are_what_the_validators_take() {
-    let doc = doc();
-    let patch = |field: &str, text: &str| {
-        let mut body = serde_json::Map::new();
-        body.insert(field.to_owned(), json!(text));
-        TaskChanges::for_patch(&Value::Object(body)).is_ok()
-    };
-    type Validator<'a> = Box<dyn Fn(&str) -> bool + 'a>;
-    let fields: [(&str, Validator); 4] = [
-        ("Title", Box::new(|text| Title::parse(text).is_ok())),
-        ("Tag", Box::new(|text| Tags::parse(&[json!(text)]).is_ok())),
-        ("UserId", Box::new(|text| patch("assignee_id", text))),
-        ("Description", Box::new(|text| patch("description", text))),
-    ];
-    let mut corpus: Vec<String> = [
-        "",
-        " ",
-        "a",
-        " a ",
-        "\u{3000}",
-        "\u{a0}x",
-        "\u{feff}",
-        "a\tb",
-        "a\nb",
-        "\r",
-        "\0x",
-        "x\u{7f}",
-        "\u{85}",
-        "\u{9f}x",
-        "\u{a0}",
-        "\u{200b}",
-        "\u{2029}",
-        "é",
-        "😀",
-        "a\u{202e}b",
-        "\u{2066}",
-        "\u{61c}x",
-        "x\u{200e}",
-        "\u{200b} \u{200d}",
-        "a\u{200d}b",
-        "\u{ad}",
-        "❤\u{fe0f}",
-        "\u{fe0f}",
-        "\u{3164}",
-        "\u{ffa0}x",
-        "\u{2060}",
-        "cafe\u{301}",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    corpus.extend(Corpus::new(11).strings(
-        "ab \t\n\r\u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{1680}\u{2007}\u{200b}\u{2028}\u{3000}é😀",
-        6,
-        4000,
-    ));
-    // Bidi controls, invisible characters, and the variation selectors a tag keeps.
-    corpus.extend(Corpus::new(12).strings(
-        "a \u{ad}\u{61c}\u{200c}\u{200d}\u{200f}\u{202a}\u{202e}\u{2060}\u{2066}\u{2069}\u{3164}\u{fe0f}\u{feff}\u{fff8}\u{301}",
-        5,
-        4000,
-    ));
-    for (name, accepts) in &fields {
-        let field = schema(&doc, name);
-        let pattern = pattern(pattern_of(&field));
-        let min = field
-            .get("minLength")
-            .map_or(0, |_| usize_of(&field, "minLength"));
-        let max = usize_of(&field, "maxLength");
-        // Lengths are counted as sent, in characters, trimming or not.
-        let mut texts = corpus.clone();
-        for len in [max, max + 1] {
-            texts.push("é".repeat(len));
-            texts.push(format!(" {}", "x".repeat(len - 1)));
-        }
-        for text in &texts {
-            let len = text.chars().count();
-            let valid = pattern.is_match(text) && (min..=max).contains(&len);
-            assert_eq!(valid, accepts(text), "{name} {text:?}");
-        }
-    }
-}
-
-#[test]
-fn the_id_date_and_cursor_patterns_are_what_the_parsers_take() {
-    let doc = doc();
-    let id = pattern(pattern_of(&schema(&doc, "TaskId")));
-    let date = pattern(pattern_of(&schema(&doc, "DueDate")));
-    let list = pattern(listing::CURSOR_PATTERN);
-    let activity_cursor = pattern(activity::CURSOR_PATTERN);
-
-    let uuid = TaskId::generate().to_string();
-    let mut ids = vec![
-        uuid.clone(),
-        uuid.to_uppercase(),
-        uuid.replace('-', ""),
-        format!("{{{uuid}}}"),
-    ];
-    ids.extend(Corpus::new(3).mutations(&uuid, "0af-gA ", 2000));
-    for text in &ids {
-        assert_eq!(
-            id.is_match(text),
-            TaskId::parse(text).is_some(),
-            "id {text:?}"
-        );
-    }
-
-    let mut dates: Vec<String> = [
-        "2026-02-28",
-        "2026-02-29",
-        "2024-02-29",
-        "0000-01-01",
-        "2026-2-28",
-        "+026-02-28",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    dates.extend(Corpus::new(5).mutations("2026-12-31", "0139-+ x", 2000));
-    for text in &dates {
-        // The pattern is the form; `format: date` adds that the day exists.
-        let real_day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
-        let accepted = TaskChanges::for_patch(&json!({ "due_date": text })).is_ok();
-        assert_eq!(
-            date.is_match(text) && real_day,
-            accepted,
-            "due_date {text:?}"
-        );
-    }
-
-    let mut cursors = Corpus::new(9).strings("AQgwEz09-_=+/ ", 9, 4000);
-    cursors.push("garbage".into());
-    for text in &cursors {
-        let accepted = ListQuery::parse([("cursor", text.as_str())]).is_ok();
-        assert_eq!(list.is_match(text), accepted, "list cursor {text:?}");
-    }
-    let mut cursors = Corpus::new(13).strings("0123456789+- x", 20, 4000);
-    cursors.push("1".repeat(16));
-    cursors.push("9".repeat(15));
-    for text in &cursors {
-        let accepted = ActivityQuery::parse([("cursor", text.as_str())]).is_ok();
-        assert_eq!(
-            activity_cursor.is_match(text),
-            accepted,
-            "activity cursor {text:?}"
-        );
-    }
-}
 
 #[test]
 fn the_dev_sign_in_schema_is_what_the_server_takes() {
