@@ -31,7 +31,7 @@ help:
 	@echo "make lint     cargo fmt --check, the code's shape, clippy -D warnings (host, wasm32), and lint-js"
 	@echo "make lint-js  the client package: no drift in public/, tsc (bundler, nodenext), publint, attw"
 	@echo "make client example   build public/hero-client.js and the React example (/examples/react/)"
-	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (about 13 minutes)"
+	@echo "make bench    Hero vs the old design (Node ws + Redis + Postgres); writes bench/results/latest.{json,md} (about 20 minutes)"
 	@echo "make bench-quick   the same in about a minute, for smoke-testing (bench/results/quick.*)"
 	@echo "make soak     1,000 sockets in one room for 5 minutes (SOAK_SECONDS, SOAK_SOCKETS)"
 	@echo "make fuzz     cargo-fuzz on client frames, document frames and request bodies (FUZZ_SECONDS=60 per target)"
