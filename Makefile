@@ -23,7 +23,7 @@ EXAMPLE_SOURCES := $(shell find examples/react -type f -not -path '*/node_module
 help:
 	@echo "make dev      set up, apply D1 migrations locally, run wrangler dev on 127.0.0.1:$(PORT) (rebuilds only what changed)"
 	@echo "make test     set up, then lint, unit tests, pack-check, deploy-check, the end-to-end suite (the browser"
-	@echo "              tests and the README's examples among them) and bench-quick (about 8 minutes warm)"
+	@echo "              tests and the README's examples among them) and bench-quick (about 10 minutes warm)"
 	@echo "make token USER=ana [ROLE=member|viewer|admin] [WORKSPACE=demo]   print a dev JWT"
 	@echo "make deploy   set up, build, wrangler deploy. First (README, Deploy): a D1 database (its id in"
 	@echo "              wrangler.toml, migrations applied --remote) and SUPABASE_URL in [vars], plus"
