@@ -118,6 +118,21 @@ impl Page {
         }
     }
 
+    /// A desktop page signed in as `name` (`role`) on task `id`'s page, connected.
+    pub(crate) async fn on_task(
+        base: &str,
+        name: &str,
+        role: &str,
+        workspace: &str,
+        id: &str,
+    ) -> Page {
+        let page = Page::open(base, 1200, 900).await;
+        page.sign_in(name, role, workspace).await;
+        page.goto(&format!("/#/tasks/{id}")).await;
+        page.live().await;
+        page
+    }
+
     pub(crate) async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{}", self.base, path))
@@ -393,14 +408,8 @@ pub async fn two_people_edit_one_task(ctx: &'static Ctx) {
         .await;
     let id = task["id"].as_str().unwrap();
 
-    let ana = Page::open(&ctx.server.base, 1200, 900).await;
-    let bob = Page::open(&ctx.server.base, 1200, 900).await;
-    ana.sign_in("Ana", "member", &workspace).await;
-    bob.sign_in("Bob", "member", &workspace).await;
-    ana.goto(&format!("/#/tasks/{id}")).await;
-    bob.goto(&format!("/#/tasks/{id}")).await;
-    ana.live().await;
-    bob.live().await;
+    let ana = Page::on_task(&ctx.server.base, "Ana", "member", &workspace, id).await;
+    let bob = Page::on_task(&ctx.server.base, "Bob", "member", &workspace, id).await;
     ana.description_live().await;
     bob.description_live().await;
 
@@ -681,10 +690,7 @@ pub async fn the_page_reconnects_after_a_server_restart(ctx: &'static Ctx) {
     let api = member_api(ctx, "ops", &workspace);
     let task = api.create(json!({"title": "Survives restarts"})).await;
     let id = task["id"].as_str().unwrap();
-    let page = Page::open(&ctx.server.base, 1200, 900).await;
-    page.sign_in("Rae", "member", &workspace).await;
-    page.goto(&format!("/#/tasks/{id}")).await;
-    page.live().await;
+    let page = Page::on_task(&ctx.server.base, "Rae", "member", &workspace, id).await;
 
     ctx.server.kill();
     page.wait_until(
@@ -743,14 +749,8 @@ pub async fn the_board_shows_who_is_viewing_each_task(ctx: &'static Ctx) {
         "nobody is in any task yet"
     );
 
-    let ana = Page::open(&ctx.server.base, 1200, 900).await;
-    let bob = Page::open(&ctx.server.base, 1200, 900).await;
-    ana.sign_in("Ana", "member", &workspace).await;
-    bob.sign_in("Bob", "member", &workspace).await;
-    ana.goto(&format!("/#/tasks/{id}")).await;
-    bob.goto(&format!("/#/tasks/{id}")).await;
-    ana.live().await;
-    bob.live().await;
+    let ana = Page::on_task(&ctx.server.base, "Ana", "member", &workspace, id).await;
+    let bob = Page::on_task(&ctx.server.base, "Bob", "member", &workspace, id).await;
 
     carol
         .wait_until(

@@ -159,14 +159,8 @@ pub async fn a_task_deleted_by_someone_else_turns_read_only_at_once(ctx: &'stati
         .create(json!({"title": "Soon gone", "description": "the text"}))
         .await;
     let id = task["id"].as_str().unwrap();
-    let ana = Page::open(&ctx.server.base, 1280, 900).await;
-    let bob = Page::open(&ctx.server.base, 1280, 900).await;
-    ana.sign_in("Ana", "member", &workspace).await;
-    bob.sign_in("Bob", "member", &workspace).await;
-    ana.goto(&format!("/#/tasks/{id}")).await;
-    bob.goto(&format!("/#/tasks/{id}")).await;
-    ana.live().await;
-    bob.live().await;
+    let ana = Page::on_task(&ctx.server.base, "Ana", "member", &workspace, id).await;
+    let bob = Page::on_task(&ctx.server.base, "Bob", "member", &workspace, id).await;
     ana.description_live().await;
     ana.wait_until(
         "document.querySelector('#presence [data-user-id=\"bob\"]')",
@@ -240,10 +234,7 @@ pub async fn a_deleted_tasks_queued_changes_are_dropped_and_said_so(ctx: &'stati
     let bob_api = member_api(ctx, "bob", &workspace);
     let task = bob_api.create(json!({"title": "Deleted meanwhile"})).await;
     let id = task["id"].as_str().unwrap();
-    let ana = Page::open(&ctx.server.base, 1280, 900).await;
-    ana.sign_in("Ana", "member", &workspace).await;
-    ana.goto(&format!("/#/tasks/{id}")).await;
-    ana.live().await;
+    let ana = Page::on_task(&ctx.server.base, "Ana", "member", &workspace, id).await;
     ana.wait_until(
         "document.getElementById('f-title').value === 'Deleted meanwhile'",
         "the task",

@@ -40,7 +40,7 @@ import { createEmitter } from "./emitter.js";
 import { timersOf } from "./timers.js";
 import { baseOf, resolveToken } from "./rest.js";
 import { openReconnectingSocket } from "./socket.js";
-import { diagnose, SUBPROTOCOL_SAFE } from "./room.js";
+import { diagnose, socketToken } from "./room.js";
 import { BEARER_PREFIX, CLOSE, DOC_ROOT, DOC_SUBPROTOCOL, DOC_TERMINAL_CLOSE_CODES, PING_FRAME, RETRY_FLOOR_MS } from "./protocol.js";
 import { decodeClaims, queueOwner, tokenExpiresAt } from "./state/claims.js";
 
@@ -215,15 +215,9 @@ export function openTaskDoc(taskId, options = {}) {
 
   async function connect() {
     await local.ready;
-    let token;
-    try {
-      token = await resolveToken(options);
-    } catch (error) {
-      return { terminal: { reason: `no token: ${error.message}`, code: 401 } };
-    }
-    if (typeof token !== "string" || !SUBPROTOCOL_SAFE.test(token)) {
-      return { terminal: { reason: "the token is not a JWT", code: 401 } };
-    }
+    const resolved = await socketToken(options);
+    if (resolved.terminal) return resolved;
+    const { token } = resolved;
     usedToken = token;
     return { url: `${base.replace(/^http/, "ws")}/ws/tasks/${id}/doc`, protocols: [DOC_SUBPROTOCOL, BEARER_PREFIX + token] };
   }

@@ -26,6 +26,24 @@ import { applyTaskPresence, emptyTaskPresence } from "./state/task-presence.js";
 
 // What a subprotocol may contain (an RFC 7230 token): a JWT's base64url parts and dots fit.
 export const SUBPROTOCOL_SAFE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The token a socket authenticates with, or why it cannot have one. A token that is not a
+ * JWT cannot ride in a subprotocol, and it never goes in the URL.
+ * @returns {Promise<{ token: string } | { terminal: { reason: string, code: number } }>}
+ */
+export async function socketToken(options) {
+  let token;
+  try {
+    token = await resolveToken(options);
+  } catch (error) {
+    return { terminal: { reason: `no token: ${error.message}`, code: 401 } };
+  }
+  if (typeof token !== "string" || !SUBPROTOCOL_SAFE.test(token)) {
+    return { terminal: { reason: "the token is not a JWT", code: 401 } };
+  }
+  return { token };
+}
 const PRESENCE_DELTAS = new Set(["user_joined", "user_left", "presence_diff", "editing"]);
 
 /** Why the REST API refuses us, when a socket failed before it opened; null if it does not. */
@@ -72,16 +90,9 @@ export function connectRoom(path, options, reload, { board = false } = {}) {
   const refresher = createTokenRefresher({ getToken: options.getToken, timers, send: sendIfOpen, emit: (value) => emitter.emit("token", value) });
 
   async function connect() {
-    let token;
-    try {
-      token = await resolveToken(options);
-    } catch (error) {
-      return { terminal: { reason: `no token: ${error.message}`, code: 401 } };
-    }
-    if (typeof token !== "string" || !SUBPROTOCOL_SAFE.test(token)) {
-      // Not a JWT: it cannot ride in a subprotocol, and it never goes in the URL.
-      return { terminal: { reason: "the token is not a JWT", code: 401 } };
-    }
+    const resolved = await socketToken(options);
+    if (resolved.terminal) return resolved;
+    const { token } = resolved;
     refresher.connected(token);
     const query = state.lastSeq !== null ? `?${new URLSearchParams({ since: String(state.lastSeq) })}` : "";
     return { url: `${wsBase}${path}${query}`, protocols: [SUBPROTOCOL, BEARER_PREFIX + token] };
